@@ -1,0 +1,1 @@
+"""Everything that speaks SOAP: loading WSDLs, building envelopes, reading replies and faults."""

@@ -1,0 +1,12 @@
+"""The vocabulary every module speaks. Aliases only, no logic."""
+
+from typing import Any, Literal, TypeAlias
+
+RouteName: TypeAlias = str
+Mode: TypeAlias = Literal["legacy", "shadow", "canary", "new"]
+Side: TypeAlias = Literal["legacy", "new"]
+JSON: TypeAlias = Any
+"""A value that orjson can encode: dict, list, str, int, float, bool or None."""
+Principal: TypeAlias = dict[str, Any] | None
+"""Who made the request, once authentication exists; None for anonymous."""
+Headers: TypeAlias = dict[str, str]
