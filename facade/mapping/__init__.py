@@ -1,0 +1,1 @@
+"""The declarative mapping format: one YAML file per route, parsed into frozen values."""

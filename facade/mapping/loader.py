@@ -1,0 +1,208 @@
+"""Read `mappings/**/*.yaml` into frozen `RouteMapping` values, or report every problem found.
+
+Each problem names the file, the field path and how to fix it:
+
+    mappings/orders.yaml: legacy.timeout: must be greater than 0
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from facade.errors import ConfigError, ConfigProblem
+from facade.mapping.envvars import MissingVariable, expand
+from facade.mapping.models import LegacySection, MappingFile, RouteSection
+from facade.types import Mode, RouteName
+
+MAPPING_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LegacyBinding:
+    """How a route reaches its SOAP operation, as the mapping file declares it."""
+
+    wsdl: str
+    operation: str
+    service: str | None
+    port: str | None
+    address: str | None
+    timeout: float
+    request: Mapping[str, str]
+    response: str | None
+    faults: Mapping[str, int]
+    decimals: str
+
+
+@dataclass(frozen=True)
+class RouteMapping:
+    """One mapping file, validated and with environment variables expanded."""
+
+    name: RouteName
+    source: str
+    method: str
+    path: str
+    summary: str | None
+    description: str | None
+    tags: tuple[str, ...]
+    status: int
+    legacy: LegacyBinding
+    mode: Mode = "legacy"
+
+
+@dataclass
+class LoadResult:
+    routes: list[RouteMapping] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+
+def discover(directory: Path) -> list[Path]:
+    """Every mapping file below `directory`, in a stable order."""
+    return sorted(p for p in directory.rglob("*") if p.suffix in MAPPING_SUFFIXES and p.is_file())
+
+
+def load_mappings(directory: Path, env: Mapping[str, str] | None = None) -> list[RouteMapping]:
+    """Load every mapping, or raise ConfigError listing all problems in all files."""
+    result = read_mappings(directory, env)
+    if result.problems:
+        raise ConfigError(result.problems)
+    return result.routes
+
+
+def read_mappings(directory: Path, env: Mapping[str, str] | None = None) -> LoadResult:
+    """Load what can be loaded and collect the problems of the rest (for `facade check`)."""
+    env = os.environ if env is None else env
+    result = LoadResult()
+    if not directory.is_dir():
+        result.problems.append(
+            ConfigProblem(str(directory), "", "is not a folder of mapping files (see --mappings)")
+        )
+        return result
+    for path in discover(directory):
+        try:
+            result.routes.append(read_mapping(path, env))
+        except ConfigError as exc:
+            result.problems.extend(exc.problems)
+    return result
+
+
+def read_mapping(path: Path, env: Mapping[str, str]) -> RouteMapping:
+    """Parse and validate one mapping file."""
+    source = str(path)
+    raw = _parse_yaml(path, source)
+    try:
+        expanded = expand(raw, env)
+    except MissingVariable as exc:
+        raise ConfigError([ConfigProblem(source, exc.where, str(exc))]) from exc
+    try:
+        model = MappingFile.model_validate(expanded)
+    except ValidationError as exc:
+        raise ConfigError(_validation_problems(source, exc)) from exc
+    return _to_route(model, path, source)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice, which plain YAML would silently drop."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is written twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(path: Path, source: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(source, "", f"cannot be read: {exc}")]) from exc
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigProblem(source, "", _yaml_message(exc))]) from exc
+    if raw is None:
+        raise ConfigError([ConfigProblem(source, "", "is empty; a mapping needs route and legacy")])
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            [ConfigProblem(source, "", "must be a YAML mapping with keys route and legacy")]
+        )
+    return raw
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return f"is not valid YAML: {problem}"
+    return f"is not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+def _validation_problems(source: str, exc: ValidationError) -> list[ConfigProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        problems.append(ConfigProblem(source, ".".join(loc), _explain(error, loc)))
+    return problems
+
+
+def _explain(error: Any, loc: tuple[str, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(loc[:-1]))
+        return f"unknown key; allowed here: {allowed}"
+    if kind == "missing":
+        return "is required"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"is {error.get('input')!r}; expected one of {expected}"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    model: type[BaseModel] = MappingFile
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
+    route: RouteSection = model.route
+    legacy: LegacySection = model.legacy
+    return RouteMapping(
+        name=model.name or path.stem,
+        source=source,
+        method=route.method,
+        path=route.path,
+        summary=route.summary,
+        description=route.description,
+        tags=route.tags,
+        status=route.status,
+        legacy=LegacyBinding(
+            wsdl=legacy.wsdl,
+            operation=legacy.operation,
+            service=legacy.service,
+            port=legacy.port,
+            address=legacy.address,
+            timeout=legacy.timeout,
+            request=dict(legacy.request),
+            response=legacy.response,
+            faults=dict(legacy.faults),
+            decimals=legacy.decimals,
+        ),
+        mode=model.migration.mode,
+    )

@@ -1,0 +1,106 @@
+"""Read SOAP 1.1 and 1.2 faults, and choose the HTTP status the mapping wants for them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from facade.translate.xml import children_to_json
+
+SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+
+CLIENT_FAULT_STATUS = 400
+SERVER_FAULT_STATUS = 502
+_CLIENT_CODES = frozenset({"Client", "Sender"})
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A SOAP fault in plain values; `detail` is JSON (None when the fault has none)."""
+
+    code: str
+    """Local part of the fault code, e.g. `Client`, `Server`, `Sender`, `Receiver`."""
+    message: str
+    detail: Any
+    subcodes: tuple[str, ...] = ()
+
+    @property
+    def detail_names(self) -> tuple[str, ...]:
+        """Local names of the detail's top-level elements, e.g. ('CustomerNotFound',)."""
+        return tuple(self.detail) if isinstance(self.detail, dict) else ()
+
+
+def find_fault(envelope: etree._Element) -> Fault | None:
+    """The fault in `envelope`'s body, or None when the body holds none."""
+    env_ns = etree.QName(envelope).namespace
+    body = envelope.find(f"{{{env_ns}}}Body")
+    fault = body.find(f"{{{env_ns}}}Fault") if body is not None else None
+    if fault is None:
+        return None
+    if env_ns == SOAP12_ENV:
+        return _soap12_fault(fault)
+    return _soap11_fault(fault)
+
+
+def fault_status(fault: Fault, faults: Mapping[str, int]) -> int:
+    """The mapping's status for a detail element name, subcode or fault code, else a default.
+
+    Detail element names are the most specific, so they are tried first.
+    """
+    for key in (*fault.detail_names, *fault.subcodes, fault.code):
+        if key in faults:
+            return faults[key]
+    return CLIENT_FAULT_STATUS if fault.code in _CLIENT_CODES else SERVER_FAULT_STATUS
+
+
+def _soap11_fault(node: etree._Element) -> Fault:
+    # SOAP 1.1 fault children are unqualified, but some servers qualify them anyway.
+    return Fault(
+        code=_local_code(_child_text(node, "faultcode")),
+        message=_child_text(node, "faultstring"),
+        detail=_detail_json(_child(node, "detail")),
+    )
+
+
+def _soap12_fault(node: etree._Element) -> Fault:
+    ns = SOAP12_ENV
+    subcodes: list[str] = []
+    subcode = node.find(f"{{{ns}}}Code/{{{ns}}}Subcode")
+    while subcode is not None:
+        subcodes.append(_local_code(subcode.findtext(f"{{{ns}}}Value") or ""))
+        subcode = subcode.find(f"{{{ns}}}Subcode")
+    return Fault(
+        code=_local_code(node.findtext(f"{{{ns}}}Code/{{{ns}}}Value") or ""),
+        message=(node.findtext(f"{{{ns}}}Reason/{{{ns}}}Text") or "").strip(),
+        detail=_detail_json(node.find(f"{{{ns}}}Detail")),
+        subcodes=tuple(subcodes),
+    )
+
+
+def _child(node: etree._Element, name: str) -> etree._Element | None:
+    return next(
+        (c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name), None
+    )
+
+
+def _child_text(node: etree._Element, name: str) -> str:
+    child = _child(node, name)
+    return (child.text or "").strip() if child is not None else ""
+
+
+def _local_code(code: str) -> str:
+    """`soap:Client` -> `Client`; dotted 1.1 codes such as `Client.Auth` keep their dots."""
+    return code.strip().rpartition(":")[2]
+
+
+def _detail_json(detail: etree._Element | None) -> Any:
+    """The detail's children as JSON (no schema is at hand for fault details)."""
+    if detail is None or (len(detail) == 0 and not (detail.text or "").strip()):
+        return None
+    if len(detail) == 0:
+        return (detail.text or "").strip()
+    return children_to_json(detail)

@@ -1,0 +1,115 @@
+"""Turn arguments into a SOAP request, and a raw HTTP reply into a typed result or an error.
+
+Values reach the envelope only through zeep's serializer, never through string templates,
+so `</Name><Admin>` in a JSON string stays text. Replies are classified before zeep sees
+them, so that each way a legacy backend misbehaves gets its own problem type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from zeep.exceptions import Error as ZeepError
+
+from facade.errors import (
+    BackendEmptyResponse,
+    BackendError,
+    BackendHtmlResponse,
+    BackendMalformedXml,
+    BackendNotSoap,
+    BackendUnexpectedResponse,
+    FieldProblem,
+    InvalidRequest,
+)
+from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, Fault, find_fault
+from facade.soap.operations import SoapOperation
+from facade.translate.xml import UnsafeXml, parse_xml
+
+ENVELOPE_NAMESPACES = frozenset({SOAP11_ENV, SOAP12_ENV})
+
+
+@dataclass(frozen=True)
+class SoapRequest:
+    """An HTTP POST ready to send: where, what, and with which headers."""
+
+    url: str
+    content: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """What came back over HTTP, before anyone has looked inside."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+class FaultReply(Exception):
+    """The backend answered with a SOAP fault; the caller decides its HTTP status."""
+
+    def __init__(self, fault: Fault) -> None:
+        self.fault = fault
+        super().__init__(fault.message)
+
+
+def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: str) -> SoapRequest:
+    """Serialize `arguments` into an envelope for `operation`, with SOAPAction/Content-Type."""
+    if operation.positional:
+        args: tuple[Any, ...] = tuple(arguments.values())[:1]
+        kwargs: dict[str, Any] = {}
+    else:
+        args, kwargs = (), dict(arguments)
+    try:
+        envelope, headers = operation.binding._create(
+            operation.name, args, kwargs, client=operation.client, options={"address": url}
+        )
+    except (TypeError, ValueError, ZeepError) as exc:
+        # zeep's message here is about the request's own shape against the schema.
+        raise InvalidRequest([FieldProblem("body", _zeep_message(exc))]) from exc
+    content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    return SoapRequest(url=url, content=content, headers=dict(headers))
+
+
+def read_reply(operation: SoapOperation, reply: RawReply) -> Any:
+    """The operation's result (zeep values), or a BackendError, or FaultReply."""
+    envelope = _envelope(reply)
+    fault = find_fault(envelope)
+    if fault is not None:
+        raise FaultReply(fault)
+    if reply.status != 200:
+        raise BackendError(f"The backend answered HTTP {reply.status} without a SOAP fault")
+    output = operation.zeep_operation.output
+    body = envelope.find(f"{{{etree.QName(envelope).namespace}}}Body")
+    if body is None or output.body is None:
+        return None
+    try:
+        return output._deserialize_body(body)["body"]
+    except (ZeepError, ValueError, TypeError, LookupError, IndexError) as exc:
+        raise BackendUnexpectedResponse(http_status=reply.status) from exc
+
+
+def _envelope(reply: RawReply) -> etree._Element:
+    content = reply.content.strip()
+    if not content:
+        raise BackendEmptyResponse(http_status=reply.status)
+    content_type = reply.headers.get("content-type", "").lower()
+    if "html" in content_type or content[:100].lower().startswith((b"<!doctype html", b"<html")):
+        raise BackendHtmlResponse(http_status=reply.status)
+    try:
+        root = parse_xml(content)
+    except (etree.XMLSyntaxError, UnsafeXml) as exc:
+        raise BackendMalformedXml(http_status=reply.status) from exc
+    qname = etree.QName(root)
+    if qname.localname != "Envelope" or qname.namespace not in ENVELOPE_NAMESPACES:
+        raise BackendNotSoap(http_status=reply.status)
+    return root
+
+
+def _zeep_message(exc: Exception) -> str:
+    """zeep's first line only: the rest is a signature dump."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,68 @@
+"""The one hardened XML parse for everything a backend sends, and schema-less XML -> JSON."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import xmltodict
+from lxml import etree
+
+
+class UnsafeXml(ValueError):
+    """The document carries a DTD, which could declare entities; it is refused whole."""
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def parse_xml(content: bytes) -> etree._Element:
+    """Parse untrusted bytes; raise etree.XMLSyntaxError or UnsafeXml."""
+    root = etree.fromstring(content, parser=_parser())
+    if root.getroottree().docinfo.doctype:
+        raise UnsafeXml("document has a DOCTYPE")
+    return root
+
+
+def element_to_json(element: etree._Element) -> dict[str, Any]:
+    """`{localname: content}` for XML that has no schema at hand (xsd:any, fault details).
+
+    Namespaces are dropped, attributes are `@name`, mixed text is `#text` (xmltodict's rules).
+    """
+    return dict(xmltodict.parse(etree.tostring(_local_names(element))))
+
+
+def children_to_json(parent: etree._Element) -> dict[str, Any]:
+    """The element children of `parent` as one object; repeated names become arrays."""
+    result: dict[str, Any] = {}
+    for child in parent:
+        if not isinstance(child.tag, str):
+            continue
+        for key, value in element_to_json(child).items():
+            if key not in result:
+                result[key] = value
+            elif isinstance(result[key], list):
+                result[key].append(value)
+            else:
+                result[key] = [result[key], value]
+    return result
+
+
+def _local_names(element: etree._Element) -> etree._Element:
+    """A copy of `element` with every namespace dropped from tags and attribute names."""
+    clone = copy.deepcopy(element)
+    for node in clone.iter():
+        if isinstance(node.tag, str):
+            node.tag = etree.QName(node).localname
+        for name in [n for n in node.attrib if n.startswith("{")]:
+            node.attrib[etree.QName(name).localname] = node.attrib.pop(name)
+    etree.cleanup_namespaces(clone)
+    return clone
