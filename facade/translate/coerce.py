@@ -1,0 +1,181 @@
+"""Coerce JSON values to what an XSD simple type accepts, or say what was expected.
+
+Path and query values arrive as strings; body values arrive typed by JSON. Both are
+checked against the XSD type's lexical rules here (zeep's own parsers are lenient:
+its boolean reads "yes" as false), and become the Python values zeep serializes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import isodate
+from zeep.xsd.types import builtins
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_FLOAT_SPECIAL = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
+
+INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
+    "integer": (None, None),
+    "long": (-(2**63), 2**63 - 1),
+    "int": (-(2**31), 2**31 - 1),
+    "short": (-(2**15), 2**15 - 1),
+    "byte": (-(2**7), 2**7 - 1),
+    "nonNegativeInteger": (0, None),
+    "positiveInteger": (1, None),
+    "nonPositiveInteger": (None, 0),
+    "negativeInteger": (None, -1),
+    "unsignedLong": (0, 2**64 - 1),
+    "unsignedInt": (0, 2**32 - 1),
+    "unsignedShort": (0, 2**16 - 1),
+    "unsignedByte": (0, 2**8 - 1),
+}
+
+
+class CoercionError(ValueError):
+    """The value does not fit; the message says what was expected."""
+
+
+def builtin_name(xsd_type: Any) -> str:
+    """The XSD built-in a zeep simple type derives from, e.g. 'int' for a restricted int."""
+    for cls in type(xsd_type).__mro__:
+        if cls.__module__ == builtins.__name__ and "_default_qname" in cls.__dict__:
+            return str(cls._default_qname.localname)
+    return "anySimpleType"
+
+
+def coerce_simple(value: Any, base: str) -> Any:
+    """`value` as the Python value zeep expects for XSD built-in `base`."""
+    if base in INTEGER_RANGES:
+        return _integer(value, base)
+    coerce = _COERCERS.get(base, _text)
+    return coerce(value)
+
+
+def _integer(value: Any, base: str) -> int:
+    if isinstance(value, bool):
+        raise CoercionError(f"expected xsd:{base} (an integer), got a boolean")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    else:
+        raise CoercionError(f"expected xsd:{base} (an integer), got {value!r}")
+    low, high = INTEGER_RANGES[base]
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise CoercionError(f"expected xsd:{base} between {low} and {high}, got {number}")
+    return number
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise CoercionError("expected xsd:decimal, got a boolean")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(repr(value))
+    if isinstance(value, str) and _DECIMAL.match(value.strip()):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            pass
+    raise CoercionError(f"expected xsd:decimal (digits with an optional '.'), got {value!r}")
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise CoercionError("expected a number, got a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text in _FLOAT_SPECIAL:
+            return _FLOAT_SPECIAL[text]
+        if _DECIMAL.match(text) or re.match(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$", text):
+            return float(text)
+    raise CoercionError(f"expected a number, got {value!r}")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip() in ("true", "false", "1", "0"):
+        return value.strip() in ("true", "1")
+    raise CoercionError(f"expected xsd:boolean (true, false, 1 or 0), got {value!r}")
+
+
+def _parsed(kind: str, parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise CoercionError(f"expected xsd:{kind} as an ISO 8601 string, got {value!r}")
+        try:
+            return parse(value.strip())
+        except (ValueError, isodate.ISO8601Error) as exc:
+            raise CoercionError(f"expected xsd:{kind} (ISO 8601), got {value!r}") from exc
+
+    return coerce
+
+
+def _date(text: str) -> date:
+    if not re.match(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$", text):
+        raise ValueError(text)
+    return date.fromisoformat(text[:10])
+
+
+def _datetime(text: str) -> datetime:
+    if "T" not in text:
+        raise ValueError(text)
+    return datetime.fromisoformat(text)
+
+
+def _time(text: str) -> time:
+    return time.fromisoformat(text)
+
+
+def _base64(value: Any) -> bytes:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CoercionError("expected xsd:base64Binary (base64 text)") from exc
+    raise CoercionError(f"expected xsd:base64Binary (base64 text), got {value!r}")
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, str) and re.match(r"^([0-9a-fA-F]{2})*$", value.strip()):
+        return value.strip()
+    raise CoercionError(f"expected xsd:hexBinary (pairs of hex digits), got {value!r}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    raise CoercionError(f"expected text, got {type(value).__name__}")
+
+
+_COERCERS: dict[str, Callable[[Any], Any]] = {
+    "decimal": _decimal,
+    "float": _float,
+    "double": _float,
+    "boolean": _boolean,
+    "date": _parsed("date", _date),
+    "dateTime": _parsed("dateTime", _datetime),
+    "time": _parsed("time", _time),
+    "duration": _parsed("duration", isodate.parse_duration),
+    "base64Binary": _base64,
+    "hexBinary": _hex,
+}

@@ -1,0 +1,195 @@
+"""JSON request -> SOAP operation arguments.
+
+Each argument's JMESPath expression is evaluated over `{path, query, headers, body}`; the
+value is then walked along the argument's XSD type, coercing strings to the simple types
+they stand for and refusing fields the schema does not have. Every problem is reported at
+once, each with the place the client can fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jmespath
+from jmespath.parser import ParsedResult
+from zeep.xsd import AnySimpleType, ComplexType, Element, ListType, UnionType
+
+from facade.errors import FieldProblem, InvalidRequest
+from facade.translate.coerce import CoercionError, builtin_name, coerce_simple
+
+SIMPLE_CONTENT_KEY = "_value_1"
+"""zeep's key for the text value of an element that also has attributes."""
+
+Enumerations = Callable[[Any], tuple[str, ...]]
+"""Given a zeep simple type, the values its enumeration allows (empty: any value)."""
+
+
+def no_enumerations(xsd_type: Any) -> tuple[str, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class ArgumentSource:
+    """Where one operation argument comes from in the client's request."""
+
+    name: str
+    expression: ParsedResult
+    element: Element
+
+    @property
+    def field(self) -> str:
+        """The client-side place to name in errors: `path.id`, or the argument's name."""
+        text = self.expression.expression
+        return text if _is_plain_path(text) else self.name
+
+
+def compile_expression(text: str) -> ParsedResult:
+    """Compile a JMESPath expression (raises jmespath.exceptions.ParseError)."""
+    return jmespath.compile(text)
+
+
+def build_arguments(
+    sources: tuple[ArgumentSource, ...],
+    context: Mapping[str, Any],
+    enumerations: Enumerations = no_enumerations,
+) -> dict[str, Any]:
+    """The keyword arguments of the SOAP call, or InvalidRequest naming every bad field."""
+    walker = _Walker(enumerations)
+    arguments: dict[str, Any] = {}
+    for source in sources:
+        value = source.expression.search(context)
+        if value is None:
+            if source.element.min_occurs and not source.element.nillable:
+                walker.problem(source.field, f"is required ({source.name})")
+            continue
+        arguments[source.name] = walker.element(value, source.element, source.field)
+    if walker.problems:
+        raise InvalidRequest(walker.problems)
+    return arguments
+
+
+class _Walker:
+    """Walks a JSON value along a zeep type, collecting problems instead of stopping."""
+
+    def __init__(self, enumerations: Enumerations) -> None:
+        self.enumerations = enumerations
+        self.problems: list[FieldProblem] = []
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.append(FieldProblem(field, message))
+
+    def element(self, value: Any, element: Element, field: str) -> Any:
+        if element.max_occurs != 1:
+            items = value if isinstance(value, list) else [value]
+            limit = element.max_occurs
+            if isinstance(limit, int) and len(items) > limit:
+                self.problem(field, f"has {len(items)} items; at most {limit} are allowed")
+            return [self.value(item, element, f"{field}[{i}]") for i, item in enumerate(items)]
+        if isinstance(value, list):
+            self.problem(field, "expected one value, got a list")
+            return None
+        return self.value(value, element, field)
+
+    def value(self, value: Any, element: Element, field: str) -> Any:
+        if value is None:
+            if not element.nillable:
+                self.problem(field, "must not be null")
+            return None
+        return self.typed(value, element.type, field)
+
+    def typed(self, value: Any, xsd_type: Any, field: str) -> Any:
+        if isinstance(xsd_type, ComplexType):
+            if _is_simple_content(xsd_type) and not isinstance(value, dict):
+                value = {SIMPLE_CONTENT_KEY: value}  # the value alone, without attributes
+            return self.complex(value, xsd_type, field)
+        if isinstance(xsd_type, ListType):
+            items = value.split() if isinstance(value, str) else value
+            if not isinstance(items, list):
+                self.problem(field, "expected a list of values")
+                return None
+            return [self.typed(v, xsd_type.item_type, f"{field}[{i}]") for i, v in enumerate(items)]
+        if isinstance(xsd_type, UnionType):
+            return self.union(value, xsd_type, field)
+        if isinstance(xsd_type, AnySimpleType):
+            return self.simple(value, xsd_type, field)
+        return value  # xsd:anyType: zeep decides what it can write
+
+    def simple(self, value: Any, xsd_type: Any, field: str) -> Any:
+        try:
+            coerced = coerce_simple(value, builtin_name(xsd_type))
+        except CoercionError as exc:
+            self.problem(field, str(exc))
+            return None
+        allowed = self.enumerations(xsd_type)
+        if allowed and _lexical(value) not in allowed:
+            self.problem(field, f"expected one of {', '.join(allowed)}, got {value!r}")
+        return coerced
+
+    def union(self, value: Any, xsd_type: UnionType, field: str) -> Any:
+        for member in xsd_type.item_types:
+            try:
+                return coerce_simple(value, builtin_name(member))
+            except CoercionError:
+                continue
+        self.problem(field, f"does not fit any member of the union type, got {value!r}")
+        return None
+
+    def complex(self, value: Any, xsd_type: ComplexType, field: str) -> Any:
+        if not isinstance(value, dict):
+            self.problem(field, f"expected an object, got {_json_kind(value)}")
+            return None
+        children = dict(xsd_type.elements)
+        attributes = dict(xsd_type.attributes)
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            where = f"{field}.{key}"
+            if key in children:
+                if item is not None:
+                    result[key] = self.element(item, children[key], where)
+                elif children[key].nillable:
+                    result[key] = None
+            elif key in attributes:
+                result[key] = self.typed(item, attributes[key].type, where)
+            else:
+                known = ", ".join([*children, *attributes]) or "none"
+                self.problem(where, f"is not a field of this object (known fields: {known})")
+        for name in _required_children(xsd_type):
+            if value.get(name) is None:
+                self.problem(f"{field}.{name}", "is required")
+        return result
+
+
+def _is_simple_content(xsd_type: ComplexType) -> bool:
+    """zeep models simple content (a value with attributes) as one child named `_value_1`."""
+    elements = xsd_type.elements
+    return (
+        len(elements) == 1
+        and elements[0][0] == SIMPLE_CONTENT_KEY
+        and isinstance(elements[0][1].type, AnySimpleType)
+    )
+
+
+def _required_children(xsd_type: ComplexType) -> list[str]:
+    """Direct children a value must carry; members of choices and groups are left to zeep."""
+    return [
+        name
+        for name, child in xsd_type.elements_nested
+        if isinstance(child, Element) and child.min_occurs and not child.nillable
+    ]
+
+
+def _lexical(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+def _is_plain_path(text: str) -> bool:
+    parts = text.split(".")
+    return all(part.replace("_", "a").replace("-", "a").isalnum() for part in parts)

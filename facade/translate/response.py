@@ -1,0 +1,79 @@
+"""SOAP result (zeep values) -> JSON with the XSD's types kept, then JMESPath shaping.
+
+The rules, which the JSON Schemas of the API promise:
+- an element with maxOccurs > 1 is always an array, even with zero or one item (zeep
+  already parses it as a list; this walk keeps it one);
+- xsd:decimal is a JSON string ("1234.50", no float rounding of money) unless the mapping
+  asks for numbers;
+- date, dateTime, time and duration are ISO 8601 strings; binary is base64 text;
+- nil and absent optional elements are null; INF and NaN floats are the strings XSD uses;
+- XML without a schema (xsd:any) becomes objects by xmltodict's rules, namespaces dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import isodate
+from jmespath.parser import ParsedResult
+from lxml import etree
+from zeep.xsd.valueobjects import CompoundValue
+
+from facade.translate.xml import element_to_json
+from facade.types import JSON
+
+DecimalStyle = Literal["string", "number"]
+
+
+def to_json(value: Any, decimals: DecimalStyle = "string") -> JSON:
+    """A zeep result as JSON values."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, CompoundValue):
+        return {key: to_json(item, decimals) for key, item in value.__values__.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item, decimals) for item in value]
+    if isinstance(value, dict):
+        return {str(key): to_json(item, decimals) for key, item in value.items()}
+    if isinstance(value, Decimal):
+        return _decimal(value, decimals)
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta | isodate.Duration):
+        return isodate.duration_isoformat(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, etree._Element):
+        return element_to_json(value)
+    return str(value)  # QName, gYear and other lexical values
+
+
+def shape(expression: ParsedResult | None, result: JSON) -> JSON:
+    """The mapping's response expression applied to the result; none keeps it whole."""
+    return result if expression is None else expression.search(result)
+
+
+def _decimal(value: Decimal, style: DecimalStyle) -> JSON:
+    if not value.is_finite():
+        return "NaN" if value.is_nan() else ("INF" if value > 0 else "-INF")
+    if style == "number":
+        return (
+            int(value)
+            if value == value.to_integral_value() and "." not in str(value)
+            else float(value)
+        )
+    return str(value)
+
+
+def _float(value: float) -> JSON:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    return value
