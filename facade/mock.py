@@ -1,0 +1,311 @@
+"""A SOAP server made from a WSDL and Python handler functions.
+
+It plays the legacy system in the demo and the SOAP peer in end-to-end tests, so it speaks
+real SOAP 1.1 and 1.2 over HTTP: zeep reads requests and writes replies from the WSDL's
+schema, and faults look like those of a .NET or Java stack.
+
+    def GetCustomer(CustomerId):
+        return {"Customer": {...}}
+
+    app = build_mock_app(Path("wsdl/crm.wsdl"), {"GetCustomer": GetCustomer})
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import inspect
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from zeep import ns
+from zeep.exceptions import Error as ZeepError
+from zeep.helpers import serialize_object
+from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding, SoapOperation
+from zeep.xsd.context import XmlParserContext
+
+from facade.soap.loader import load_wsdl
+
+logger = logging.getLogger(__name__)
+
+# Called with the request wrapper's children as keyword arguments: typed leaves (int, Decimal,
+# date, ...) in plain dicts and lists; returns a dict of the response wrapper's children.
+Handler = Callable[..., Any]
+
+CONTENT_TYPES = {
+    ns.SOAP_ENV_11: "text/xml; charset=utf-8",
+    ns.SOAP_ENV_12: "application/soap+xml; charset=utf-8",
+}
+FAULT_CODES = {  # code -> (SOAP 1.1 faultcode, SOAP 1.2 Code/Value)
+    "Client": ("Client", "Sender"),
+    "Sender": ("Client", "Sender"),
+    "Server": ("Server", "Receiver"),
+    "Receiver": ("Server", "Receiver"),
+}
+ADDRESS_TAGS = (f"{{{ns.SOAP_11}}}address", f"{{{ns.SOAP_12}}}address")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+
+class MockFault(Exception):
+    """Raised by a handler to answer with a SOAP fault.
+
+        raise MockFault("Customer 7 not found", code="Client",
+                        detail={"CustomerNotFound": {"CustomerId": 7}})
+
+    `code` is "Client" or "Server" (Sender/Receiver in SOAP 1.2). Each key of `detail` becomes
+    an element in the WSDL's target namespace, typed by the schema when it declares one.
+    """
+
+    def __init__(self, message: str, *, code: str = "Server", detail: dict | None = None):
+        if code not in FAULT_CODES:
+            raise ValueError(f"fault code must be one of {sorted(FAULT_CODES)}, not {code!r}")
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.detail = detail or {}
+
+
+def load_handlers(path: Path) -> dict[str, Handler]:
+    """Import a Python file and return its handlers by operation name.
+
+    Every public function defined in the file is a candidate; a module-level `HANDLERS`
+    mapping adds to (and overrides) them, for names that are not valid Python identifiers.
+    """
+    module_name = f"facade_mock_handlers_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look the module up here
+    spec.loader.exec_module(module)
+    handlers: dict[str, Handler] = {
+        name: value
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and inspect.isfunction(value)
+        and value.__module__ == module_name
+    }
+    extra = getattr(module, "HANDLERS", {})
+    if not isinstance(extra, Mapping) or not all(callable(h) for h in extra.values()):
+        raise TypeError(f"{path}: HANDLERS must map operation names to callables")
+    handlers.update(extra)
+    return handlers
+
+
+def build_mock_app(wsdl_path: Path, handlers: Mapping[str, Handler]) -> Starlette:
+    """A Starlette app that answers the WSDL's SOAP operations with the given handlers."""
+    service = _MockService(wsdl_path, handlers)
+    return Starlette(routes=[Route("/{path:path}", service.endpoint, methods=["GET", "POST"])])
+
+
+def run_mock(wsdl_path: Path, handlers_path: Path, host: str, port: int) -> None:
+    """Serve the mock until interrupted (the `facade mock` command)."""
+    app = build_mock_app(wsdl_path, load_handlers(handlers_path))
+    uvicorn.run(app, host=host, port=port)
+
+
+class _ClientFault(Exception):
+    """The request itself is wrong: answered with a Client/Sender fault."""
+
+
+class _MockService:
+    """The WSDL's operations indexed by the request element they take, and their handlers."""
+
+    def __init__(self, wsdl_path: Path, handlers: Mapping[str, Handler]) -> None:
+        self.wsdl = load_wsdl(wsdl_path).client.wsdl
+        self.wsdl_tree = etree.parse(str(wsdl_path), _hardened_parser())
+        self.target_namespace = self.wsdl_tree.getroot().get("targetNamespace", "")
+        self.handlers = dict(handlers)
+        # (envelope namespace, body element QName) -> operation; the first binding wins.
+        self.operations: dict[tuple[str, str], SoapOperation] = {}
+        for binding in self.wsdl.bindings.values():
+            if not isinstance(binding, Soap11Binding | Soap12Binding):
+                continue
+            for operation in binding.all().values():
+                body = operation.input.body if operation.input else None
+                if body is not None and not operation.input._is_body_wrapped:
+                    key = (binding.nsmap["soap-env"], body.qname.text)
+                    self.operations.setdefault(key, operation)
+        names = {operation.name for operation in self.operations.values()}
+        for name in sorted(set(self.handlers) - names):
+            logger.warning("handler %r matches no operation of %s", name, wsdl_path)
+
+    async def endpoint(self, request: Request) -> Response:
+        if request.method == "GET":
+            if any(key.lower() == "wsdl" for key in request.query_params):
+                return self._wsdl_response(request)
+            return PlainTextResponse("Not Found", status_code=404)
+        is_soap12 = "application/soap+xml" in request.headers.get("content-type", "")
+        envelope_ns = ns.SOAP_ENV_12 if is_soap12 else ns.SOAP_ENV_11
+        try:
+            envelope = _parse_envelope(await _read_limited(request))
+            envelope_ns = etree.QName(envelope).namespace or ""
+            return await self._answer(envelope_ns, envelope)
+        except _ClientFault as exc:
+            return self._fault(envelope_ns, MockFault(str(exc), code="Client"))
+        except MockFault as fault:
+            return self._fault(envelope_ns, fault)
+
+    async def _answer(self, envelope_ns: str, envelope: etree._Element) -> Response:
+        body = envelope.find(f"{{{envelope_ns}}}Body")
+        request_element = next((el for el in body if isinstance(el.tag, str)), None)
+        if request_element is None:
+            raise _ClientFault("the SOAP Body is empty")
+        operation = self.operations.get((envelope_ns, request_element.tag))
+        if operation is None:
+            version = "1.2" if envelope_ns == ns.SOAP_ENV_12 else "1.1"
+            raise _ClientFault(
+                f"no SOAP {version} operation of this service takes {request_element.tag}"
+            )
+        handler = self.handlers.get(operation.name)
+        if handler is None:
+            raise _ClientFault(f"operation {operation.name} has no handler in this mock")
+        try:
+            context = XmlParserContext(settings=self.wsdl.settings)
+            element = operation.input.body
+            value = element.parse(request_element, self.wsdl.types, context=context)
+            # zeep parses an unreadable value ("one" as xsd:int) as None and only logs it, and
+            # checks required elements only when rendering: a throwaway render catches both.
+            element.render(etree.Element("validate"), value)
+        except (ZeepError, ValueError, TypeError) as exc:
+            raise _ClientFault(f"invalid {operation.name} request: {exc}") from exc
+        arguments = serialize_object(value, dict)
+        result = await _call(handler, arguments if isinstance(arguments, dict) else {})
+        if operation.output is None:
+            return Response(status_code=202)
+        try:
+            if isinstance(result, Mapping):
+                message = operation.output.serialize(**result)
+            else:
+                message = operation.output.serialize(*(() if result is None else (result,)))
+        except (ZeepError, ValueError, TypeError) as exc:
+            logger.warning("handler of %s returned an invalid result: %s", operation.name, exc)
+            raise MockFault(
+                f"handler of {operation.name} returned a result that does not match the "
+                f"output message: {exc}"
+            ) from exc
+        return _xml_response(message.content, envelope_ns, status=200)
+
+    def _fault(self, envelope_ns: str, fault: MockFault) -> Response:
+        """A SOAP 1.1 or 1.2 Fault with HTTP 500, as both specs' HTTP bindings do."""
+        code11, code12 = FAULT_CODES[fault.code]
+        envelope = etree.Element(f"{{{envelope_ns}}}Envelope", nsmap={"soap": envelope_ns})
+        body = etree.SubElement(envelope, f"{{{envelope_ns}}}Body")
+        node = etree.SubElement(body, f"{{{envelope_ns}}}Fault")
+        if envelope_ns == ns.SOAP_ENV_11:
+            etree.SubElement(node, "faultcode").text = f"soap:{code11}"
+            etree.SubElement(node, "faultstring").text = fault.message
+            detail_tag = "detail"
+        else:
+            code = etree.SubElement(node, f"{{{envelope_ns}}}Code")
+            etree.SubElement(code, f"{{{envelope_ns}}}Value").text = f"soap:{code12}"
+            reason = etree.SubElement(node, f"{{{envelope_ns}}}Reason")
+            text = etree.SubElement(reason, f"{{{envelope_ns}}}Text", {XML_LANG: "en"})
+            text.text = fault.message
+            detail_tag = f"{{{envelope_ns}}}Detail"
+        if fault.detail:
+            detail = etree.SubElement(node, detail_tag)
+            for name, value in fault.detail.items():
+                self._render_detail(detail, name, value)
+        return _xml_response(envelope, envelope_ns, status=500)
+
+    def _render_detail(self, parent: etree._Element, name: str, value: Any) -> None:
+        """Typed by the schema's element of that name when there is one, else plain text."""
+        qname = etree.QName(self.target_namespace, name)
+        try:
+            element = self.wsdl.types.get_element(qname)
+            rendered = etree.Element("detail")
+            element.render(rendered, element(**value) if isinstance(value, Mapping) else value)
+        except (ZeepError, ValueError, TypeError):
+            _append_plain(parent, qname, value)
+        else:
+            parent.extend(rendered)
+
+    def _wsdl_response(self, request: Request) -> Response:
+        """The WSDL, with every port's address pointing where this request came in."""
+        tree = copy.deepcopy(self.wsdl_tree)
+        location = str(request.url.replace(query=None, fragment=None))
+        for tag in ADDRESS_TAGS:
+            for address in tree.iter(tag):
+                address.set("location", location)
+        content = etree.tostring(tree, xml_declaration=True, encoding="utf-8")
+        return Response(content, media_type="text/xml; charset=utf-8")
+
+
+async def _call(handler: Handler, arguments: dict[str, Any]) -> Any:
+    """Run a handler (async, or sync in a thread); any error but MockFault is hidden."""
+    try:
+        if inspect.iscoroutinefunction(handler):
+            return await handler(**arguments)
+        result = await run_in_threadpool(handler, **arguments)
+        return await result if inspect.isawaitable(result) else result
+    except MockFault:
+        raise
+    except Exception:
+        # The handler's message may hold anything; it goes to the log, not to the caller.
+        logger.exception("handler %r failed", getattr(handler, "__name__", handler))
+        raise MockFault("internal error in handler", code="Server") from None
+
+
+async def _read_limited(request: Request) -> bytes:
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_REQUEST_BYTES:
+            raise _ClientFault(f"request body exceeds {MAX_REQUEST_BYTES} bytes")
+    return bytes(data)
+
+
+def _hardened_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _parse_envelope(data: bytes) -> etree._Element:
+    try:
+        root = etree.fromstring(data, _hardened_parser())
+    except etree.XMLSyntaxError as exc:
+        raise _ClientFault(f"request body is not well-formed XML: {exc.msg}") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise _ClientFault("request body contains a DTD, which is not allowed")
+    qname = etree.QName(root)
+    if qname.localname != "Envelope" or qname.namespace not in CONTENT_TYPES:
+        raise _ClientFault("request body is not a SOAP 1.1 or 1.2 Envelope")
+    if root.find(f"{{{qname.namespace}}}Body") is None:
+        raise _ClientFault("the SOAP Envelope has no Body")
+    return root
+
+
+def _append_plain(parent: etree._Element, tag: etree.QName, value: Any) -> None:
+    if isinstance(value, list | tuple):
+        for item in value:
+            _append_plain(parent, tag, item)
+        return
+    child = etree.SubElement(parent, tag)
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _append_plain(child, etree.QName(tag.namespace, name), item)
+    elif value is None:
+        child.set(f"{{{ns.XSI}}}nil", "true")
+    elif isinstance(value, bool):
+        child.text = "true" if value else "false"
+    elif hasattr(value, "isoformat"):
+        child.text = value.isoformat()
+    else:
+        child.text = str(value)
+
+
+def _xml_response(envelope: etree._Element, envelope_ns: str, *, status: int) -> Response:
+    content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    return Response(content, status_code=status, media_type=CONTENT_TYPES[envelope_ns])
