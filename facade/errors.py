@@ -37,6 +37,8 @@ class FacadeError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
+    side: str | None = None
+    """The backend side that failed, when one did (set by the pipeline)."""
 
     def __init__(self, detail: str = "", *, status: int | None = None) -> None:
         super().__init__(detail or self.title)

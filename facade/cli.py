@@ -1,0 +1,121 @@
+"""The `facade` command: serve, check, routes, mock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from facade.errors import ConfigError, ConfigProblem
+from facade.mapping.loader import read_mappings
+from facade.routetable import RouteTable, build_route_table
+from facade.settings import Settings
+from facade.soap.registry import WsdlRegistry
+
+app = typer.Typer(
+    help="A REST/JSON facade in front of legacy SOAP services.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+MappingsOption = Annotated[
+    Path, typer.Option("--mappings", help="Folder of mapping files (*.yaml, searched recursively).")
+]
+WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
+
+
+def _table(mappings: Path, wsdl: Path) -> tuple[RouteTable | None, list[ConfigProblem]]:
+    """The route table, or every problem found on the way to it."""
+    loaded = read_mappings(mappings)
+    problems = list(loaded.problems)
+    try:
+        table = build_route_table(loaded.routes, WsdlRegistry(wsdl))
+    except ConfigError as exc:
+        return None, problems + exc.problems
+    return (None if problems else table), problems
+
+
+def _report(problems: list[ConfigProblem]) -> None:
+    for problem in problems:
+        typer.secho(str(problem), err=True, fg=typer.colors.RED)
+    count = len(problems)
+    typer.secho(f"{count} problem{'s' if count != 1 else ''} found", err=True, bold=True)
+
+
+@app.command()
+def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
+    """Prove every mapping against its WSDL; print all problems and exit 1 if there are any."""
+    table, problems = _table(mappings, wsdl)
+    if problems or table is None:
+        _report(problems)
+        raise typer.Exit(1)
+    typer.echo(f"{len(table)} route{'s' if len(table) != 1 else ''} OK")
+
+
+@app.command()
+def routes(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
+    """List the routes: method, path, route name, operation, mode."""
+    table, problems = _table(mappings, wsdl)
+    if problems or table is None:
+        _report(problems)
+        raise typer.Exit(1)
+    rows = [("METHOD", "PATH", "NAME", "OPERATION", "MODE")]
+    for route in sorted(table, key=lambda r: (r.mapping.path, r.mapping.method)):
+        operation = f"{route.mapping.legacy.wsdl}:{route.operation.name}"
+        rows.append(
+            (route.mapping.method, route.mapping.path, route.name, operation, route.mapping.mode)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@app.command()
+def serve(
+    mappings: MappingsOption = Path("mappings"),
+    wsdl: WsdlOption = Path("wsdl"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Check the mappings, then serve them."""
+    import uvicorn
+
+    table, problems = _table(mappings, wsdl)
+    if problems or table is None:
+        _report(problems)
+        raise typer.Exit(1)
+    settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
+    os.environ.update(settings.to_env())
+    typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
+    uvicorn.run(
+        "facade.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
+def mock(
+    wsdl_file: Annotated[
+        Path, typer.Argument(help="The WSDL to serve.", exists=True, dir_okay=False)
+    ],
+    handlers: Annotated[
+        Path, typer.Option(help="Python file with one function per operation.", exists=True)
+    ],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+) -> None:
+    """Serve a WSDL's operations from Python handlers: a stand-in legacy system."""
+    from facade.mock import run_mock
+
+    run_mock(wsdl_file, handlers, host, port)

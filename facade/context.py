@@ -1,0 +1,29 @@
+"""The request as the mapping expressions see it: `{path, query, headers, body}`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from facade.types import JSON, RouteName
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Everything a backend may read from the client's request.
+
+    Query parameters given once are strings, given several times lists. Header names are
+    lower case, so a mapping reads them as `headers."x-user-id"` (JMESPath quotes names
+    with dashes).
+    """
+
+    route: RouteName
+    request_id: str
+    path: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str | list[str]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: JSON = None
+
+    def expression_data(self) -> dict[str, Any]:
+        """The object every JMESPath expression of a mapping is evaluated over."""
+        return {"path": self.path, "query": self.query, "headers": self.headers, "body": self.body}

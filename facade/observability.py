@@ -1,0 +1,148 @@
+"""Request ids, metrics and one JSON log line per request, for every feature to report into.
+
+The middleware gives each request an id (the client's `X-Request-ID` when it is sane, a
+new one otherwise), returns it, and after the response records the route, the backend
+side and the status that the endpoint left in the ASGI scope's state. Bodies and
+credentials are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+UNMATCHED = "-"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default=UNMATCHED)
+access_log = logging.getLogger("facade.access")
+
+
+class Metrics:
+    """The facade's own prometheus registry: one per app, so tests and workers stay apart."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "facade_requests",
+            "Requests served, by route, backend side and HTTP status.",
+            ["route", "side", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "facade_request_duration_seconds",
+            "Time from request to response, by route and backend side.",
+            ["route", "side", "status"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+
+def request_id_from(header_value: str | None) -> str:
+    """The client's id when it is safe to log and forward, else a fresh one."""
+    if header_value and _SANE_ID.match(header_value):
+        return header_value
+    return uuid.uuid4().hex
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI middleware: request id in and out, metrics and the access log line."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        request_id = request_id_from(incoming)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, state, status, time.perf_counter() - started, request_id)
+            request_id_var.reset(token)
+
+    def _record(
+        self, scope: Scope, state: dict[str, Any], status: int, seconds: float, request_id: str
+    ) -> None:
+        route = state.get("route")
+        side = state.get("side", UNMATCHED)
+        if route is not None:
+            labels = (route, side, str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.latency.labels(*labels).observe(seconds)
+        access_log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "route": route or UNMATCHED,
+                    "side": side,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                }
+            },
+        )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message, request id and the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id_var.get(),
+        }
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
+
+
+def configure_logging(level: str = "info") -> None:
+    """JSON lines on stderr for the facade's loggers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("facade")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False

@@ -1,0 +1,184 @@
+"""Mappings + WSDLs -> the immutable table of routes the app serves.
+
+This is where `facade check` finds its problems: every mapping is proved against its WSDL
+(operation, argument names, expressions, address) and against the other mappings (names
+and routes must not collide). All problems are collected before anything is reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+
+from facade.errors import ConfigError, ConfigProblem
+from facade.mapping.loader import RouteMapping
+from facade.mapping.models import path_parameters
+from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
+from facade.soap.registry import WsdlRegistry
+from facade.translate.request import ArgumentSource, compile_expression
+
+CONTEXT_ROOTS = ("path", "query", "headers", "body")
+_PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
+_Report = Callable[[str, str], None]
+_PLAIN_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    """A mapping bound to its operation, with every expression compiled."""
+
+    mapping: RouteMapping
+    operation: SoapOperation
+    arguments: tuple[ArgumentSource, ...]
+    response: ParsedResult | None
+    address: str
+
+    @property
+    def name(self) -> str:
+        return self.mapping.name
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    routes: tuple[CompiledRoute, ...]
+
+    def __iter__(self) -> Iterator[CompiledRoute]:
+        return iter(self.routes)
+
+    def __len__(self) -> int:
+        return len(self.routes)
+
+
+def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) -> RouteTable:
+    """Compile every mapping, or raise ConfigError with every problem of every file."""
+    mappings = list(mappings)
+    problems = collisions(mappings)
+    routes = []
+    for mapping in mappings:
+        try:
+            routes.append(compile_route(mapping, registry))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
+    return RouteTable(tuple(routes))
+
+
+def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRoute:
+    legacy = mapping.legacy
+    problems: list[ConfigProblem] = []
+
+    def problem(field: str, message: str) -> None:
+        problems.append(ConfigProblem(mapping.source, field, message))
+
+    try:
+        loaded = registry.get(legacy.wsdl)
+        operation = resolve_operation(
+            loaded.client, legacy.operation, service=legacy.service, port=legacy.port
+        )
+    except ConfigError as exc:
+        raise ConfigError([_located(p, mapping) for p in exc.problems]) from exc
+    except OperationNotFound as exc:
+        raise ConfigError([ConfigProblem(mapping.source, "legacy.operation", str(exc))]) from exc
+
+    arguments = _arguments(mapping, operation, problem)
+    response = _expression(legacy.response, "legacy.response", problem)
+    address = legacy.address or operation.address or ""
+    if urlparse(address).scheme not in ("http", "https") or not urlparse(address).netloc:
+        problem(
+            "legacy.address",
+            f"{address!r} is not an http(s) URL; set legacy.address (the WSDL has no usable one)"
+            if not legacy.address
+            else f"{address!r} is not an http(s) URL",
+        )
+    if problems:
+        raise ConfigError(problems)
+    return CompiledRoute(mapping, operation, arguments, response, address)
+
+
+def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
+    """Two files with one route name, or two routes one request could match."""
+    problems = []
+    names: dict[str, RouteMapping] = {}
+    shapes: dict[tuple[str, str], RouteMapping] = {}
+    for mapping in mappings:
+        if mapping.name in names:
+            problems.append(
+                ConfigProblem(
+                    mapping.source,
+                    "name",
+                    f"route name {mapping.name!r} is already used by {names[mapping.name].source}",
+                )
+            )
+        names.setdefault(mapping.name, mapping)
+        shape = (mapping.method, re.sub(r"\{[^}]+\}", "{}", mapping.path))
+        if shape in shapes:
+            other = shapes[shape]
+            problems.append(
+                ConfigProblem(
+                    mapping.source,
+                    "route.path",
+                    f"{mapping.method} {mapping.path} conflicts with {other.method} "
+                    f"{other.path} in {other.source}",
+                )
+            )
+        shapes.setdefault(shape, mapping)
+    return problems
+
+
+def _arguments(
+    mapping: RouteMapping, operation: SoapOperation, problem: _Report
+) -> tuple[ArgumentSource, ...]:
+    names = [a.name for a in operation.arguments]
+    params = set(path_parameters(mapping.path))
+    sources = []
+    for name, text in mapping.legacy.request.items():
+        field = f"legacy.request.{name}"
+        argument = operation.argument(name)
+        if argument is None:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problem(
+                field,
+                f"{name!r} is not an argument of {operation.name} ({hint}arguments: "
+                f"{', '.join(names) or 'none'})",
+            )
+            continue
+        expression = _expression(text, field, problem)
+        if expression is None:
+            continue
+        for param in _PATH_REFERENCE.findall(text):
+            if param not in params:
+                problem(field, f"path.{param} is not a parameter of route.path {mapping.path}")
+        if _PLAIN_PATH.match(text) and text.split(".")[0] not in CONTEXT_ROOTS:
+            problem(field, f"{text!r} must start with one of {', '.join(CONTEXT_ROOTS)}")
+        sources.append(ArgumentSource(name, expression, argument.element))
+    for argument in operation.arguments:
+        if argument.required and argument.name not in mapping.legacy.request:
+            problem(
+                "legacy.request",
+                f"{operation.name} requires argument {argument.name!r}; add an expression for it",
+            )
+    return tuple(sources)
+
+
+def _expression(text: str | None, field: str, problem: _Report) -> ParsedResult | None:
+    if text is None:
+        return None
+    try:
+        return compile_expression(text)
+    except JMESPathError as exc:
+        problem(field, f"is not a valid JMESPath expression: {str(exc).splitlines()[0]}")
+        return None
+
+
+def _located(problem: ConfigProblem, mapping: RouteMapping) -> ConfigProblem:
+    if problem.file:
+        return problem
+    return ConfigProblem(mapping.source, problem.field, problem.message)

@@ -1,0 +1,46 @@
+"""Process settings, read once from the environment.
+
+FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
+FACADE_LOG_LEVEL=info
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+"""A request body over 1 MiB is refused with 413 before it is parsed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mappings_dir: Path = Path("mappings")
+    """Folder of mapping files, searched recursively for *.yaml."""
+    wsdl_dir: Path = Path("wsdl")
+    """Folder of the WSDLs (and their XSDs) the mappings name."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Largest request body accepted."""
+    log_level: str = "info"
+    """Level of the JSON log lines (one per request at info)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            mappings_dir=Path(env.get("FACADE_MAPPINGS", "mappings")),
+            wsdl_dir=Path(env.get("FACADE_WSDL", "wsdl")),
+            max_body_bytes=int(env.get("FACADE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            log_level=env.get("FACADE_LOG_LEVEL", "info"),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that give the same settings to a worker process."""
+        return {
+            "FACADE_MAPPINGS": str(self.mappings_dir),
+            "FACADE_WSDL": str(self.wsdl_dir),
+            "FACADE_MAX_BODY_BYTES": str(self.max_body_bytes),
+            "FACADE_LOG_LEVEL": self.log_level,
+        }
