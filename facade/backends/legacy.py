@@ -48,4 +48,5 @@ class LegacyBackend:
                 subcodes=fault.subcodes,
                 status=fault_status(fault, legacy.faults),
             ) from exc
-        return shape(route.response, to_json(result, legacy.decimals))  # type: ignore[arg-type]
+        typed = to_json(result, legacy.decimals, route.operation.output_type)  # type: ignore[arg-type]
+        return shape(route.response, typed)

@@ -61,6 +61,12 @@ class SoapOperation:
     def zeep_operation(self) -> Any:
         return self.binding.get(self.name)
 
+    @property
+    def output_type(self) -> Any:
+        """The zeep type of the reply body, None for one-way operations."""
+        body = self.zeep_operation.output.body if self.zeep_operation.output else None
+        return body.type if body is not None else None
+
     def argument(self, name: str) -> Argument | None:
         return next((a for a in self.arguments if a.name == name), None)
 

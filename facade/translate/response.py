@@ -1,8 +1,10 @@
 """SOAP result (zeep values) -> JSON with the XSD's types kept, then JMESPath shaping.
 
 The rules, which the JSON Schemas of the API promise:
-- an element with maxOccurs > 1 is always an array, even with zero or one item (zeep
-  already parses it as a list; this walk keeps it one);
+- an element with maxOccurs > 1 is always an array, even with zero or one item;
+- zeep reads an empty complex element (`<Customers/>`) as None; when its type is a list
+  wrapper (its one child element repeats, the .NET `ArrayOfX` shape) it becomes
+  `{"Customer": []}`, so that a search with no hits still answers with an array;
 - xsd:decimal is a JSON string ("1234.50", no float rounding of money) unless the mapping
   asks for numbers;
 - date, dateTime, time and duration are ISO 8601 strings; binary is base64 text;
@@ -21,6 +23,7 @@ from typing import Any, Literal
 import isodate
 from jmespath.parser import ParsedResult
 from lxml import etree
+from zeep.xsd import ComplexType
 from zeep.xsd.valueobjects import CompoundValue
 
 from facade.translate.xml import element_to_json
@@ -29,12 +32,14 @@ from facade.types import JSON
 DecimalStyle = Literal["string", "number"]
 
 
-def to_json(value: Any, decimals: DecimalStyle = "string") -> JSON:
-    """A zeep result as JSON values."""
-    if value is None or isinstance(value, bool | int | str):
+def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None) -> JSON:
+    """A zeep result as JSON values; `xsd_type` is the value's type when it may be None."""
+    if value is None:
+        return _empty(xsd_type)
+    if isinstance(value, bool | int | str):
         return value
     if isinstance(value, CompoundValue):
-        return {key: to_json(item, decimals) for key, item in value.__values__.items()}
+        return _compound(value, decimals)
     if isinstance(value, list | tuple):
         return [to_json(item, decimals) for item in value]
     if isinstance(value, dict):
@@ -52,6 +57,30 @@ def to_json(value: Any, decimals: DecimalStyle = "string") -> JSON:
     if isinstance(value, etree._Element):
         return element_to_json(value)
     return str(value)  # QName, gYear and other lexical values
+
+
+def _compound(value: CompoundValue, decimals: DecimalStyle) -> dict[str, JSON]:
+    elements = dict(getattr(value._xsd_type, "elements", ()))
+    result: dict[str, JSON] = {}
+    for key, item in value.__values__.items():
+        element = elements.get(key)
+        if element is None:
+            result[key] = to_json(item, decimals)
+        elif element.max_occurs != 1:
+            items = [] if item is None else item if isinstance(item, list) else [item]
+            result[key] = [to_json(i, decimals, element.type) for i in items]
+        else:
+            result[key] = to_json(item, decimals, element.type)
+    return result
+
+
+def _empty(xsd_type: Any) -> JSON:
+    """None, or `{child: []}` for an empty list wrapper."""
+    if isinstance(xsd_type, ComplexType):
+        elements = xsd_type.elements
+        if len(elements) == 1 and elements[0][1].max_occurs != 1 and not xsd_type.attributes:
+            return {elements[0][0]: []}
+    return None
 
 
 def shape(expression: ParsedResult | None, result: JSON) -> JSON:
