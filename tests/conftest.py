@@ -1,0 +1,43 @@
+"""Test-wide rules: no network beyond loopback, and the helpers in tests/ importable."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+CORPUS = ROOT.parent / "shared" / "wsdl-corpus"
+sys.path.insert(0, str(TESTS))
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            is_loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            is_loopback = False
+        if not is_loopback:
+            raise RuntimeError(f"tests may only connect to loopback, not {host}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared folder of real-world WSDLs; tests read it, never write it."""
+    if not CORPUS.is_dir():
+        pytest.skip("the shared WSDL corpus is not beside this checkout")
+    return CORPUS
