@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.envvars import MissingVariable, expand
-from facade.mapping.models import LegacySection, MappingFile, RouteSection
+from facade.mapping.models import SAFE_METHODS, LegacySection, MappingFile, RouteSection
 from facade.types import Mode, RouteName
 
 MAPPING_SUFFIXES = (".yaml", ".yml")
@@ -38,6 +38,8 @@ class LegacyBinding:
     response: str | None
     faults: Mapping[str, int]
     decimals: str
+    safe: bool
+    """The operation only reads: it may be cached, and retried after a failure."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
             response=legacy.response,
             faults=dict(legacy.faults),
             decimals=legacy.decimals,
+            safe=legacy.safe if legacy.safe is not None else route.method in SAFE_METHODS,
         ),
         mode=model.migration.mode,
     )

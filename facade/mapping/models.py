@@ -108,6 +108,13 @@ class LegacySection(_Strict):
         description="SOAP fault code or detail element name -> HTTP status.",
         examples=[{"CustomerNotFound": 404}],
     )
+    safe: bool | None = Field(
+        default=None,
+        description=(
+            "True when the operation only reads (may be cached and retried); "
+            "when absent, GET routes are safe and others are not."
+        ),
+    )
     decimals: Literal["string", "number"] = Field(
         default="string",
         description="xsd:decimal values as JSON strings (exact, the default) or as numbers.",
