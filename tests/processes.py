@@ -1,0 +1,85 @@
+"""Real processes for end-to-end tests: the mock CRM and the facade, each under uvicorn."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run `python -m facade ARGS` until `ready_url` answers 200; stop it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facade", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait(ready_url, proc)
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            error = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}: {error[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {STARTUP_SECONDS:g} s")
+
+
+@contextmanager
+def mock_and_facade(
+    wsdl_file: str = "wsdl/crm.wsdl",
+    handlers: str = "demo/crm_handlers.py",
+    mappings: str = "mappings",
+    wsdl_dir: str = "wsdl",
+    address_var: str = "CRM_URL",
+    path: str = "/crm",
+) -> Iterator[str]:
+    """The mock legacy system and the facade in front of it; yields the facade's base URL."""
+    mock_port, facade_port = free_port(), free_port()
+    mock_url = f"http://127.0.0.1:{mock_port}{path}"
+    env = {address_var: mock_url}
+    mock_args = ["mock", wsdl_file, "--handlers", handlers, "--port", str(mock_port)]
+    with process(mock_args, f"{mock_url}?wsdl", env):
+        serve_args = ["serve", "--port", str(facade_port), "--mappings", mappings]
+        base = f"http://127.0.0.1:{facade_port}"
+        with process([*serve_args, "--wsdl", wsdl_dir], f"{base}/readyz", env):
+            yield base
