@@ -35,6 +35,8 @@ from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding, SoapOperation
 from zeep.xsd.context import XmlParserContext
 
 from facade.soap.loader import load_wsdl
+from facade.soap.operations import soap_operations
+from facade.soap.samples import sample_type
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +111,30 @@ def build_mock_app(wsdl_path: Path, handlers: Mapping[str, Handler]) -> Starlett
     return Starlette(routes=[Route("/{path:path}", service.endpoint, methods=["GET", "POST"])])
 
 
-def run_mock(wsdl_path: Path, handlers_path: Path, host: str, port: int) -> None:
+def sample_handlers(wsdl_path: Path) -> dict[str, Handler]:
+    """A handler per SOAP operation that answers with sample data shaped by its output.
+
+    What `facade mock WSDL` serves when no handlers are given: any WSDL becomes a live
+    peer to try routes against.
+    """
+    client = load_wsdl(wsdl_path).client
+    handlers: dict[str, Handler] = {}
+    for name, ports in soap_operations(client).items():
+        output = ports[0].binding.get(name).output
+        body = output.body if output is not None else None
+        sample = sample_type(body.type) if body is not None else None
+
+        def answer(_sample: Any = sample, **_arguments: Any) -> Any:
+            return copy.deepcopy(_sample)
+
+        handlers[name] = answer
+    return handlers
+
+
+def run_mock(wsdl_path: Path, handlers_path: Path | None, host: str, port: int) -> None:
     """Serve the mock until interrupted (the `facade mock` command)."""
-    app = build_mock_app(wsdl_path, load_handlers(handlers_path))
+    handlers = load_handlers(handlers_path) if handlers_path else sample_handlers(wsdl_path)
+    app = build_mock_app(wsdl_path, handlers)
     uvicorn.run(app, host=host, port=port)
 
 

@@ -127,8 +127,10 @@ def _choose(candidates: list[_Candidate]) -> _Candidate | None:
     port_types = {(c.service, c.binding.port_type.name.text) for c in candidates}
     if len(port_types) != 1:
         return None
+    # Twins of one portType (SOAP 1.1 and 1.2, or http and https addresses): the first
+    # SOAP 1.1 port in document order serves; the mapping names a port to pick another.
     soap11 = [c for c in candidates if not isinstance(c.binding, Soap12Binding)]
-    return soap11[0] if len(soap11) == 1 else None
+    return soap11[0] if soap11 else None
 
 
 def _describe(client: zeep.Client, name: str, chosen: _Candidate) -> SoapOperation:
