@@ -29,9 +29,8 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 """Every SOAP call has a timeout; zeep's own default is none, which means wait forever."""
 
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_PATH_SHAPE = re.compile(
-    r"^/([A-Za-z0-9._~\-]+|\{[A-Za-z_][A-Za-z0-9_]*\})?(/([A-Za-z0-9._~\-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))*$"
-)
+_SEGMENT = r"([A-Za-z0-9._~\-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
+_PATH_SHAPE = re.compile(rf"^(/|(/{_SEGMENT})+)$")  # "/" alone, or non-empty segments
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
