@@ -16,6 +16,7 @@ from urllib.request import url2pathname
 
 import zeep
 from lxml import etree
+from zeep.exceptions import DTDForbidden, EntitiesForbidden
 from zeep.exceptions import Error as ZeepError
 
 from facade.errors import ConfigError, ConfigProblem
@@ -116,6 +117,11 @@ def load_wsdl(path: Path, catalog: Mapping[str, Path] | None = None) -> LoadedWs
         raise _problem(path, str(exc)) from exc
     except etree.XMLSyntaxError as exc:
         raise _problem(path, f"is not well-formed XML: {exc.msg}") from exc
+    except (DTDForbidden, EntitiesForbidden) as exc:
+        raise _problem(
+            path,
+            "(or a file it imports) declares a DTD or entities, which are refused; remove them",
+        ) from exc
     except (ZeepError, LookupError, ValueError, KeyError, AttributeError, TypeError) as exc:
         # zeep raises a mix of its own and built-in errors for broken schemas.
         raise _problem(path, f"cannot be loaded: {type(exc).__name__}: {exc}") from exc
