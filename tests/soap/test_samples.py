@@ -82,7 +82,13 @@ def test_recursive_types_end(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("base", "expected"),
-    [("int", 1), ("positiveInteger", 1), ("negativeInteger", -1), ("boolean", True)],
+    [
+        ("int", 1),
+        ("positiveInteger", 1),
+        ("nonPositiveInteger", 0),
+        ("negativeInteger", -1),
+        ("boolean", True),
+    ],
 )
 def test_simple_samples_fit_their_type(base: str, expected: object) -> None:
     assert _simple(base) == expected
