@@ -72,10 +72,8 @@ def sample_type(xsd_type: Any, enumerations: Enumerations | None = None, depth: 
 
 def _simple(base: str) -> Any:
     if base in INTEGER_RANGES:
-        low, _ = INTEGER_RANGES[base]
-        return (
-            max(1, low) if low is not None and low > 0 else (-1 if base == "negativeInteger" else 1)
-        )
+        _, high = INTEGER_RANGES[base]
+        return 1 if high is None or high >= 1 else high
     return _SIMPLE.get(base, "example")
 
 
