@@ -138,10 +138,10 @@ def _refuse_wsdl20(path: Path) -> None:
     try:
         with path.open("rb") as fh:
             _, root = next(etree.iterparse(fh, events=("start",), no_network=True))
-    except (OSError, etree.XMLSyntaxError, StopIteration):
+        namespace = etree.QName(root.tag).namespace  # ValueError for an unbound prefix
+    except (OSError, etree.XMLSyntaxError, StopIteration, ValueError):
         return  # zeep reports these with its own message
-    root_tag = root.tag
-    if etree.QName(root_tag).namespace == WSDL20_NAMESPACE:
+    if namespace == WSDL20_NAMESPACE:
         raise _problem(path, "is a WSDL 2.0 document; only WSDL 1.1 is supported")
 
 

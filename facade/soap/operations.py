@@ -87,7 +87,7 @@ def soap_operations(client: zeep.Client) -> dict[str, list[_Candidate]]:
             if not isinstance(port.binding, SoapBinding):
                 continue
             candidate = _Candidate(
-                service.name, port.name, port.binding, port.binding_options.get("address")
+                service.name, port.name, port.binding, (port.binding_options or {}).get("address")
             )
             for name in port.binding._operations:
                 found.setdefault(name, []).append(candidate)
