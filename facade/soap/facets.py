@@ -36,28 +36,19 @@ List and union types carry the facets of their item and member types (``Facets.i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from lxml import etree
+from zeep.xsd import Attribute
 
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 
-_INT_FACETS = {
-    "length": "length",
-    "minLength": "min_length",
-    "maxLength": "max_length",
-    "totalDigits": "total_digits",
-    "fractionDigits": "fraction_digits",
-}
-_TEXT_FACETS = {
-    "minInclusive": "min_inclusive",
-    "maxInclusive": "max_inclusive",
-    "minExclusive": "min_exclusive",
-    "maxExclusive": "max_exclusive",
-}
+_INT_FACETS = ("length", "minLength", "maxLength", "totalDigits", "fractionDigits")
+_TEXT_FACETS = ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive")
 _PARTICLES = {"sequence", "choice", "all"}
 
 
@@ -129,7 +120,7 @@ def member_key(element: object, scope: Scope | None) -> Scope | None:
     name = getattr(element, "name", None)
     if scope is None or name is None:
         return None
-    marker = "@" if _is_attribute(element) else ""
+    marker = "@" if isinstance(element, Attribute) else ""
     return (*scope, f"{marker}{name}")
 
 
@@ -169,30 +160,25 @@ class FacetIndex:
         """Facets of the value of a zeep Element or Attribute declared in ``scope``."""
         decls = self._find(member_key(element, scope))
         qname = getattr(element, "qname", None)
-        if decls is None and _is_attribute(element) and qname is not None and qname.namespace:
+        if (
+            decls is None
+            and isinstance(element, Attribute)
+            and qname is not None
+            and qname.namespace
+        ):
             decls = self._t.members.get((f"attribute:{qname.text}",))
         if decls is None:
             return self.for_type(getattr(element, "type", None))
         return _agreed([self._resolve(d, frozenset()) for d in decls])
 
-    def _find(self, key: Scope | None) -> list[_Decl] | None:
-        if key is None:
+    def _find(self, key: Scope | None, seen: frozenset[Scope] = frozenset()) -> list[_Decl] | None:
+        """The declarations at ``key``, else at the same member of the scope's includes."""
+        if key is None or key[:-1] in seen:
             return None
-        if len(key) == 1:
-            return self._t.members.get(key)
-        return self._find_in(key[:-1], key[-1], set())
-
-    def _find_in(self, scope: Scope, member: str, seen: set[Scope]) -> list[_Decl] | None:
-        seen.add(scope)
-        found = self._t.members.get((*scope, member))
-        if found is not None:
-            return found
-        for included in self._t.includes.get(scope, []):
-            if included not in seen:
-                found = self._find_in(included, member, seen)
-                if found is not None:
-                    return found
-        return None
+        found = self._t.members.get(key)
+        for included in self._t.includes.get(key[:-1], []) if len(key) > 1 else ():
+            found = found or self._find((*included, key[-1]), seen | {key[:-1]})
+        return found
 
     def _named(self, qname: str, seen: frozenset[str]) -> Facets:
         if qname in self._cache:
@@ -366,12 +352,11 @@ class _SchemaReader:
 
 def _facets(values: dict[str, list[str]]) -> Facets:
     kwargs: dict[str, object] = {}
-    for xsd_name, attr in _INT_FACETS.items():
-        if xsd_name in values:
-            kwargs[attr] = int(values[xsd_name][0])
-    for xsd_name, attr in _TEXT_FACETS.items():
-        if xsd_name in values:
-            kwargs[attr] = values[xsd_name][0].strip()
+    for name in (n for n in _INT_FACETS + _TEXT_FACETS if n in values):
+        value = values[name][0].strip()
+        kwargs[re.sub("([A-Z])", r"_\1", name).lower()] = (
+            int(value) if name in _INT_FACETS else value
+        )
     if "enumeration" in values:
         kwargs["enumeration"] = tuple(values["enumeration"])
     patterns = values.get("pattern", [])
@@ -390,12 +375,6 @@ def _children(node: etree._Element) -> Iterator[etree._Element]:
         qname = etree.QName(child)
         if qname.namespace == XSD_NS and qname.localname != "annotation":
             yield child
-
-
-def _is_attribute(element: object) -> bool:
-    from zeep.xsd.elements import Attribute
-
-    return isinstance(element, Attribute)
 
 
 def _qname_attr(node: etree._Element, attr: str, tns: str) -> str | None:
@@ -422,9 +401,7 @@ def _schemas(path: Path) -> list[etree._Element]:
     return root.findall(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")
 
 
-def _chameleon_namespaces(
-    schemas: list[tuple[Path, etree._Element]],
-) -> dict[Path, str]:
+def _chameleon_namespaces(schemas: list[tuple[Path, etree._Element]]) -> dict[Path, str]:
     """An included schema without targetNamespace takes the includer's namespace."""
     found: dict[Path, str] = {}
     for path, schema in schemas:
