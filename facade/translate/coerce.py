@@ -19,8 +19,9 @@ from typing import Any
 import isodate
 from zeep.xsd.types import builtins
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)  # XSD digits are 0-9 only
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
+_EXPONENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$", re.ASCII)
 _FLOAT_SPECIAL = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
 
 INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
@@ -101,7 +102,7 @@ def _float(value: Any) -> float:
         text = value.strip()
         if text in _FLOAT_SPECIAL:
             return _FLOAT_SPECIAL[text]
-        if _DECIMAL.match(text) or re.match(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$", text):
+        if _DECIMAL.match(text) or _EXPONENT.match(text):
             return float(text)
     raise CoercionError(f"expected a number, got {value!r}")
 
@@ -127,7 +128,7 @@ def _parsed(kind: str, parse: Callable[[str], Any]) -> Callable[[Any], Any]:
 
 
 def _date(text: str) -> date:
-    if not re.match(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$", text):
+    if not re.match(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$", text, re.ASCII):
         raise ValueError(text)
     return date.fromisoformat(text[:10])
 

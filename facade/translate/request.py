@@ -8,13 +8,13 @@ once, each with the place the client can fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jmespath
 from jmespath.parser import ParsedResult
-from zeep.xsd import AnySimpleType, ComplexType, Element, ListType, UnionType
+from zeep.xsd import All, AnySimpleType, ComplexType, Element, ListType, Sequence, UnionType
 
 from facade.errors import FieldProblem, InvalidRequest
 from facade.translate.coerce import CoercionError, builtin_name, coerce_simple
@@ -87,7 +87,7 @@ class _Walker:
             if isinstance(limit, int) and len(items) > limit:
                 self.problem(field, f"has {len(items)} items; at most {limit} are allowed")
             return [self.value(item, element, f"{field}[{i}]") for i, item in enumerate(items)]
-        if isinstance(value, list):
+        if isinstance(value, list) and not isinstance(element.type, ListType):
             self.problem(field, "expected one value, got a list")
             return None
         return self.value(value, element, field)
@@ -172,12 +172,18 @@ def _is_simple_content(xsd_type: ComplexType) -> bool:
 
 
 def _required_children(xsd_type: ComplexType) -> list[str]:
-    """Direct children a value must carry; members of choices and groups are left to zeep."""
-    return [
-        name
-        for name, child in xsd_type.elements_nested
-        if isinstance(child, Element) and child.min_occurs and not child.nillable
-    ]
+    """Children a value must carry; members of choices and groups are left to zeep."""
+    return list(_required_in(xsd_type.elements_nested))
+
+
+def _required_in(particles: list[tuple[str, Any]]) -> Iterator[str]:
+    # zeep nests a type's elements in its particles: ("_value_1", Sequence([...]))
+    for name, child in particles:
+        if isinstance(child, Element):
+            if child.min_occurs and not child.nillable:
+                yield name
+        elif isinstance(child, Sequence | All) and child.min_occurs and not child.accepts_multiple:
+            yield from _required_in(child.elements_nested)
 
 
 def _lexical(value: Any) -> str:
