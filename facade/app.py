@@ -21,13 +21,15 @@ from facade.backends.legacy import LegacyBackend
 from facade.errors import ClientError, FacadeError, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
-from facade.mapping.models import path_parameters
 from facade.observability import Metrics, ObservabilityMiddleware, configure_logging
+from facade.openapi.contracts import build_contracts
+from facade.openapi.document import openapi_document
 from facade.pipeline import ServedRoute, handle
 from facade.responses import BACKEND_HEADER, json_response, problem_response
 from facade.routetable import RouteTable, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
+from facade.translate.validate import ArgumentValidator
 
 log = logging.getLogger("facade.app")
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -78,9 +80,12 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
+    contracts = build_contracts(table, registry)
     for compiled in table:
-        served = ServedRoute(compiled=compiled, legacy=LegacyBackend(compiled, http))
+        validator = ArgumentValidator(contracts.routes[compiled.name].input, contracts.components)
+        served = ServedRoute(compiled=compiled, legacy=LegacyBackend(compiled, http, validator))
         _add_route(app, served, settings)
+    app.openapi_schema = openapi_document(table, contracts, title=app.title)
     return app
 
 
@@ -104,39 +109,8 @@ def _add_route(app: FastAPI, served: ServedRoute, settings: Settings) -> None:
         request.state.side = answer.side
         return json_response(answer.body, answer.status, {BACKEND_HEADER: answer.side})
 
-    app.add_api_route(
-        mapping.path,
-        endpoint,
-        methods=[mapping.method],
-        name=name,
-        summary=mapping.summary or f"{served.compiled.operation.name} ({mapping.legacy.wsdl})",
-        description=mapping.description or "",
-        tags=list(mapping.tags) or [mapping.legacy.wsdl],
-        operation_id=name,
-        openapi_extra={"parameters": _parameters(served)},
-        response_model=None,
-    )
-
-
-def _parameters(served: ServedRoute) -> list[dict[str, Any]]:
-    """Path parameters, and the query parameters the request expressions read."""
-    mapping = served.compiled.mapping
-    parameters: list[dict[str, Any]] = [
-        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-        for p in path_parameters(mapping.path)
-    ]
-    for argument in served.compiled.arguments:
-        text = argument.expression.expression
-        if text.startswith("query.") and text.count(".") == 1:
-            parameters.append(
-                {
-                    "name": text.removeprefix("query."),
-                    "in": "query",
-                    "required": argument.element.min_occurs > 0 and not argument.element.nillable,
-                    "schema": {"type": "string"},
-                }
-            )
-    return parameters
+    # the OpenAPI document is built from the WSDLs (facade.openapi), not by FastAPI
+    app.add_api_route(mapping.path, endpoint, methods=[mapping.method], name=name)
 
 
 def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metrics) -> None:

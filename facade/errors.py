@@ -25,6 +25,7 @@ TransportError message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -69,10 +70,20 @@ class RouteNotFound(ClientError):
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One thing wrong with a request: where it is, and what is wrong."""
+    """One thing wrong with a request: where it is, and what is wrong.
+
+    `field` reads like the mapping's expressions (`body.Address.City`, `path.id`,
+    `body.Tags[0]`); `pointer` is the same place as a JSON pointer into the request
+    `{path, query, headers, body}` (`/body/Address/City`).
+    """
 
     field: str
     message: str
+
+    @property
+    def pointer(self) -> str:
+        parts = re.findall(r"[^.\[\]]+", self.field)
+        return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 class InvalidRequest(ClientError):
@@ -88,7 +99,11 @@ class InvalidRequest(ClientError):
         super().__init__(detail or summary)
 
     def extensions(self) -> dict[str, Any]:
-        return {"errors": [{"field": e.field, "message": e.message} for e in self.errors]}
+        return {
+            "errors": [
+                {"field": e.field, "pointer": e.pointer, "message": e.message} for e in self.errors
+            ]
+        }
 
 
 class BackendError(FacadeError):

@@ -8,8 +8,9 @@ from facade.errors import SoapFault
 from facade.routetable import CompiledRoute
 from facade.soap.faults import fault_status
 from facade.soap.message import FaultReply, build_request, read_reply
-from facade.translate.request import Enumerations, build_arguments, no_enumerations
+from facade.translate.request import build_arguments
 from facade.translate.response import shape, to_json
+from facade.translate.validate import ArgumentValidator
 from facade.types import JSON, Side
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -25,15 +26,15 @@ class LegacyBackend:
     side: Side = "legacy"
 
     def __init__(
-        self, route: CompiledRoute, http: HttpClient, enumerations: Enumerations = no_enumerations
+        self, route: CompiledRoute, http: HttpClient, validator: ArgumentValidator | None = None
     ) -> None:
         self.route = route
         self.http = http
-        self.enumerations = enumerations
+        self.validator = validator
 
     async def call(self, context: RequestContext) -> JSON:
         route, legacy = self.route, self.route.mapping.legacy
-        arguments = build_arguments(route.arguments, context.expression_data(), self.enumerations)
+        arguments = build_arguments(route.arguments, context.expression_data(), self.validator)
         request = build_request(route.operation, arguments, route.address)
         headers = {**request.headers, REQUEST_ID_HEADER: context.request_id}
         reply = await self.http.post(request.url, request.content, headers, legacy.timeout)

@@ -18,6 +18,7 @@ from zeep.xsd import All, AnySimpleType, ComplexType, Element, ListType, Sequenc
 
 from facade.errors import FieldProblem, InvalidRequest
 from facade.translate.coerce import CoercionError, builtin_name, coerce_simple
+from facade.translate.validate import ArgumentValidator
 
 SIMPLE_CONTENT_KEY = "_value_1"
 """zeep's key for the text value of an element that also has attributes."""
@@ -53,9 +54,15 @@ def compile_expression(text: str) -> ParsedResult:
 def build_arguments(
     sources: tuple[ArgumentSource, ...],
     context: Mapping[str, Any],
+    validator: ArgumentValidator | None = None,
     enumerations: Enumerations = no_enumerations,
 ) -> dict[str, Any]:
-    """The keyword arguments of the SOAP call, or InvalidRequest naming every bad field."""
+    """The keyword arguments of the SOAP call, or InvalidRequest naming every bad field.
+
+    Values are coerced to their XSD types first; what coerced is then checked against the
+    operation's input schema (enumerations, patterns, lengths, ranges), and the problems of
+    both steps are reported together.
+    """
     walker = _Walker(enumerations)
     arguments: dict[str, Any] = {}
     for source in sources:
@@ -65,8 +72,17 @@ def build_arguments(
                 walker.problem(source.field, f"is required ({source.name})")
             continue
         arguments[source.name] = walker.element(value, source.element, source.field)
-    if walker.problems:
-        raise InvalidRequest(walker.problems)
+    problems = walker.problems
+    if validator is not None:
+        fields = {source.name: source.field for source in sources}
+        seen = [p.field for p in problems]
+        problems += [
+            p
+            for p in validator.problems(arguments, fields)
+            if not any(p.field == f or p.field.startswith((f + ".", f + "[")) for f in seen)
+        ]
+    if problems:
+        raise InvalidRequest(problems)
     return arguments
 
 

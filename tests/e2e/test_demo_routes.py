@@ -73,8 +73,21 @@ def test_bad_path_value_is_a_422_naming_the_parameter(client: httpx.Client) -> N
     response = client.get("/v1/customers/abc")
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "path.id", "message": "expected xsd:int (an integer), got 'abc'"}
+        {
+            "field": "path.id",
+            "pointer": "/path/id",
+            "message": "expected xsd:int (an integer), got 'abc'",
+        }
     ]
+
+
+def test_value_outside_an_enumeration_is_a_422_before_the_backend(client: httpx.Client) -> None:
+    response = client.get("/v1/customers", params={"status": "gone", "min_balance": "1e5"})
+    assert response.status_code == 422
+    errors = {e["field"]: e for e in response.json()["errors"]}
+    assert set(errors) == {"query.status", "query.min_balance"}
+    assert errors["query.status"]["pointer"] == "/query/status"
+    assert "active" in errors["query.status"]["message"]
 
 
 def test_create_update_delete_round_trip(client: httpx.Client) -> None:

@@ -1,0 +1,139 @@
+"""The OpenAPI 3.1 document of a route table: paths, typed schemas, problem responses,
+examples made from the WSDL's types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from facade import __version__
+from facade.errors import PROBLEM_TYPE_PREFIX
+from facade.openapi.contracts import COMPONENTS, Contracts, RouteContract
+from facade.responses import BACKEND_HEADER, PROBLEM_MEDIA_TYPE
+from facade.routetable import CompiledRoute, RouteTable
+from facade.soap.samples import sample_type
+from facade.translate.response import shape, to_json
+
+PROBLEM = "Problem"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "properties": {
+        "type": {"type": "string", "examples": [f"{PROBLEM_TYPE_PREFIX}backend-timeout"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "pointer": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+        "fault": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "subcodes": {"type": "array", "items": {"type": "string"}},
+                "detail": {},
+            },
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+_ALWAYS = {
+    "400": "A SOAP Client/Sender fault, or a malformed request",
+    "422": "A value does not fit the operation's XSD types",
+    "502": "The backend failed, faulted, or answered with something that is not SOAP",
+    "504": "The backend did not answer in time",
+}
+_WITH_BODY = {
+    "413": "The body is too large",
+    "415": "The body is not JSON",
+}
+
+
+def openapi_document(
+    table: RouteTable, contracts: Contracts, title: str = "Strangler facade"
+) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in sorted(table, key=lambda r: (r.mapping.path, r.mapping.method)):
+        operation = _operation(route, contracts.routes[route.name])
+        paths.setdefault(route.mapping.path, {})[route.mapping.method.lower()] = operation
+    components = dict(sorted(contracts.components.items()))
+    components[PROBLEM] = PROBLEM_SCHEMA
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": __version__,
+            "description": "REST/JSON routes in front of SOAP operations.",
+        },
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+def _operation(route: CompiledRoute, contract: RouteContract) -> dict[str, Any]:
+    mapping = route.mapping
+    operation: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": mapping.summary or f"{route.operation.name} ({mapping.legacy.wsdl})",
+        "tags": list(mapping.tags) or [mapping.legacy.wsdl],
+        "parameters": contract.parameters,
+        "responses": _responses(route, contract),
+    }
+    if mapping.description:
+        operation["description"] = mapping.description
+    if contract.request_body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": contract.request_body}},
+        }
+    return operation
+
+
+def _responses(route: CompiledRoute, contract: RouteContract) -> dict[str, Any]:
+    mapping = route.mapping
+    success: dict[str, Any] = {"schema": contract.response}
+    example = response_example(route)
+    if example is not None and contract.response_typed:
+        success["example"] = example
+    responses: dict[str, Any] = {
+        str(mapping.status): {
+            "description": f"The result of {route.operation.name}",
+            "headers": {
+                BACKEND_HEADER: {
+                    "description": "Which backend served the answer",
+                    "schema": {"type": "string", "enum": ["legacy", "new"]},
+                }
+            },
+            "content": {"application/json": success},
+        }
+    }
+    problems = dict(_ALWAYS)
+    if contract.request_body is not None:
+        problems.update(_WITH_BODY)
+    for name, status in mapping.legacy.faults.items():
+        problems[str(status)] = f"SOAP fault {name}"
+    for status, description in sorted(problems.items()):
+        responses[status] = {
+            "description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"{COMPONENTS}{PROBLEM}"}}},
+        }
+    return responses
+
+
+def response_example(route: CompiledRoute) -> Any:
+    """What the route answers for a sample SOAP result of the operation."""
+    output_type = route.operation.output_type
+    if output_type is None:
+        return None
+    result = to_json(sample_type(output_type), route.mapping.legacy.decimals, output_type)  # type: ignore[arg-type]
+    return shape(route.response, result)
