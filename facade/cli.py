@@ -1,4 +1,4 @@
-"""The `facade` command: serve, check, routes, mock."""
+"""The `facade` command: serve, check, routes, mock, scaffold."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
 from facade.routetable import RouteTable, build_route_table
+from facade.scaffold import scaffold as scaffold_mappings
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 
@@ -119,3 +120,38 @@ def mock(
     from facade.mock import run_mock
 
     run_mock(wsdl_file, handlers, host, port)
+
+
+@app.command()
+def scaffold(
+    wsdl_file: Annotated[Path, typer.Argument(help="The WSDL to write mappings for.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the mapping files [default: mappings/<WSDL name>]."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also overwrite mapping files that were edited.")
+    ] = False,
+    wsdl: Annotated[
+        Path | None,
+        typer.Option(
+            "--wsdl",
+            help="The WSDL folder `facade check` will use [default: the WSDL file's folder].",
+        ),
+    ] = None,
+) -> None:
+    """Write one mapping file per SOAP operation of a WSDL, as a start to edit and check."""
+    out = out if out is not None else Path("mappings") / wsdl_file.stem
+    try:
+        report = scaffold_mappings(wsdl_file, out, wsdl, force=force)
+    except ConfigError as exc:
+        _report(exc.problems)
+        raise typer.Exit(1) from exc
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    width = max((len(file.route) for file in report.files), default=0)
+    for file in report.files:
+        typer.echo(f"{file.status:<12} {file.method:<7} {file.route:<{width}}  {file.path}")
+    typer.echo(report.summary())
+    wsdl_dir = wsdl if wsdl is not None else wsdl_file.parent
+    typer.echo(f"next: facade check --mappings {out} --wsdl {wsdl_dir}")
