@@ -23,13 +23,15 @@ from typing import Any, Literal
 import isodate
 from jmespath.parser import ParsedResult
 from lxml import etree
-from zeep.xsd import ComplexType
+from zeep.xsd import AnySimpleType, ComplexType
 from zeep.xsd.valueobjects import CompoundValue
 
 from facade.translate.xml import element_to_json
 from facade.types import JSON
 
 DecimalStyle = Literal["string", "number"]
+RAW_ELEMENTS = "_raw_elements"
+"""zeep's key for reply elements its lenient parse could not place."""
 
 
 def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None) -> JSON:
@@ -40,6 +42,8 @@ def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None)
         return value
     if isinstance(value, CompoundValue):
         return _compound(value, decimals)
+    if isinstance(value, tuple) and isinstance(xsd_type, AnySimpleType):
+        return str(xsd_type.xmlvalue(value))  # gYear and friends: zeep reads them as tuples
     if isinstance(value, list | tuple):
         return [to_json(item, decimals) for item in value]
     if isinstance(value, dict):
@@ -63,6 +67,8 @@ def _compound(value: CompoundValue, decimals: DecimalStyle) -> dict[str, JSON]:
     elements = dict(getattr(value._xsd_type, "elements", ()))
     result: dict[str, JSON] = {}
     for key, item in value.__values__.items():
+        if key == RAW_ELEMENTS:
+            continue  # elements the WSDL does not declare: skipped, never str()-ed
         element = elements.get(key)
         if element is None:
             result[key] = to_json(item, decimals)
@@ -97,7 +103,7 @@ def _decimal(value: Decimal, style: DecimalStyle) -> JSON:
             if value == value.to_integral_value() and "." not in str(value)
             else float(value)
         )
-    return str(value)
+    return format(value, "f")  # str() would write 1E-7 for 0.0000001
 
 
 def _float(value: float) -> JSON:
