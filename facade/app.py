@@ -85,7 +85,8 @@ def create_app(
         validator = ArgumentValidator(contracts.routes[compiled.name].input, contracts.components)
         served = ServedRoute(compiled=compiled, legacy=LegacyBackend(compiled, http, validator))
         _add_route(app, served, settings)
-    app.openapi_schema = openapi_document(table, contracts, title=app.title)
+    document = openapi_document(table, contracts, title=app.title)
+    app.openapi = lambda: document  # type: ignore[method-assign]
     return app
 
 

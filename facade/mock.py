@@ -34,6 +34,7 @@ from zeep.helpers import serialize_object
 from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding, SoapOperation
 from zeep.xsd.context import XmlParserContext
 
+from facade.soap.facets import FacetIndex
 from facade.soap.loader import load_wsdl
 from facade.soap.operations import soap_operations
 from facade.soap.samples import sample_type
@@ -117,12 +118,18 @@ def sample_handlers(wsdl_path: Path) -> dict[str, Handler]:
     What `facade mock WSDL` serves when no handlers are given: any WSDL becomes a live
     peer to try routes against.
     """
-    client = load_wsdl(wsdl_path).client
+    loaded = load_wsdl(wsdl_path)
+    client = loaded.client
+    facets = FacetIndex.from_documents(loaded.documents)
+
+    def enumerations(xsd_type: object) -> tuple[str, ...]:
+        return facets.for_type(xsd_type).enumeration
+
     handlers: dict[str, Handler] = {}
     for name, ports in soap_operations(client).items():
         output = ports[0].binding.get(name).output
         body = output.body if output is not None else None
-        sample = sample_type(body.type) if body is not None else None
+        sample = sample_type(body.type, enumerations) if body is not None else None
 
         def answer(_sample: Any = sample, **_arguments: Any) -> Any:
             return copy.deepcopy(_sample)

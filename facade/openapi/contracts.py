@@ -8,6 +8,7 @@ shared components called `<wsdl stem>.<type name>`, so two WSDLs may both have a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,13 @@ class Contracts:
 
     routes: dict[str, RouteContract] = field(default_factory=dict)
     components: dict[str, Schema] = field(default_factory=dict)
+    facets: dict[str, FacetIndex] = field(default_factory=dict)
+    """The restriction facets of each WSDL, by its name in the mappings."""
+
+    def enumerations(self, wsdl: str) -> Callable[[object], tuple[str, ...]]:
+        """The enumeration values of a simple type of `wsdl` (for sample values)."""
+        index = self.facets[wsdl]
+        return lambda xsd_type: index.for_type(xsd_type).enumeration
 
     def resolve(self, schema: Schema) -> Schema:
         return self.components[schema["$ref"].removeprefix(COMPONENTS)]
@@ -55,20 +63,21 @@ def build_contracts(table: RouteTable, registry: WsdlRegistry) -> Contracts:
     """Schemas for every route. Components are complete before any expression is typed,
     because typing follows `$ref`s into them."""
     builders: dict[str, SchemaBuilder] = {}
+    contracts = Contracts()
     messages: list[tuple[CompiledRoute, Schema, Schema]] = []
     for route in table:
         wsdl = route.mapping.legacy.wsdl
         if wsdl not in builders:
             loaded = registry.get(wsdl)
             prefix = f"{COMPONENTS}{_component_prefix(wsdl)}."
-            builders[wsdl] = SchemaBuilder(FacetIndex.from_documents(loaded.documents), prefix)
+            contracts.facets[wsdl] = FacetIndex.from_documents(loaded.documents)
+            builders[wsdl] = SchemaBuilder(contracts.facets[wsdl], prefix)
         operation = route.operation.zeep_operation
         output_body = operation.output.body if operation.output is not None else None
         builder = builders[wsdl]
         messages.append(
             (route, builder.message(operation.input.body), builder.message(output_body))
         )
-    contracts = Contracts()
     for wsdl, builder in builders.items():
         prefix = _component_prefix(wsdl)
         for name, schema in builder.defs.items():
@@ -139,6 +148,7 @@ def _request_body(route: CompiledRoute, input_schema: Schema) -> Schema | None:
         if text == "body":
             body = _without_null(schema) if required else schema
         elif _PLAIN.match(text) and text.startswith("body."):
+            schema = _without_null(schema) if required else schema
             body = _place(body, text.split(".")[1:], schema, required)
         elif "body" in text:
             return {"description": "Read by JMESPath expressions that cannot be typed."}

@@ -10,7 +10,7 @@ from facade.errors import PROBLEM_TYPE_PREFIX
 from facade.openapi.contracts import COMPONENTS, Contracts, RouteContract
 from facade.responses import BACKEND_HEADER, PROBLEM_MEDIA_TYPE
 from facade.routetable import CompiledRoute, RouteTable
-from facade.soap.samples import sample_type
+from facade.soap.samples import Enumerations, sample_type
 from facade.translate.response import shape, to_json
 
 PROBLEM = "Problem"
@@ -64,7 +64,7 @@ def openapi_document(
 ) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in sorted(table, key=lambda r: (r.mapping.path, r.mapping.method)):
-        operation = _operation(route, contracts.routes[route.name])
+        operation = _operation(route, contracts)
         paths.setdefault(route.mapping.path, {})[route.mapping.method.lower()] = operation
     components = dict(sorted(contracts.components.items()))
     components[PROBLEM] = PROBLEM_SCHEMA
@@ -80,14 +80,15 @@ def openapi_document(
     }
 
 
-def _operation(route: CompiledRoute, contract: RouteContract) -> dict[str, Any]:
+def _operation(route: CompiledRoute, contracts: Contracts) -> dict[str, Any]:
     mapping = route.mapping
+    contract = contracts.routes[route.name]
     operation: dict[str, Any] = {
         "operationId": route.name,
         "summary": mapping.summary or f"{route.operation.name} ({mapping.legacy.wsdl})",
         "tags": list(mapping.tags) or [mapping.legacy.wsdl],
         "parameters": contract.parameters,
-        "responses": _responses(route, contract),
+        "responses": _responses(route, contract, contracts),
     }
     if mapping.description:
         operation["description"] = mapping.description
@@ -99,10 +100,12 @@ def _operation(route: CompiledRoute, contract: RouteContract) -> dict[str, Any]:
     return operation
 
 
-def _responses(route: CompiledRoute, contract: RouteContract) -> dict[str, Any]:
+def _responses(
+    route: CompiledRoute, contract: RouteContract, contracts: Contracts
+) -> dict[str, Any]:
     mapping = route.mapping
     success: dict[str, Any] = {"schema": contract.response}
-    example = response_example(route)
+    example = response_example(route, contracts.enumerations(mapping.legacy.wsdl))
     if example is not None and contract.response_typed:
         success["example"] = example
     responses: dict[str, Any] = {
@@ -130,10 +133,11 @@ def _responses(route: CompiledRoute, contract: RouteContract) -> dict[str, Any]:
     return responses
 
 
-def response_example(route: CompiledRoute) -> Any:
+def response_example(route: CompiledRoute, enumerations: Enumerations) -> Any:
     """What the route answers for a sample SOAP result of the operation."""
     output_type = route.operation.output_type
     if output_type is None:
         return None
-    result = to_json(sample_type(output_type), route.mapping.legacy.decimals, output_type)  # type: ignore[arg-type]
+    sample = sample_type(output_type, enumerations)
+    result = to_json(sample, route.mapping.legacy.decimals, output_type)  # type: ignore[arg-type]
     return shape(route.response, result)
