@@ -6,10 +6,13 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
+from facade.openapi.contracts import build_contracts
+from facade.openapi.document import openapi_document
 from facade.routetable import RouteTable, build_route_table
 from facade.scaffold import scaffold as scaffold_mappings
 from facade.settings import Settings
@@ -27,12 +30,12 @@ MappingsOption = Annotated[
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
 
 
-def _table(mappings: Path, wsdl: Path) -> tuple[RouteTable | None, list[ConfigProblem]]:
+def _table(mappings: Path, registry: WsdlRegistry) -> tuple[RouteTable | None, list[ConfigProblem]]:
     """The route table, or every problem found on the way to it."""
     loaded = read_mappings(mappings)
     problems = list(loaded.problems)
     try:
-        table = build_route_table(loaded.routes, WsdlRegistry(wsdl))
+        table = build_route_table(loaded.routes, registry)
     except ConfigError as exc:
         return None, problems + exc.problems
     return (None if problems else table), problems
@@ -48,7 +51,7 @@ def _report(problems: list[ConfigProblem]) -> None:
 @app.command()
 def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """Prove every mapping against its WSDL; print all problems and exit 1 if there are any."""
-    table, problems = _table(mappings, wsdl)
+    table, problems = _table(mappings, WsdlRegistry(wsdl))
     if problems or table is None:
         _report(problems)
         raise typer.Exit(1)
@@ -58,7 +61,7 @@ def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("
 @app.command()
 def routes(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """List the routes: method, path, route name, operation, mode."""
-    table, problems = _table(mappings, wsdl)
+    table, problems = _table(mappings, WsdlRegistry(wsdl))
     if problems or table is None:
         _report(problems)
         raise typer.Exit(1)
@@ -87,7 +90,7 @@ def serve(
     """Check the mappings, then serve them."""
     import uvicorn
 
-    table, problems = _table(mappings, wsdl)
+    table, problems = _table(mappings, WsdlRegistry(wsdl))
     if problems or table is None:
         _report(problems)
         raise typer.Exit(1)
@@ -111,15 +114,32 @@ def mock(
         Path, typer.Argument(help="The WSDL to serve.", exists=True, dir_okay=False)
     ],
     handlers: Annotated[
-        Path, typer.Option(help="Python file with one function per operation.", exists=True)
-    ],
+        Path | None,
+        typer.Option(
+            help="Python file with one function per operation [default: sample answers].",
+            exists=True,
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
 ) -> None:
-    """Serve a WSDL's operations from Python handlers: a stand-in legacy system."""
+    """Serve a WSDL's operations from Python handlers (or sample data): a stand-in legacy
+    system."""
     from facade.mock import run_mock
 
     run_mock(wsdl_file, handlers, host, port)
+
+
+@app.command()
+def openapi(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
+    """Print the OpenAPI 3.1 document of the routes, typed from the WSDLs."""
+    registry = WsdlRegistry(wsdl)
+    table, problems = _table(mappings, registry)
+    if problems or table is None:
+        _report(problems)
+        raise typer.Exit(1)
+    document = openapi_document(table, build_contracts(table, registry))
+    typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
 
 
 @app.command()
