@@ -54,7 +54,9 @@ def fault_status(fault: Fault, faults: Mapping[str, int]) -> int:
     for key in (*fault.detail_names, *fault.subcodes, fault.code):
         if key in faults:
             return faults[key]
-    return CLIENT_FAULT_STATUS if fault.code in _CLIENT_CODES else SERVER_FAULT_STATUS
+    # SOAP 1.1 refines codes with dots: `Client.Authentication` is still the client's fault
+    kind = fault.code.partition(".")[0]
+    return CLIENT_FAULT_STATUS if kind in _CLIENT_CODES else SERVER_FAULT_STATUS
 
 
 def _soap11_fault(node: etree._Element) -> Fault:
