@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,16 +34,28 @@ class Fault:
         return tuple(self.detail) if isinstance(self.detail, dict) else ()
 
 
-def find_fault(envelope: etree._Element) -> Fault | None:
-    """The fault in `envelope`'s body, or None when the body holds none."""
+ElementReader = Callable[[etree._Element], Any]
+"""Reads one detail element as typed JSON, or answers None when its schema is unknown."""
+
+
+def _untyped(element: etree._Element) -> Any:
+    return None
+
+
+def find_fault(envelope: etree._Element, typed: ElementReader = _untyped) -> Fault | None:
+    """The fault in `envelope`'s body, or None when the body holds none.
+
+    Detail elements the WSDL declares are read by `typed` (numbers stay numbers); others
+    follow xmltodict's rules.
+    """
     env_ns = etree.QName(envelope).namespace
     body = envelope.find(f"{{{env_ns}}}Body")
     fault = body.find(f"{{{env_ns}}}Fault") if body is not None else None
     if fault is None:
         return None
     if env_ns == SOAP12_ENV:
-        return _soap12_fault(fault)
-    return _soap11_fault(fault)
+        return _soap12_fault(fault, typed)
+    return _soap11_fault(fault, typed)
 
 
 def fault_status(fault: Fault, faults: Mapping[str, int]) -> int:
@@ -59,16 +71,16 @@ def fault_status(fault: Fault, faults: Mapping[str, int]) -> int:
     return CLIENT_FAULT_STATUS if kind in _CLIENT_CODES else SERVER_FAULT_STATUS
 
 
-def _soap11_fault(node: etree._Element) -> Fault:
+def _soap11_fault(node: etree._Element, typed: ElementReader) -> Fault:
     # SOAP 1.1 fault children are unqualified, but some servers qualify them anyway.
     return Fault(
         code=_local_code(_child_text(node, "faultcode")),
         message=_child_text(node, "faultstring"),
-        detail=_detail_json(_child(node, "detail")),
+        detail=_detail_json(_child(node, "detail"), typed),
     )
 
 
-def _soap12_fault(node: etree._Element) -> Fault:
+def _soap12_fault(node: etree._Element, typed: ElementReader) -> Fault:
     ns = SOAP12_ENV
     subcodes: list[str] = []
     subcode = node.find(f"{{{ns}}}Code/{{{ns}}}Subcode")
@@ -78,7 +90,7 @@ def _soap12_fault(node: etree._Element) -> Fault:
     return Fault(
         code=_local_code(node.findtext(f"{{{ns}}}Code/{{{ns}}}Value") or ""),
         message=(node.findtext(f"{{{ns}}}Reason/{{{ns}}}Text") or "").strip(),
-        detail=_detail_json(node.find(f"{{{ns}}}Detail")),
+        detail=_detail_json(node.find(f"{{{ns}}}Detail"), typed),
         subcodes=tuple(subcodes),
     )
 
@@ -99,10 +111,18 @@ def _local_code(code: str) -> str:
     return code.strip().rpartition(":")[2]
 
 
-def _detail_json(detail: etree._Element | None) -> Any:
-    """The detail's children as JSON (no schema is at hand for fault details)."""
+def _detail_json(detail: etree._Element | None, typed: ElementReader) -> Any:
+    """The detail's children as JSON, typed where the schema declares them."""
     if detail is None or (len(detail) == 0 and not (detail.text or "").strip()):
         return None
     if len(detail) == 0:
         return (detail.text or "").strip()
-    return children_to_json(detail)
+    result = children_to_json(detail)
+    for child in detail:
+        if not isinstance(child.tag, str):
+            continue
+        name = etree.QName(child).localname
+        value = typed(child)
+        if value is not None and not isinstance(result.get(name), list):
+            result[name] = value
+    return result

@@ -24,8 +24,9 @@ from facade.errors import (
     FieldProblem,
     InvalidRequest,
 )
-from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, Fault, find_fault
+from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, ElementReader, Fault, find_fault
 from facade.soap.operations import SoapOperation
+from facade.translate.response import to_json
 from facade.translate.xml import UnsafeXml, parse_xml
 
 ENVELOPE_NAMESPACES = frozenset({SOAP11_ENV, SOAP12_ENV})
@@ -78,7 +79,7 @@ def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: s
 def read_reply(operation: SoapOperation, reply: RawReply) -> Any:
     """The operation's result (zeep values), or a BackendError, or FaultReply."""
     envelope = _envelope(reply)
-    fault = find_fault(envelope)
+    fault = find_fault(envelope, _declared_element_reader(operation))
     if fault is not None:
         raise FaultReply(fault)
     if reply.status != 200:
@@ -89,8 +90,24 @@ def read_reply(operation: SoapOperation, reply: RawReply) -> Any:
         return None
     try:
         return output._deserialize_body(body)["body"]
-    except (ZeepError, ValueError, TypeError, LookupError, IndexError) as exc:
+    except (ZeepError, ValueError, TypeError, LookupError, ArithmeticError) as exc:
+        # ArithmeticError: decimal.InvalidOperation for <Balance>lots</Balance>
         raise BackendUnexpectedResponse(http_status=reply.status) from exc
+
+
+def _declared_element_reader(operation: SoapOperation) -> ElementReader:
+    """Reads an element the WSDL's schema declares globally (fault details), else None."""
+    types = operation.client.wsdl.types
+
+    def read(element: etree._Element) -> Any:
+        try:
+            declaration = types.get_element(etree.QName(element).text)
+            value = declaration.parse(element, types)
+        except (ZeepError, LookupError, ValueError, TypeError):
+            return None
+        return to_json(value, "string", declaration.type)
+
+    return read
 
 
 def _envelope(reply: RawReply) -> etree._Element:

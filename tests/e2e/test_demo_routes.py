@@ -66,7 +66,9 @@ def test_unknown_customer_is_a_404_problem_with_the_fault(client: httpx.Client) 
     problem = response.json()
     assert problem["type"] == "urn:facade:problem:soap-fault"
     assert problem["request_id"] == "demo-42"
-    assert problem["fault"]["detail"] == {"CustomerNotFound": {"CustomerId": "42"}}
+    assert problem["fault"]["detail"] == {
+        "CustomerNotFound": {"CustomerId": 42}
+    }  # typed by the WSDL
 
 
 def test_bad_path_value_is_a_422_naming_the_parameter(client: httpx.Client) -> None:
