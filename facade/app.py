@@ -4,7 +4,7 @@ readiness and metrics. Errors anywhere become problem+json."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,7 +32,6 @@ from facade.soap.registry import WsdlRegistry
 from facade.translate.validate import ArgumentValidator
 
 log = logging.getLogger("facade.app")
-Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class _LazyHttp:
