@@ -103,7 +103,7 @@ def _declared_element_reader(operation: SoapOperation) -> ElementReader:
         try:
             declaration = types.get_element(etree.QName(element).text)
             value = declaration.parse(element, types)
-        except (ZeepError, LookupError, ValueError, TypeError):
+        except (ZeepError, LookupError, ValueError, TypeError, ArithmeticError):
             return None
         return to_json(value, "string", declaration.type)
 

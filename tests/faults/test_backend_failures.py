@@ -20,7 +20,7 @@ import yaml
 from lxml import etree
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
-from wsdls import SOAP11_ENV, SOAP12_ENV, envelope
+from wsdls import SOAP11_ENV, SOAP12_ENV, TNS, envelope, load_operation, write_wsdl, wsdl
 
 from facade.backends.http import HttpxClient
 from facade.backends.legacy import LegacyBackend
@@ -39,6 +39,7 @@ from facade.errors import (
 )
 from facade.mapping.loader import load_mappings
 from facade.routetable import CompiledRoute, build_route_table
+from facade.soap.message import FaultReply, RawReply, read_reply
 from facade.soap.registry import WsdlRegistry
 from facade.types import JSON
 
@@ -324,6 +325,26 @@ def test_reply_that_does_not_match_the_wsdl(
     error = failure(make_route())
     assert type(error) is BackendUnexpectedResponse
     assert error.detail == "The backend's SOAP reply does not match its WSDL (HTTP 200)"
+
+
+def test_fault_detail_that_does_not_fit_its_declaration_is_read_untyped(tmp_path: Path) -> None:
+    limit = (
+        '<xs:element name="Limit"><xs:complexType><xs:sequence>'
+        '<xs:element name="Max" type="xs:decimal"/></xs:sequence></xs:complexType></xs:element>'
+    )
+    operation = load_operation(
+        write_wsdl(tmp_path, "t.wsdl", wsdl({"Op": ("", "")}, types=limit)), "Op"
+    )
+    fault = (
+        f'<s:Fault xmlns:s="{SOAP11_ENV}"><faultcode>s:Client</faultcode><detail>'
+        f'<t:Limit xmlns:t="{TNS}"><t:Max>{{}}</t:Max></t:Limit></detail></s:Fault>'
+    )
+    with pytest.raises(FaultReply) as typed:
+        read_reply(operation, RawReply(500, {}, envelope(fault.format("2.50")).encode()))
+    assert typed.value.fault.detail == {"Limit": {"Max": "2.50"}}
+    with pytest.raises(FaultReply) as untyped:
+        read_reply(operation, RawReply(500, {}, envelope(fault.format("lots")).encode()))
+    assert untyped.value.fault.detail == {"Limit": {"Max": "lots"}}
 
 
 # The network
