@@ -21,7 +21,12 @@ from facade.backends.legacy import LegacyBackend
 from facade.errors import ClientError, FacadeError, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
-from facade.observability import Metrics, ObservabilityMiddleware, configure_logging
+from facade.observability import (
+    REQUEST_ID_HEADER,
+    Metrics,
+    ObservabilityMiddleware,
+    configure_logging,
+)
 from facade.openapi.contracts import build_contracts
 from facade.openapi.document import openapi_document
 from facade.pipeline import ServedRoute, handle
@@ -143,15 +148,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
         if exc.status_code == 404:
             return render(request, RouteNotFound(f"No route matches {request.url.path}"))
-        error = ClientError(str(exc.detail), status=exc.status_code)
-        return render(request, error)
+        response = render(request, ClientError(str(exc.detail), status=exc.status_code))
+        response.headers.update(exc.headers or {})  # e.g. the Allow header a 405 must carry
+        return response
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         return render(request, ClientError("The request is malformed", status=422))
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
-        return render(request, FacadeError())
+        response = render(request, FacadeError())
+        # Starlette answers this one outside ObservabilityMiddleware, which adds the id otherwise
+        response.headers[REQUEST_ID_HEADER] = request.state.request_id
+        return response
 
     app.add_exception_handler(FacadeError, facade_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
