@@ -7,7 +7,9 @@ them, so that each way a legacy backend misbehaves gets its own problem type.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,11 +90,37 @@ def read_reply(operation: SoapOperation, reply: RawReply) -> Any:
     body = envelope.find(f"{{{etree.QName(envelope).namespace}}}Body")
     if body is None or output.body is None:
         return None
+    token = _unreadable.set([])
     try:
-        return output._deserialize_body(body)["body"]
+        result = output._deserialize_body(body)["body"]
+        unreadable = _unreadable.get()
     except (ZeepError, ValueError, TypeError, LookupError, ArithmeticError) as exc:
         # ArithmeticError: decimal.InvalidOperation for <Balance>lots</Balance>
         raise BackendUnexpectedResponse(http_status=reply.status) from exc
+    finally:
+        _unreadable.reset(token)
+    if unreadable:
+        # the reply would silently lose a value: refuse it rather than answer null
+        raise BackendUnexpectedResponse(http_status=reply.status)
+    return result
+
+
+_unreadable: ContextVar[list[logging.LogRecord] | None] = ContextVar("unreadable", default=None)
+
+
+class _UnreadableValues(logging.Handler):
+    """zeep logs a reply value it cannot read (`<Id>one</Id>` for an int) and reads it as
+    None; this handler notes the record so the reply being read can be refused."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        noted = _unreadable.get()
+        if noted is not None:
+            noted.append(record)
+
+
+_value_log = logging.getLogger("zeep.xsd.types.simple")
+_value_log.addHandler(_UnreadableValues(logging.ERROR))
+_value_log.propagate = False  # reported as a 502 instead of a stack trace on stderr
 
 
 def _declared_element_reader(operation: SoapOperation) -> ElementReader:

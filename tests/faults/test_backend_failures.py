@@ -314,13 +314,16 @@ def test_http_500_envelope_without_fault(httpserver: HTTPServer, make_route: Rou
         "</c:Customer></c:GetCustomerResponse>",
         f'<c:GetCustomerResponse xmlns:c="{CRM}"><c:Customer xsi:type="c:Nope" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/></c:GetCustomerResponse>',
+        # zeep reads these as null and only logs it; the facade refuses them instead
+        f'<c:GetCustomerResponse xmlns:c="{CRM}"><c:Customer><c:Id>one</c:Id>'
+        "</c:Customer></c:GetCustomerResponse>",
+        f'<c:GetCustomerResponse xmlns:c="{CRM}"><c:Customer><c:Id>1</c:Id>'
+        "<c:BirthDate>last spring</c:BirthDate></c:Customer></c:GetCustomerResponse>",
     ],
 )
 def test_reply_that_does_not_match_the_wsdl(
     httpserver: HTTPServer, make_route: RouteFactory, body: str
 ) -> None:
-    # zeep parses replies leniently: an unknown element or an unparsable int becomes null.
-    # These are the shapes it cannot read at all.
     answer(httpserver, envelope(body))
     error = failure(make_route())
     assert type(error) is BackendUnexpectedResponse
