@@ -32,6 +32,7 @@ from zeep import ns
 from zeep.exceptions import Error as ZeepError
 from zeep.helpers import serialize_object
 from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding, SoapOperation
+from zeep.xsd import ComplexType
 from zeep.xsd.context import XmlParserContext
 
 from facade.soap.facets import FacetIndex
@@ -205,6 +206,10 @@ class _MockService:
             context = XmlParserContext(settings=self.wsdl.settings)
             element = operation.input.body
             value = element.parse(request_element, self.wsdl.types, context=context)
+            if value is None and isinstance(element.type, ComplexType):
+                # zeep reads an empty wrapper (`<Op/>`, an operation without arguments) as
+                # None; render its members instead, so required ones are still reported
+                value = element.type()
             # zeep parses an unreadable value ("one" as xsd:int) as None and only logs it, and
             # checks required elements only when rendering: a throwaway render catches both.
             element.render(etree.Element("validate"), value)

@@ -12,6 +12,8 @@ import pytest
 import zeep
 from lxml import etree
 from servers import serve_in_thread
+from wsdls import TNS as WSDL_TNS
+from wsdls import write_wsdl, wsdl
 from zeep.exceptions import Fault
 
 from facade.mock import MockFault, build_mock_app, load_handlers
@@ -337,3 +339,34 @@ def test_load_handlers_takes_public_functions_and_handlers_dict(tmp_path: Path) 
         "HANDLERS = {'Get-Thing': lambda: None}\n"
     )
     assert sorted(load_handlers(path)) == ["Get-Thing", "GetOrder"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "answered"),
+    [
+        ("", True),  # an operation without arguments: the empty wrapper is the whole request
+        ('<xs:element name="Note" type="xs:string" minOccurs="0"/>', True),
+        ('<xs:element name="Id" type="xs:int"/>', False),
+    ],
+)
+def test_empty_request_wrapper_is_answered_unless_an_argument_is_required(
+    tmp_path: Path, arguments: str, answered: bool
+) -> None:
+    answer = '<xs:element name="Pong" type="xs:string"/>'
+    path = write_wsdl(tmp_path, "ping.wsdl", wsdl({"Ping": (arguments, answer)}))
+    received: list[dict] = []
+
+    def Ping(**values: object) -> dict:
+        received.append(values)
+        return {"Pong": "pong"}
+
+    with serve_in_thread(build_mock_app(path, {"Ping": Ping})) as base_url:
+        response = post(base_url + "/svc", "1.1", envelope("1.1", f'<Ping xmlns="{WSDL_TNS}"/>'))
+    if answered:
+        assert response.status_code == 200, response.text
+        assert etree.fromstring(response.content).findtext(f".//{{{WSDL_TNS}}}Pong") == "pong"
+        assert len(received) == 1 and all(v is None for v in received[0].values())
+    else:
+        _, text, _ = fault_of(response, "1.1")
+        assert text.startswith("invalid Ping request: Missing element Id")
+        assert received == []
