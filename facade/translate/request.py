@@ -8,7 +8,7 @@ once, each with the place the client can fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +22,6 @@ from facade.translate.validate import ArgumentValidator
 
 SIMPLE_CONTENT_KEY = "_value_1"
 """zeep's key for the text value of an element that also has attributes."""
-
-Enumerations = Callable[[Any], tuple[str, ...]]
-"""Given a zeep simple type, the values its enumeration allows (empty: any value)."""
-
-
-def no_enumerations(xsd_type: Any) -> tuple[str, ...]:
-    return ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,6 @@ def build_arguments(
     sources: tuple[ArgumentSource, ...],
     context: Mapping[str, Any],
     validator: ArgumentValidator | None = None,
-    enumerations: Enumerations = no_enumerations,
 ) -> dict[str, Any]:
     """The keyword arguments of the SOAP call, or InvalidRequest naming every bad field.
 
@@ -63,7 +55,7 @@ def build_arguments(
     operation's input schema (enumerations, patterns, lengths, ranges), and the problems of
     both steps are reported together.
     """
-    walker = _Walker(enumerations)
+    walker = _Walker()
     arguments: dict[str, Any] = {}
     for source in sources:
         value = source.expression.search(context)
@@ -74,23 +66,41 @@ def build_arguments(
         arguments[source.name] = walker.element(value, source.element, source.field)
     problems = walker.problems
     if validator is not None:
-        fields = {source.name: source.field for source in sources}
-        seen = [p.field for p in problems]
-        problems += [
-            p
-            for p in validator.problems(arguments, fields)
-            if not any(p.field == f or p.field.startswith((f + ".", f + "[")) for f in seen)
-        ]
+        problems += _schema_problems(validator, sources, arguments, problems)
     if problems:
         raise InvalidRequest(problems)
     return arguments
 
 
+def _schema_problems(
+    validator: ArgumentValidator,
+    sources: tuple[ArgumentSource, ...],
+    arguments: dict[str, Any],
+    known: list[FieldProblem],
+) -> list[FieldProblem]:
+    """What the XSD-derived schema finds in the arguments that coerced cleanly."""
+
+    def reported(field: str) -> bool:
+        return any(
+            p.field == field or p.field.startswith((field + ".", field + "[")) for p in known
+        )
+
+    fields = {source.name: source.field for source in sources}
+    clean = {name: value for name, value in arguments.items() if not reported(fields[name])}
+    for source in sources:  # absent nillable arguments go out as xsi:nil
+        if source.element.nillable and source.name not in arguments:
+            clean[source.name] = None
+    return [
+        p
+        for p in validator.problems(clean, fields)
+        if not any(p.field.startswith(f) for f in map(fields.get, arguments) if reported(f))
+    ]
+
+
 class _Walker:
     """Walks a JSON value along a zeep type, collecting problems instead of stopping."""
 
-    def __init__(self, enumerations: Enumerations) -> None:
-        self.enumerations = enumerations
+    def __init__(self) -> None:
         self.problems: list[FieldProblem] = []
 
     def problem(self, field: str, message: str) -> None:
@@ -134,14 +144,10 @@ class _Walker:
 
     def simple(self, value: Any, xsd_type: Any, field: str) -> Any:
         try:
-            coerced = coerce_simple(value, builtin_name(xsd_type))
+            return coerce_simple(value, builtin_name(xsd_type))
         except CoercionError as exc:
             self.problem(field, str(exc))
             return None
-        allowed = self.enumerations(xsd_type)
-        if allowed and _lexical(value) not in allowed:
-            self.problem(field, f"expected one of {', '.join(allowed)}, got {value!r}")
-        return coerced
 
     def union(self, value: Any, xsd_type: UnionType, field: str) -> Any:
         for member in xsd_type.item_types:
@@ -200,12 +206,6 @@ def _required_in(particles: list[tuple[str, Any]]) -> Iterator[str]:
                 yield name
         elif isinstance(child, Sequence | All) and child.min_occurs and not child.accepts_multiple:
             yield from _required_in(child.elements_nested)
-
-
-def _lexical(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _json_kind(value: Any) -> str:
