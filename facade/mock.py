@@ -39,6 +39,7 @@ from facade.soap.facets import FacetIndex
 from facade.soap.loader import load_wsdl
 from facade.soap.operations import soap_operations
 from facade.soap.samples import sample_type
+from facade.translate.xml import UnsafeXml, parse_xml, parse_xml_file
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class _MockService:
 
     def __init__(self, wsdl_path: Path, handlers: Mapping[str, Handler]) -> None:
         self.wsdl = load_wsdl(wsdl_path).client.wsdl
-        self.wsdl_tree = etree.parse(str(wsdl_path), _hardened_parser())
+        self.wsdl_tree = parse_xml_file(wsdl_path).getroottree()
         self.target_namespace = self.wsdl_tree.getroot().get("targetNamespace", "")
         self.handlers = dict(handlers)
         # (envelope namespace, body element QName) -> operation; the first binding wins.
@@ -302,18 +303,13 @@ async def _read_limited(request: Request) -> bytes:
     return bytes(data)
 
 
-def _hardened_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def _parse_envelope(data: bytes) -> etree._Element:
     try:
-        root = etree.fromstring(data, _hardened_parser())
+        root = parse_xml(data)
     except etree.XMLSyntaxError as exc:
         raise _ClientFault(f"request body is not well-formed XML: {exc.msg}") from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise _ClientFault("request body contains a DTD, which is not allowed")
+    except UnsafeXml as exc:
+        raise _ClientFault("request body contains a DTD, which is not allowed") from exc
     qname = etree.QName(root)
     if qname.localname != "Envelope" or qname.namespace not in CONTENT_TYPES:
         raise _ClientFault("request body is not a SOAP 1.1 or 1.2 Envelope")

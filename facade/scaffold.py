@@ -62,6 +62,7 @@ from facade.soap.operations import (
     soap_operations,
 )
 from facade.soap.registry import WsdlRegistry
+from facade.translate.xml import parse_xml_file
 
 MOCK_BASE_URL = "http://127.0.0.1:8081"
 """Default backend when the WSDL has no usable address: where `facade mock` listens."""
@@ -691,13 +692,10 @@ def _no_operations(client: Any, http_only: list[str]) -> str:
 
 def _documentation(documents: Iterable[Path]) -> dict[tuple[str, str], str]:
     """wsdl:documentation of each portType operation, by (portType QName text, operation)."""
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
     found: dict[tuple[str, str], str] = {}
     for path in documents:
         try:
-            root = etree.parse(str(path), parser).getroot()
+            root = parse_xml_file(path)
         except (OSError, etree.XMLSyntaxError):
             continue  # zeep read it already; a missing comment is no reason to fail
         if root.tag != f"{{{_WSDL11}}}definitions":

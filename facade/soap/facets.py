@@ -44,6 +44,8 @@ from pathlib import Path
 from lxml import etree
 from zeep.xsd import Attribute
 
+from facade.translate.xml import parse_xml_file
+
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 
@@ -390,12 +392,8 @@ def _resolve_qname(node: etree._Element, value: str, tns: str) -> str:
     return f"{{{namespace}}}{local}" if namespace else local
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def _schemas(path: Path) -> list[etree._Element]:
-    root = etree.parse(str(path), _parser()).getroot()
+    root = parse_xml_file(path)
     if root.tag == f"{{{XSD_NS}}}schema":
         return [root]
     return root.findall(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import xmltodict
@@ -13,7 +14,8 @@ class UnsafeXml(ValueError):
     """The document carries a DTD, which could declare entities; it is refused whole."""
 
 
-def _parser() -> etree.XMLParser:
+def hardened_parser() -> etree.XMLParser:
+    """The parser for every XML the facade reads itself: no entities, no network, no DTD."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -26,10 +28,15 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(content: bytes) -> etree._Element:
     """Parse untrusted bytes; raise etree.XMLSyntaxError or UnsafeXml."""
-    root = etree.fromstring(content, parser=_parser())
+    root = etree.fromstring(content, parser=hardened_parser())
     if root.getroottree().docinfo.doctype:
         raise UnsafeXml("document has a DOCTYPE")
     return root
+
+
+def parse_xml_file(path: Path) -> etree._Element:
+    """Parse a local file (WSDL, XSD) the hardened way; raise OSError or XMLSyntaxError."""
+    return etree.parse(str(path), hardened_parser()).getroot()
 
 
 def element_to_json(element: etree._Element) -> dict[str, Any]:
