@@ -30,15 +30,18 @@ MappingsOption = Annotated[
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
 
 
-def _table(mappings: Path, registry: WsdlRegistry) -> tuple[RouteTable | None, list[ConfigProblem]]:
-    """The route table, or every problem found on the way to it."""
+def _table(mappings: Path, registry: WsdlRegistry) -> RouteTable:
+    """The route table; or every problem found on the way to it, printed, and exit 1."""
     loaded = read_mappings(mappings)
     problems = list(loaded.problems)
     try:
         table = build_route_table(loaded.routes, registry)
     except ConfigError as exc:
-        return None, problems + exc.problems
-    return (None if problems else table), problems
+        problems += exc.problems
+    if problems:
+        _report(problems)
+        raise typer.Exit(1)
+    return table
 
 
 def _report(problems: list[ConfigProblem]) -> None:
@@ -51,20 +54,14 @@ def _report(problems: list[ConfigProblem]) -> None:
 @app.command()
 def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """Prove every mapping against its WSDL; print all problems and exit 1 if there are any."""
-    table, problems = _table(mappings, WsdlRegistry(wsdl))
-    if problems or table is None:
-        _report(problems)
-        raise typer.Exit(1)
+    table = _table(mappings, WsdlRegistry(wsdl))
     typer.echo(f"{len(table)} route{'s' if len(table) != 1 else ''} OK")
 
 
 @app.command()
 def routes(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """List the routes: method, path, route name, operation, mode."""
-    table, problems = _table(mappings, WsdlRegistry(wsdl))
-    if problems or table is None:
-        _report(problems)
-        raise typer.Exit(1)
+    table = _table(mappings, WsdlRegistry(wsdl))
     rows = [("METHOD", "PATH", "NAME", "OPERATION", "MODE")]
     for route in sorted(table, key=lambda r: (r.mapping.path, r.mapping.method)):
         operation = f"{route.mapping.legacy.wsdl}:{route.operation.name}"
@@ -90,10 +87,7 @@ def serve(
     """Check the mappings, then serve them."""
     import uvicorn
 
-    table, problems = _table(mappings, WsdlRegistry(wsdl))
-    if problems or table is None:
-        _report(problems)
-        raise typer.Exit(1)
+    table = _table(mappings, WsdlRegistry(wsdl))
     settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
@@ -134,10 +128,7 @@ def mock(
 def openapi(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """Print the OpenAPI 3.1 document of the routes, typed from the WSDLs."""
     registry = WsdlRegistry(wsdl)
-    table, problems = _table(mappings, registry)
-    if problems or table is None:
-        _report(problems)
-        raise typer.Exit(1)
+    table = _table(mappings, registry)
     document = openapi_document(table, build_contracts(table, registry))
     typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
 

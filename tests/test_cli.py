@@ -1,0 +1,79 @@
+"""The `facade` commands that read mappings: check, routes, openapi, and serve's refusal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+from typer.testing import CliRunner
+
+from facade.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _args(command: str, mappings: Path = ROOT / "mappings") -> list[str]:
+    return [command, "--mappings", str(mappings), "--wsdl", str(ROOT / "wsdl")]
+
+
+def test_check_passes_on_the_shipped_mappings(runner: CliRunner) -> None:
+    result = runner.invoke(app, _args("check"))
+    assert result.exit_code == 0, result.output
+    assert "7 routes OK" in result.output
+
+
+def test_check_lists_every_problem_with_file_and_field(runner: CliRunner, tmp_path: Path) -> None:
+    mappings = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", mappings)
+    broken = mappings / "customers" / "get-customer.yaml"
+    broken.write_text(broken.read_text().replace("GetCustomer", "GetCustmer"))
+    (mappings / "orders" / "typo.yaml").write_text(
+        "route: {method: GET, path: /v1/typo}\nlegacy: {wsdl: crm.wsdl, operation: GetOrder, "
+        "request: {OrderID: path.id}}\n"
+    )
+    result = runner.invoke(app, _args("check", mappings))
+    assert result.exit_code == 1
+    output = result.output
+    assert (
+        f"{broken}: legacy.operation: operation 'GetCustmer' is not in the WSDL "
+        "(did you mean 'GetCustomer'?)" in output
+    )
+    assert "typo.yaml: legacy.request.OrderID: 'OrderID' is not an argument of GetOrder" in output
+    assert "did you mean 'OrderId'?" in output
+    assert "problems found" in output
+
+
+def test_routes_prints_a_table(runner: CliRunner) -> None:
+    result = runner.invoke(app, _args("routes"))
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["METHOD", "PATH", "NAME", "OPERATION", "MODE"]
+    assert any(
+        line.split()
+        == ["GET", "/v1/customers/{id}", "get-customer", "crm.wsdl:GetCustomer", "legacy"]
+        for line in lines
+    )
+
+
+def test_openapi_prints_a_valid_document(runner: CliRunner) -> None:
+    result = runner.invoke(app, _args("openapi"))
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    validate(document)
+    assert "/v1/orders/{id}" in document["paths"]
+
+
+def test_commands_refuse_a_broken_set(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("route: [\n")
+    for command in ("routes", "openapi", "serve"):
+        result = runner.invoke(app, _args(command, tmp_path))
+        assert result.exit_code == 1, command
+        assert "bad.yaml: is not valid YAML" in result.output
