@@ -3,6 +3,8 @@
     FacadeError                      500 internal-error
       ClientError                    400 bad-request
         RouteNotFound                404 not-found
+        PayloadTooLarge              413 payload-too-large
+        UnsupportedMediaType         415 unsupported-media-type
         InvalidRequest               422 invalid-request (errors: [{field, message}])
       BackendError                   502 backend-error
         BackendUnreachable           502 backend-unreachable
@@ -66,6 +68,18 @@ class RouteNotFound(ClientError):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class PayloadTooLarge(ClientError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
+class UnsupportedMediaType(ClientError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Request body must be JSON"
 
 
 @dataclass(frozen=True)

@@ -12,20 +12,8 @@ import orjson
 from starlette.requests import Request
 
 from facade.context import RequestContext
-from facade.errors import ClientError, FieldProblem, InvalidRequest
+from facade.errors import FieldProblem, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from facade.types import JSON, RouteName
-
-
-class PayloadTooLarge(ClientError):
-    status = 413
-    slug = "payload-too-large"
-    title = "Request body too large"
-
-
-class UnsupportedMediaType(ClientError):
-    status = 415
-    slug = "unsupported-media-type"
-    title = "Request body must be JSON"
 
 
 async def read_context(request: Request, route: RouteName, max_body_bytes: int) -> RequestContext:
