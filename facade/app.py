@@ -4,9 +4,8 @@ readiness and metrics. Errors anywhere become problem+json."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -14,69 +13,57 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from facade import __version__
-from facade.backends.http import HttpClient, HttpxClient
 from facade.backends.legacy import LegacyBackend
-from facade.errors import ClientError, FacadeError, RouteNotFound
+from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
+from facade.net import HttpTransport, Transport
 from facade.observability import (
     REQUEST_ID_HEADER,
+    UNMATCHED,
     Metrics,
     ObservabilityMiddleware,
     configure_logging,
 )
-from facade.openapi.contracts import build_contracts
 from facade.openapi.document import openapi_document
-from facade.pipeline import ServedRoute, handle
+from facade.pipeline import Failure, Outcome, ServedRoute, handle
 from facade.responses import BACKEND_HEADER, json_response, problem_response
 from facade.routetable import RouteTable, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
-from facade.translate.validate import ArgumentValidator
 
 log = logging.getLogger("facade.app")
 
-
-class _LazyHttp:
-    """The HTTP client, created inside the server's event loop at startup."""
-
-    def __init__(self, factory: Callable[[], HttpClient]) -> None:
-        self._factory = factory
-        self._client: HttpClient | None = None
-
-    async def post(self, *args: Any, **kwargs: Any) -> Any:
-        if self._client is None:
-            self._client = self._factory()
-        return await self._client.post(*args, **kwargs)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def create_app(
     table: RouteTable,
     registry: WsdlRegistry,
     settings: Settings | None = None,
-    http_factory: Callable[[], HttpClient] = HttpxClient,
+    transport: Transport | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
     table = build_route_table(load_mappings(Path("mappings")), registry)
-    app = create_app(table, registry)
+    app = create_app(table, registry)                       # real network
+    app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
     """
     settings = settings or Settings()
-    http = _LazyHttp(http_factory)
+    network = transport or HttpTransport(settings.backend_connections)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(network, HttpTransport):
+            network.open([route.address for route in table])
         app.state.ready = True
         yield
         app.state.ready = False
-        await http.aclose()
+        await network.aclose()
 
     app = FastAPI(title="Strangler facade", version=__version__, lifespan=lifespan)
     app.state.ready = False
@@ -84,12 +71,13 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
-    contracts = build_contracts(table, registry)
-    for compiled in table:
-        validator = ArgumentValidator(contracts.routes[compiled.name].input, contracts.components)
-        served = ServedRoute(compiled=compiled, legacy=LegacyBackend(compiled, http, validator))
-        _add_route(app, served, settings)
-    document = openapi_document(table, contracts, title=app.title)
+    served = [
+        ServedRoute(compiled, table.validators[compiled.name], LegacyBackend(compiled, network))
+        for compiled in table
+    ]
+    for path, by_method in _by_path(served).items():
+        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings)))
+    document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
 
@@ -103,35 +91,78 @@ def app_from_env() -> FastAPI:
     return create_app(table, registry, settings)
 
 
-def _add_route(app: FastAPI, served: ServedRoute, settings: Settings) -> None:
-    mapping = served.compiled.mapping
-    name = served.name
+def _by_path(served: list[ServedRoute]) -> dict[str, dict[str, ServedRoute]]:
+    """Routes grouped by path, in the table's order (literal segments before parameters).
 
-    async def endpoint(request: Request) -> Response:
-        request.state.route = name
-        context = await read_context(request, name, settings.max_body_bytes)
-        answer = await handle(served, context)
-        request.state.side = answer.side
-        return json_response(answer.body, answer.status, {BACKEND_HEADER: answer.side})
+    A path is one resource: once its template matches, the method picks the route or the
+    answer is 405 listing every method of that path; a request never falls through to a
+    less specific path because of its method.
+    """
+    paths: dict[str, dict[str, ServedRoute]] = {}
+    for route in served:
+        paths.setdefault(route.compiled.mapping.path, {})[route.compiled.mapping.method] = route
+    return paths
 
-    # the OpenAPI document is built from the WSDLs (facade.openapi), not by FastAPI
-    app.add_api_route(mapping.path, endpoint, methods=[mapping.method], name=name)
+
+class _PathEndpoint:
+    """Serves every method of one path (an ASGI app, so Starlette hands it all methods)."""
+
+    def __init__(self, by_method: dict[str, ServedRoute], settings: Settings) -> None:
+        self.by_method = by_method
+        self.settings = settings
+        methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())
+        self.allowed = tuple(m for m in METHOD_ORDER if m in methods)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.respond(request)
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        # HEAD is GET without a body; the server drops the body
+        served = self.by_method.get("GET" if request.method == "HEAD" else request.method)
+        if served is None:
+            return _render(request, Failure(MethodNotAllowed(request.method, self.allowed)))
+        request.state.route = served.name
+        try:
+            context = await read_context(request, served.name, self.settings.max_body_bytes)
+        except FacadeError as exc:
+            return _render(request, Failure(exc))
+        return _render(request, await handle(served, context))
+
+
+def _render(request: Request, outcome: Outcome) -> Response:
+    """The client's answer; X-Facade-Backend only when a backend answered or failed."""
+    if isinstance(outcome, Failure):
+        error, side = outcome.error, outcome.side
+        request.state.side = side or UNMATCHED
+        if error.status >= 500:
+            fields = {"status": error.status, "side": side or UNMATCHED}
+            log.warning("backend failure: %s", error.type, extra={"fields": fields})
+        return problem_response(error, request.state.request_id, request.url.path, side)
+    request.state.side = outcome.side
+    headers = {**outcome.headers, BACKEND_HEADER: outcome.side}
+    return json_response(outcome.body, outcome.status, headers)
 
 
 def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metrics) -> None:
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> Response:
+    """Health, readiness and metrics: plain Starlette routes (GET and HEAD), no validation
+    layer in front of them, so they stay cheap while the facade is busy."""
+
+    async def healthz(request: Request) -> Response:
         return json_response({"status": "ok"})
 
-    @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
         wsdls = sorted(registry.loaded)
         ready = bool(request.app.state.ready)
         return json_response({"ready": ready, "wsdls": wsdls}, 200 if ready else 503)
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -140,16 +171,18 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     async def facade_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FacadeError)  # noqa: S101 - registered for FacadeError only
-        if exc.status >= 500:
-            log.warning("backend failure: %s", exc.type, extra={"fields": {"status": exc.status}})
         return render(request, exc)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
         if exc.status_code == 404:
             return render(request, RouteNotFound(f"No route matches {request.url.path}"))
+        if exc.status_code == 405:  # the facade's own routes (/healthz, /metrics...)
+            allowed = {m.strip() for m in (exc.headers or {}).get("Allow", "GET").split(",")}
+            methods = tuple(m for m in METHOD_ORDER if m in allowed)
+            return render(request, MethodNotAllowed(request.method, methods))
         response = render(request, ClientError(str(exc.detail), status=exc.status_code))
-        response.headers.update(exc.headers or {})  # e.g. the Allow header a 405 must carry
+        response.headers.update(exc.headers or {})
         return response
 
     async def validation_error(request: Request, exc: Exception) -> Response:

@@ -11,7 +11,6 @@ import typer
 
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
-from facade.openapi.contracts import build_contracts
 from facade.openapi.document import openapi_document
 from facade.routetable import RouteTable, build_route_table
 from facade.scaffold import scaffold as scaffold_mappings
@@ -129,7 +128,7 @@ def openapi(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path
     """Print the OpenAPI 3.1 document of the routes, typed from the WSDLs."""
     registry = WsdlRegistry(wsdl)
     table = _table(mappings, registry)
-    document = openapi_document(table, build_contracts(table, registry))
+    document = openapi_document(table, table.contracts)
     typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
 
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from facade.types import JSON, RouteName
 
+REQUEST_ID_HEADER = "x-request-id"
+"""The one name of the request id header: read from clients, returned, sent to backends."""
+
 
 @dataclass(frozen=True)
 class RequestContext:

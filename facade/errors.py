@@ -2,13 +2,19 @@
 
     FacadeError                      500 internal-error
       ClientError                    400 bad-request
+        Unauthorized                 401 unauthorized (WWW-Authenticate)
+        Forbidden                    403 forbidden
         RouteNotFound                404 not-found
+        MethodNotAllowed             405 method-not-allowed (Allow: every method of the path)
         PayloadTooLarge              413 payload-too-large
         UnsupportedMediaType         415 unsupported-media-type
         InvalidRequest               422 invalid-request (errors: [{field, message}])
+        TooManyRequests              429 too-many-requests (Retry-After)
+      ServiceUnavailable             503 service-unavailable (Retry-After)
       BackendError                   502 backend-error
         BackendUnreachable           502 backend-unreachable
         BackendTimeout               504 backend-timeout
+        BackendReplyTooLarge         502 backend-reply-too-large
         BackendBadResponse           502 backend-bad-response
           BackendHtmlResponse        502 backend-html-response
           BackendEmptyResponse       502 backend-empty-response
@@ -27,6 +33,7 @@ TransportError message.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -40,8 +47,6 @@ class FacadeError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
-    side: str | None = None
-    """The backend side that failed, when one did (set by the pipeline)."""
 
     def __init__(self, detail: str = "", *, status: int | None = None) -> None:
         super().__init__(detail or self.title)
@@ -57,6 +62,10 @@ class FacadeError(Exception):
         """Extra members of the problem document, beyond type/title/status/detail."""
         return {}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer must carry (Allow, Retry-After, WWW-Authenticate)."""
+        return {}
+
 
 class ClientError(FacadeError):
     status = 400
@@ -64,10 +73,76 @@ class ClientError(FacadeError):
     title = "Bad request"
 
 
+class Unauthorized(ClientError):
+    status = 401
+    slug = "unauthorized"
+    title = "Credentials are missing or not valid"
+
+    def __init__(self, detail: str = "", *, challenge: str = "Bearer") -> None:
+        self.challenge = challenge
+        super().__init__(detail)
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge}
+
+
+class Forbidden(ClientError):
+    status = 403
+    slug = "forbidden"
+    title = "The caller may not do this"
+
+
 class RouteNotFound(ClientError):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class MethodNotAllowed(ClientError):
+    """The path exists, but not with this method; `Allow` lists every method it has."""
+
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+    def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
+        self.allowed = allowed
+        super().__init__(f"{method} is not allowed here; use {', '.join(allowed)}")
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)}
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
+class TooManyRequests(ClientError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str = "", *, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+    def headers(self) -> dict[str, str]:
+        return _retry_after(self.retry_after)
+
+
+class ServiceUnavailable(FacadeError):
+    """The facade chose not to serve now (a limit is full); try again after `Retry-After`."""
+
+    status = 503
+    slug = "service-unavailable"
+    title = "The service is busy"
+
+    def __init__(self, detail: str = "", *, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+    def headers(self) -> dict[str, str]:
+        return _retry_after(self.retry_after)
 
 
 class PayloadTooLarge(ClientError):
@@ -137,6 +212,17 @@ class BackendTimeout(BackendError):
     title = "The backend did not answer in time"
 
 
+class BackendReplyTooLarge(BackendError):
+    """The reply passed the route's size cap while it was read; the rest was not read."""
+
+    slug = "backend-reply-too-large"
+    title = "The backend's reply is larger than this route accepts"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"The backend's reply passed {limit} bytes, the most this route reads")
+
+
 class BackendBadResponse(BackendError):
     """The backend answered with something that is not a usable SOAP reply."""
 
@@ -178,22 +264,42 @@ class BackendUnexpectedResponse(BackendBadResponse):
 
 
 class SoapFault(BackendError):
-    """A SOAP fault from the backend, at the status the mapping chose for it."""
+    """A SOAP fault from the backend, at the status the mapping chose for it.
+
+    What a client sees of the fault depends on whether the mapping maps it: a mapped fault
+    is part of the route's contract, so its code, message and detail are shown; an unmapped
+    client fault shows its code and message (they say what to fix) but not its detail; an
+    unmapped server fault says only that the backend failed, since its text is often a
+    stack trace or an internal host name.
+    """
 
     slug = "soap-fault"
     title = "The backend reported a fault"
 
     def __init__(
-        self, *, code: str, message: str, detail: Any, status: int, subcodes: tuple[str, ...] = ()
+        self,
+        *,
+        code: str,
+        message: str,
+        detail: Any,
+        status: int,
+        subcodes: tuple[str, ...] = (),
+        mapped: bool = True,
     ) -> None:
         self.code = code
         self.message = message
         self.fault_detail = detail
         self.subcodes = subcodes
-        super().__init__(message or self.title, status=status)
+        self.mapped = mapped
+        public = message if mapped or status < 500 else ""
+        super().__init__(public or self.title, status=status)
 
     def extensions(self) -> dict[str, Any]:
+        if not self.mapped and self.status >= 500:
+            return {}
         fault: dict[str, Any] = {"code": self.code, "message": self.message}
+        if not self.mapped:
+            return {"fault": fault}
         if self.subcodes:
             fault["subcodes"] = list(self.subcodes)
         if self.fault_detail is not None:

@@ -20,7 +20,8 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID_HEADER = "x-request-id"
+from facade.context import REQUEST_ID_HEADER
+
 UNMATCHED = "-"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 

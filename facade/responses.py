@@ -37,8 +37,13 @@ def problem_body(error: FacadeError, request_id: str, instance: str) -> dict[str
     return body
 
 
-def problem_response(error: FacadeError, request_id: str, instance: str) -> Response:
-    headers = {BACKEND_HEADER: error.side} if error.side else None
+def problem_response(
+    error: FacadeError, request_id: str, instance: str, side: str | None = None
+) -> Response:
+    """The error as problem+json, with the headers it owns and, when a backend failed, which."""
+    headers = error.headers()
+    if side is not None:
+        headers[BACKEND_HEADER] = side
     return Response(
         orjson.dumps(problem_body(error, request_id, instance)),
         status_code=error.status,

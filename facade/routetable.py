@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
+from facade.contracts import Contracts, build_contracts
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import RouteMapping
 from facade.mapping.models import path_parameters
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
 from facade.translate.request import ArgumentSource, compile_expression
+from facade.translate.validate import ArgumentValidator
+from facade.types import RouteName
 
 CONTEXT_ROOTS = ("path", "query", "headers", "body")
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -46,7 +49,12 @@ class CompiledRoute:
 
 @dataclass(frozen=True)
 class RouteTable:
+    """Every compiled route, with the contract each one is validated against."""
+
     routes: tuple[CompiledRoute, ...]
+    contracts: Contracts
+    validators: Mapping[RouteName, ArgumentValidator]
+    """The request validator of each route, compiled from its contract."""
 
     def __iter__(self) -> Iterator[CompiledRoute]:
         return iter(self.routes)
@@ -67,7 +75,12 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
-    return RouteTable(tuple(routes))
+    contracts = build_contracts(routes, registry)
+    validators = {
+        route.name: ArgumentValidator(contracts.routes[route.name].input, contracts.components)
+        for route in routes
+    }
+    return RouteTable(tuple(routes), contracts, validators)
 
 
 def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRoute:

@@ -1,7 +1,7 @@
 """Process settings, read once from the environment.
 
 FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
-FACADE_LOG_LEVEL=info
+FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from facade.net.client import DEFAULT_CONNECTIONS_PER_ORIGIN
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 """A request body over 1 MiB is refused with 413 before it is parsed."""
@@ -25,6 +27,8 @@ class Settings:
     """Largest request body accepted."""
     log_level: str = "info"
     """Level of the JSON log lines (one per request at info)."""
+    backend_connections: int = DEFAULT_CONNECTIONS_PER_ORIGIN
+    """Connections kept per backend origin, in each worker process."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -34,6 +38,9 @@ class Settings:
             wsdl_dir=Path(env.get("FACADE_WSDL", "wsdl")),
             max_body_bytes=int(env.get("FACADE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
             log_level=env.get("FACADE_LOG_LEVEL", "info"),
+            backend_connections=int(
+                env.get("FACADE_BACKEND_CONNECTIONS", DEFAULT_CONNECTIONS_PER_ORIGIN)
+            ),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -43,4 +50,5 @@ class Settings:
             "FACADE_WSDL": str(self.wsdl_dir),
             "FACADE_MAX_BODY_BYTES": str(self.max_body_bytes),
             "FACADE_LOG_LEVEL": self.log_level,
+            "FACADE_BACKEND_CONNECTIONS": str(self.backend_connections),
         }

@@ -21,6 +21,8 @@ from wsdls import SOAP11_ENV, envelope
 
 from facade.app import create_app
 from facade.mapping.loader import load_mappings
+from facade.net import MemoryTransport, Reply
+from facade.net.memory import MemoryRequest
 from facade.routetable import build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
@@ -90,6 +92,9 @@ MAPPINGS = {
         "SearchCustomers",
         {"Name": "query.name"},
         response="{total: Total, names: Customers.Customer[].Name}",
+    ),
+    "delete-customer": mapping(
+        "DELETE", "/v1/customers/{id}", "DeleteCustomer", {"CustomerId": "path.id"}
     ),
     "slow-customer": mapping(
         "GET", "/v1/slow/{id}", "GetCustomer", {"CustomerId": "path.id"}, timeout=0.2
@@ -344,11 +349,43 @@ def test_unknown_path_is_a_404_problem(client: httpx.Client) -> None:
     assert body["detail"] == "No route matches /v2/nothing/here"
 
 
-def test_wrong_method_is_a_405_problem(client: httpx.Client) -> None:
+def test_wrong_method_is_a_405_listing_every_method_of_the_path(client: httpx.Client) -> None:
     response = client.put("/v1/customers/1", json={})
-    body = problem(response, 405, "bad-request")
-    assert body["detail"] == "Method Not Allowed"
-    assert response.headers["allow"] == "GET"
+    body = problem(response, 405, "method-not-allowed")
+    assert body["detail"] == "PUT is not allowed here; use GET, HEAD, DELETE"
+    assert response.headers["allow"] == "GET, HEAD, DELETE"
+    assert "x-facade-backend" not in response.headers  # no backend saw it
+
+
+def test_wrong_method_on_the_facades_own_routes_is_a_405_problem(client: httpx.Client) -> None:
+    response = client.post("/healthz")
+    problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_head_is_served_wherever_get_is(client: httpx.Client, httpserver: HTTPServer) -> None:
+    get_customer_reply(httpserver)
+    response = client.head("/v1/customers/1")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-facade-backend"] == "legacy"
+    response = client.head("/v1/customers")  # a path with POST and GET
+    assert response.status_code != 405
+
+
+def test_backend_header_only_when_a_backend_answered(
+    client: httpx.Client, httpserver: HTTPServer
+) -> None:
+    invalid = client.get("/v1/customers/one")
+    problem(invalid, 422, "invalid-request")
+    assert "x-facade-backend" not in invalid.headers
+    unreachable = client.get("/v1/lost/1")
+    problem(unreachable, 502, "backend-unreachable")
+    assert unreachable.headers["x-facade-backend"] == "legacy"
+    missing = client.get("/v1/nothing/here")
+    problem(missing, 404, "not-found")
+    assert "x-facade-backend" not in missing.headers
 
 
 # Operations endpoints
@@ -390,14 +427,9 @@ def test_metrics_count_each_route_by_side_and_status(
     assert 'route="/metrics"' not in after
 
 
-class _BrokenHttp:
-    """An HTTP client that fails in a way no handler expects."""
-
-    async def post(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("password=hunter2 at /srv/secret.py line 7")
-
-    async def aclose(self) -> None:
-        return None
+def _broken(request: MemoryRequest) -> Reply:
+    """A network layer that fails in a way no handler expects."""
+    raise RuntimeError("password=hunter2 at /srv/secret.py line 7")
 
 
 def test_unexpected_error_is_a_500_problem_without_internals(
@@ -410,7 +442,7 @@ def test_unexpected_error_is_a_500_problem_without_internals(
     table = build_route_table(
         load_mappings(tmp_path, {"CRM_URL": "http://127.0.0.1:9/crm"}), registry
     )
-    app = create_app(table, registry, http_factory=_BrokenHttp)
+    app = create_app(table, registry, transport=MemoryTransport(_broken))
     with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False) as http:
         response = http.get("/v1/customers/1", headers={"X-Request-ID": "boom-1"})
     assert response.status_code == 500

@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 
 from facade.app import create_app
+from facade.contracts import UNTYPED_RESPONSE
 from facade.errors import ConfigError
 from facade.mapping.loader import load_mappings
-from facade.openapi.contracts import UNTYPED_RESPONSE
 from facade.routetable import RouteTable, build_route_table
 from facade.scaffold import WRITTEN, scaffold
 from facade.soap.registry import WsdlRegistry

@@ -1,17 +1,43 @@
-"""The one interface every backend offers to the pipeline."""
+"""The one interface every backend offers to the pipeline, and the values it trades."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from facade.context import RequestContext
+from facade.net.seam import Deadline
 from facade.types import JSON, Side
 
 
+@dataclass(frozen=True)
+class BackendRequest:
+    """What a backend gets: the client's request and the arguments already validated
+    against the route's contract (coerced to their XSD types)."""
+
+    context: RequestContext
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackendReply:
+    """A backend's answer: the JSON for the client and who gave it."""
+
+    status: int
+    body: JSON
+    side: Side
+    elapsed: float
+    """Seconds the backend took, network and translation included."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 class Backend(Protocol):
-    """Serves one route: takes the request context, returns the JSON answer or raises a
-    FacadeError."""
+    """Serves one route within a deadline, or raises a FacadeError; it never sets
+    anything on a shared object, so two backends can run for one request at once."""
 
     side: Side
+    timeout: float
+    """Seconds a call may take in total: the route's deadline for this side."""
 
-    async def call(self, context: RequestContext) -> JSON: ...
+    async def call(self, request: BackendRequest, deadline: Deadline) -> BackendReply: ...

@@ -34,12 +34,32 @@ class LegacyBinding:
     port: str | None
     address: str | None
     timeout: float
+    """Seconds the whole call may take: the deadline of this side."""
+    max_reply_bytes: int
     request: Mapping[str, str]
     response: str | None
     faults: Mapping[str, int]
     decimals: str
     safe: bool
     """The operation only reads: it may be cached, and retried after a failure."""
+
+
+@dataclass(frozen=True)
+class MigrationPolicy:
+    """Which side serves the route. Only `legacy` exists until the new side is built."""
+
+    mode: Mode = "legacy"
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """How answers of the route are cached: not at all until the response cache exists."""
+
+
+@dataclass(frozen=True)
+class ResiliencePolicy:
+    """Retries, breaker and limits toward the route's backends: the defaults until they
+    become configurable. Each side's deadline and reply cap live on the side itself."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,13 @@ class RouteMapping:
     tags: tuple[str, ...]
     status: int
     legacy: LegacyBinding
-    mode: Mode = "legacy"
+    migration: MigrationPolicy = field(default_factory=MigrationPolicy)
+    cache: CachePolicy = field(default_factory=CachePolicy)
+    resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
+
+    @property
+    def mode(self) -> Mode:
+        return self.migration.mode
 
 
 @dataclass
@@ -203,11 +229,12 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
             port=legacy.port,
             address=legacy.address,
             timeout=legacy.timeout,
+            max_reply_bytes=legacy.max_reply_bytes,
             request=dict(legacy.request),
             response=legacy.response,
             faults=dict(legacy.faults),
             decimals=legacy.decimals,
             safe=legacy.safe if legacy.safe is not None else route.method in SAFE_METHODS,
         ),
-        mode=model.migration.mode,
+        migration=MigrationPolicy(mode=model.migration.mode),
     )

@@ -23,6 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
+
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 SAFE_METHODS = frozenset({"GET"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -91,7 +93,14 @@ class LegacySection(_Strict):
         default=DEFAULT_TIMEOUT_SECONDS,
         gt=0,
         le=600,
-        description="Seconds before the call gives up (504).",
+        description=(
+            "Seconds the whole call may take (connect, send, wait, read) before it is a 504."
+        ),
+    )
+    max_reply_bytes: int = Field(
+        default=DEFAULT_MAX_REPLY_BYTES,
+        gt=0,
+        description="Largest reply read, counted after decompression; a larger one is a 502.",
     )
     request: dict[str, str] = Field(
         default_factory=dict,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from facade import __version__
+from facade.contracts import COMPONENTS, Contracts, RouteContract
 from facade.errors import PROBLEM_TYPE_PREFIX
-from facade.openapi.contracts import COMPONENTS, Contracts, RouteContract
 from facade.responses import BACKEND_HEADER, PROBLEM_MEDIA_TYPE
 from facade.routetable import CompiledRoute, RouteTable
 from facade.soap.samples import Enumerations, sample_type

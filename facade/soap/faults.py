@@ -59,16 +59,24 @@ def find_fault(envelope: etree._Element, typed: ElementReader = _untyped) -> Fau
 
 
 def fault_status(fault: Fault, faults: Mapping[str, int]) -> int:
-    """The mapping's status for a detail element name, subcode or fault code, else a default.
+    """The mapping's status for a detail element name, subcode or fault code, else a default."""
+    mapped = mapped_status(fault, faults)
+    if mapped is not None:
+        return mapped
+    # SOAP 1.1 refines codes with dots: `Client.Authentication` is still the client's fault
+    kind = fault.code.partition(".")[0]
+    return CLIENT_FAULT_STATUS if kind in _CLIENT_CODES else SERVER_FAULT_STATUS
+
+
+def mapped_status(fault: Fault, faults: Mapping[str, int]) -> int | None:
+    """The status the mapping gives this fault, or None when the mapping does not name it.
 
     Detail element names are the most specific, so they are tried first.
     """
     for key in (*fault.detail_names, *fault.subcodes, fault.code):
         if key in faults:
             return faults[key]
-    # SOAP 1.1 refines codes with dots: `Client.Authentication` is still the client's fault
-    kind = fault.code.partition(".")[0]
-    return CLIENT_FAULT_STATUS if kind in _CLIENT_CODES else SERVER_FAULT_STATUS
+    return None
 
 
 def _soap11_fault(node: etree._Element, typed: ElementReader) -> Fault:

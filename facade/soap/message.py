@@ -26,6 +26,7 @@ from facade.errors import (
     FieldProblem,
     InvalidRequest,
 )
+from facade.net.seam import Reply
 from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, ElementReader, Fault, find_fault
 from facade.soap.operations import SoapOperation
 from facade.translate.response import to_json
@@ -41,15 +42,6 @@ class SoapRequest:
     url: str
     content: bytes
     headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class RawReply:
-    """What came back over HTTP, before anyone has looked inside."""
-
-    status: int
-    headers: Mapping[str, str]
-    content: bytes
 
 
 class FaultReply(Exception):
@@ -78,7 +70,7 @@ def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: s
     return SoapRequest(url=url, content=content, headers=dict(headers))
 
 
-def read_reply(operation: SoapOperation, reply: RawReply) -> Any:
+def read_reply(operation: SoapOperation, reply: Reply) -> Any:
     """The operation's result (zeep values), or a BackendError, or FaultReply."""
     envelope = _envelope(reply)
     fault = find_fault(envelope, _declared_element_reader(operation))
@@ -138,7 +130,7 @@ def _declared_element_reader(operation: SoapOperation) -> ElementReader:
     return read
 
 
-def _envelope(reply: RawReply) -> etree._Element:
+def _envelope(reply: Reply) -> etree._Element:
     content = reply.content.strip()
     if not content:
         raise BackendEmptyResponse(http_status=reply.status)

@@ -1,8 +1,8 @@
 """Every way a legacy backend misbehaves, against a real HTTP peer on loopback.
 
-The legacy backend (facade/backends/legacy.py) posts through HttpxClient
-(facade/backends/http.py) to pytest-httpserver; read_reply (facade/soap/message.py)
-classifies what comes back.
+Requests go through the pipeline (facade/pipeline.py) to the legacy backend
+(facade/backends/legacy.py), which posts through the network seam (facade/net/) to
+pytest-httpserver; read_reply (facade/soap/message.py) classifies what comes back.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 from wsdls import SOAP11_ENV, SOAP12_ENV, TNS, envelope, load_operation, write_wsdl, wsdl
 
-from facade.backends.http import HttpxClient
 from facade.backends.legacy import LegacyBackend
 from facade.context import RequestContext
 from facade.errors import (
@@ -38,8 +37,10 @@ from facade.errors import (
     SoapFault,
 )
 from facade.mapping.loader import load_mappings
-from facade.routetable import CompiledRoute, build_route_table
-from facade.soap.message import FaultReply, RawReply, read_reply
+from facade.net import HttpTransport, Reply
+from facade.pipeline import Failure, ServedRoute, handle
+from facade.routetable import RouteTable, build_route_table
+from facade.soap.message import FaultReply, read_reply
 from facade.soap.registry import WsdlRegistry
 from facade.types import JSON
 
@@ -74,7 +75,7 @@ HTML_PAGE = (
     "</body></html>"
 )
 
-RouteFactory = Callable[..., CompiledRoute]
+RouteFactory = Callable[..., RouteTable]
 
 
 def closed_port() -> int:
@@ -88,7 +89,7 @@ def closed_port() -> int:
 def make_route(httpserver: HTTPServer, tmp_path: Path) -> RouteFactory:
     """A compiled GetCustomer route whose legacy address is the test HTTP server."""
 
-    def make(version: str = "1.1", address: str | None = None, **legacy: Any) -> CompiledRoute:
+    def make(version: str = "1.1", address: str | None = None, **legacy: Any) -> RouteTable:
         document = {
             "route": {"method": "GET", "path": "/v1/customers/{id}"},
             "legacy": {
@@ -104,29 +105,38 @@ def make_route(httpserver: HTTPServer, tmp_path: Path) -> RouteFactory:
         folder.mkdir(exist_ok=True)
         (folder / "get-customer.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
         env = {"CRM_URL": address or httpserver.url_for("/crm")}
-        [route] = build_route_table(load_mappings(folder, env), WsdlRegistry(ROOT / "wsdl"))
-        return route
+        return build_route_table(load_mappings(folder, env), WsdlRegistry(ROOT / "wsdl"))
 
     return make
 
 
-def call(route: CompiledRoute, customer_id: str = "1") -> JSON:
+def call(table: RouteTable, customer_id: str = "1") -> JSON:
+    """The route's answer through the pipeline; a failure is raised, after checking that it
+    names the legacy side."""
+
     async def run() -> JSON:
-        http = HttpxClient()
+        transport = HttpTransport()
+        [route] = table
+        served = ServedRoute(route, table.validators[route.name], LegacyBackend(route, transport))
         try:
             context = RequestContext(
                 route=route.name, request_id=REQUEST_ID, path={"id": customer_id}
             )
-            return await LegacyBackend(route, http).call(context)
+            outcome = await handle(served, context)
         finally:
-            await http.aclose()
+            await transport.aclose()
+        if isinstance(outcome, Failure):
+            assert outcome.side == "legacy"
+            raise outcome.error
+        assert outcome.side == "legacy"
+        return outcome.body
 
     return asyncio.run(run())
 
 
-def failure(route: CompiledRoute) -> FacadeError:
+def failure(table: RouteTable) -> FacadeError:
     with pytest.raises(FacadeError) as caught:
-        call(route)
+        call(table)
     return caught.value
 
 
@@ -343,10 +353,10 @@ def test_fault_detail_that_does_not_fit_its_declaration_is_read_untyped(tmp_path
         f'<t:Limit xmlns:t="{TNS}"><t:Max>{{}}</t:Max></t:Limit></detail></s:Fault>'
     )
     with pytest.raises(FaultReply) as typed:
-        read_reply(operation, RawReply(500, {}, envelope(fault.format("2.50")).encode()))
+        read_reply(operation, Reply(500, {}, envelope(fault.format("2.50")).encode()))
     assert typed.value.fault.detail == {"Limit": {"Max": "2.50"}}
     with pytest.raises(FaultReply) as untyped:
-        read_reply(operation, RawReply(500, {}, envelope(fault.format("lots")).encode()))
+        read_reply(operation, Reply(500, {}, envelope(fault.format("lots")).encode()))
     assert untyped.value.fault.detail == {"Limit": {"Max": "lots"}}
 
 

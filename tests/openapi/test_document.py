@@ -12,8 +12,8 @@ from openapi_spec_validator import validate
 from servers import serve_in_thread
 
 from facade.app import create_app
+from facade.contracts import UNTYPED_RESPONSE, build_contracts
 from facade.mapping.loader import load_mappings, read_mapping
-from facade.openapi.contracts import UNTYPED_RESPONSE, build_contracts
 from facade.openapi.document import openapi_document
 from facade.routetable import build_route_table
 from facade.soap.registry import WsdlRegistry

@@ -8,8 +8,9 @@ import pytest
 from lxml import etree
 
 from facade.errors import ConfigError
+from facade.net import Reply
 from facade.soap.loader import load_wsdl
-from facade.soap.message import RawReply, read_reply
+from facade.soap.message import read_reply
 from facade.soap.operations import resolve_operation, soap_operations
 from facade.soap.samples import MAX_DEPTH, _simple, sample_type
 from facade.translate.response import to_json
@@ -36,7 +37,7 @@ def test_every_corpus_output_sample_survives_a_reply_round_trip(corpus: Path) ->
             continue
         sample = sample_type(operation.output_type)
         envelope = operation.zeep_operation.output.serialize(**sample).content
-        reply = RawReply(200, {}, etree.tostring(envelope))
+        reply = Reply(200, {}, etree.tostring(envelope))
         result = to_json(read_reply(operation, reply), "string", operation.output_type)
         assert isinstance(result, dict), f"{path.name} {name}"
         checked += 1

@@ -14,8 +14,9 @@ import pytest
 from lxml import etree
 from wsdls import TNS, envelope, load_operation, write_wsdl, wsdl
 
+from facade.net import Reply
 from facade.soap.loader import load_wsdl
-from facade.soap.message import RawReply, read_reply
+from facade.soap.message import read_reply
 from facade.soap.operations import SoapOperation, resolve_operation
 from facade.translate.request import compile_expression
 from facade.translate.response import DecimalStyle, shape, to_json
@@ -93,7 +94,7 @@ def crm() -> Any:
 
 
 def reply(operation: SoapOperation, body: str, decimals: DecimalStyle = "string") -> Any:
-    raw = RawReply(200, {"content-type": "text/xml; charset=utf-8"}, envelope(body).encode())
+    raw = Reply(200, {"content-type": "text/xml; charset=utf-8"}, envelope(body).encode())
     return to_json(read_reply(operation, raw), decimals, operation.output_type)
 
 

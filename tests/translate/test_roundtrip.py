@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from lxml import etree
 from wsdls import TNS, load_operation, write_wsdl, wsdl
 
-from facade.soap.message import RawReply, build_request, read_reply
+from facade.net import Reply
+from facade.soap.message import build_request, read_reply
 from facade.soap.operations import SoapOperation
 from facade.translate.request import ArgumentSource, build_arguments, compile_expression
 from facade.translate.response import to_json
@@ -113,7 +114,7 @@ def round_trip(operation: SoapOperation, body: dict[str, Any]) -> Any:
     assert wrapper.tag == f"{{{TNS}}}Echo"
     wrapper.tag = f"{{{TNS}}}EchoResponse"
     content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-    reply = RawReply(200, {"content-type": "text/xml; charset=utf-8"}, content)
+    reply = Reply(200, {"content-type": "text/xml; charset=utf-8"}, content)
     return to_json(read_reply(operation, reply), "string", operation.output_type)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import jmespath
 import pytest
 
-from facade.openapi.expressions import infer
+from facade.contracts.expressions import infer
 
 COMPONENTS: dict[str, Any] = {
     "Line": {

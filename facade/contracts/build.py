@@ -8,16 +8,18 @@ shared components called `<wsdl stem>.<type name>`, so two WSDLs may both have a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from facade.contracts.expressions import Schema, infer
 from facade.mapping.models import path_parameters
-from facade.openapi.expressions import Schema, infer
-from facade.routetable import CompiledRoute, RouteTable
 from facade.soap.facets import FacetIndex
 from facade.soap.jsonschema import SchemaBuilder
 from facade.soap.registry import WsdlRegistry
+
+if TYPE_CHECKING:  # the route table compiles contracts, so it cannot be imported here
+    from facade.routetable import CompiledRoute
 
 COMPONENTS = "#/components/schemas/"
 UNTYPED_RESPONSE = (
@@ -59,7 +61,7 @@ class Contracts:
         return self.components[schema["$ref"].removeprefix(COMPONENTS)]
 
 
-def build_contracts(table: RouteTable, registry: WsdlRegistry) -> Contracts:
+def build_contracts(table: Iterable[CompiledRoute], registry: WsdlRegistry) -> Contracts:
     """Schemas for every route. Components are complete before any expression is typed,
     because typing follows `$ref`s into them."""
     builders: dict[str, SchemaBuilder] = {}

@@ -1,0 +1,80 @@
+"""The values and the one interface of the network seam."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+DEFAULT_MAX_REPLY_BYTES = 10 * 1024 * 1024
+"""A reply is read up to 10 MiB (counted after decompression); past that it is a 502."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in time by which a whole backend call (connect, send, wait, read) must end.
+
+    deadline = Deadline.after(5.0)     # 5 s from now, for everything
+    deadline.remaining()               # seconds left, never below 0
+    """
+
+    at: float
+    """time.monotonic() value of the deadline."""
+    seconds: float
+    """The budget it was made with, for messages."""
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(at=time.monotonic() + seconds, seconds=seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What came back over HTTP, before anyone has looked inside.
+
+    Header names are lower case; `content` is decompressed.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    elapsed: float = 0.0
+    """Seconds from sending the request to the last byte of the reply."""
+
+
+class Transport(Protocol):
+    """Sends one request and reads its whole reply, within a deadline and a size cap.
+
+    Raises BackendTimeout at the deadline, BackendUnreachable when no connection could be
+    made, BackendReplyTooLarge past `max_bytes`, and BackendError for any other network
+    failure. Redirects are never followed.
+    """
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        deadline: Deadline,
+        *,
+        max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    ) -> Reply: ...
+
+    async def aclose(self) -> None: ...
+
+
+def origin(url: str) -> str:
+    """`scheme://host:port` of a URL: the unit that gets its own connection pool."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
