@@ -30,6 +30,7 @@ from facade.observability import (
     configure_logging,
 )
 from facade.openapi.document import openapi_document
+from facade.pacing import Pacer, PacingMiddleware
 from facade.pipeline import Failure, Outcome, ServedRoute, handle
 from facade.responses import BACKEND_HEADER, json_response, problem_response
 from facade.routetable import RouteTable, build_route_table
@@ -39,6 +40,7 @@ from facade.soap.registry import WsdlRegistry
 log = logging.getLogger("facade.app")
 
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def create_app(
@@ -68,11 +70,15 @@ def create_app(
     app = FastAPI(title="Strangler facade", version=__version__, lifespan=lifespan)
     app.state.ready = False
     metrics = Metrics()
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    pacer = Pacer()
+    app.add_middleware(PacingMiddleware, pacer=pacer, exempt=OPERATIONAL_PATHS)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
     served = [
-        ServedRoute(compiled, table.validators[compiled.name], LegacyBackend(compiled, network))
+        ServedRoute(
+            compiled, table.validators[compiled.name], LegacyBackend(compiled, network, pacer)
+        )
         for compiled in table
     ]
     for path, by_method in _by_path(served).items():

@@ -9,6 +9,7 @@ from facade.backends.base import BackendReply, BackendRequest
 from facade.context import REQUEST_ID_HEADER
 from facade.errors import SoapFault
 from facade.net.seam import Deadline, Reply, Transport
+from facade.pacing import Pacer
 from facade.routetable import CompiledRoute
 from facade.soap.faults import fault_status, mapped_status
 from facade.soap.message import FaultReply, build_request, read_reply
@@ -29,9 +30,12 @@ class LegacyBackend:
 
     side: Side = "legacy"
 
-    def __init__(self, route: CompiledRoute, transport: Transport) -> None:
+    def __init__(
+        self, route: CompiledRoute, transport: Transport, pacer: Pacer | None = None
+    ) -> None:
         self.route = route
         self.transport = transport
+        self.pacer = pacer or Pacer()
         self.timeout = route.mapping.legacy.timeout
 
     async def call(self, request: BackendRequest, deadline: Deadline) -> BackendReply:
@@ -45,6 +49,7 @@ class LegacyBackend:
         if len(reply.content) > OFF_LOOP_BYTES:
             body = await asyncio.to_thread(self._translate, reply)
         else:
+            await self.pacer.turn()  # replies arrive in bunches: translate them in turns
             body = self._translate(reply)
         return BackendReply(
             status=self.route.mapping.status,

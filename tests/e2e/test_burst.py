@@ -1,0 +1,115 @@
+"""Bounded bursts against the facade as a real process: overload never becomes a collapse.
+
+Each test sends a fixed number of requests at once (one connection each) and stops by
+itself; nothing here asserts a duration (the machine is shared), only that every answer
+is the right one and that /healthz kept answering during the burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import resource
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from processes import free_port, process
+from servers import serve_in_thread
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CLIENTS = 1000
+REPLY = (
+    b'<?xml version="1.0" encoding="utf-8"?>'
+    b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+    b'<c:GetCustomerResponse xmlns:c="http://example.com/crm"><c:Customer><c:Id>1</c:Id>'
+    b"<c:Name>Ada Lovelace</c:Name><c:Status>active</c:Status><c:Balance>1234.50</c:Balance>"
+    b"<c:CreatedAt>2019-03-14T09:26:53Z</c:CreatedAt><c:Address><c:Street>x</c:Street>"
+    b"<c:City>London</c:City><c:PostalCode>p</c:PostalCode><c:Country>GB</c:Country>"
+    b"</c:Address></c:Customer></c:GetCustomerResponse></soap:Body></soap:Envelope>"
+)
+
+
+async def canned_soap(scope: Any, receive: Any, send: Any) -> None:
+    """A backend that answers every POST with the same GetCustomer reply, at once."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    headers = [(b"content-type", b"text/xml; charset=utf-8")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": REPLY})
+
+
+@pytest.fixture(autouse=True)
+def _enough_file_descriptors() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, 8192)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if wanted < 3 * CLIENTS:
+        pytest.skip(f"needs {3 * CLIENTS} open files, the limit here is {hard}")
+
+
+def facade_for(address: str, tmp_path: Path) -> Any:
+    mapping = yaml.safe_load((ROOT / "mappings/customers/get-customer.yaml").read_text())
+    mapping["legacy"]["address"] = address
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    (folder / "get-customer.yaml").write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["serve", "--port", str(port), "--mappings", str(folder), "--log-level", "warning"]
+    return process([*args, "--wsdl", str(ROOT / "wsdl")], f"{base}/readyz"), base
+
+
+async def burst(base: str, clients: int) -> tuple[collections.Counter[Any], list[int]]:
+    """`clients` GETs at once, one connection each, while a probe polls /healthz."""
+    statuses: collections.Counter[Any] = collections.Counter()
+    health: list[int] = []
+    done = asyncio.Event()
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        try:
+            async with session.get(f"{base}/v1/customers/1") as response:
+                await response.read()
+                statuses[response.status] += 1
+        except aiohttp.ClientError as exc:
+            statuses[type(exc).__name__] += 1
+
+    async def probe() -> None:
+        async with aiohttp.ClientSession() as session:
+            while not done.is_set():
+                async with session.get(f"{base}/healthz") as response:
+                    health.append(response.status)
+                await asyncio.sleep(0.05)
+
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    prober = asyncio.create_task(probe())
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await asyncio.gather(*(one(session) for _ in range(clients)))
+    done.set()
+    await prober
+    return statuses, health
+
+
+def test_burst_on_a_fast_backend_is_answered_without_timeouts(tmp_path: Path) -> None:
+    with serve_in_thread(canned_soap) as backend:
+        server, base = facade_for(f"{backend}/crm", tmp_path)
+        with server:
+            statuses, health = asyncio.run(burst(base, CLIENTS))
+    assert statuses == {200: CLIENTS}
+    assert health and set(health) == {200}
+
+
+def test_burst_on_a_refusing_backend_is_all_502(tmp_path: Path) -> None:
+    server, base = facade_for(f"http://127.0.0.1:{free_port()}/crm", tmp_path)
+    with server:
+        statuses, health = asyncio.run(burst(base, CLIENTS))
+    assert statuses == {502: CLIENTS}
+    assert health and set(health) == {200}
