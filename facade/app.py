@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from facade import __version__
 from facade.backends.legacy import LegacyBackend
+from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
@@ -32,7 +33,12 @@ from facade.observability import (
 from facade.openapi.document import openapi_document
 from facade.pacing import Pacer, PacingMiddleware
 from facade.pipeline import Failure, Outcome, ServedRoute, handle
-from facade.responses import BACKEND_HEADER, json_response, problem_response
+from facade.responses import (
+    BACKEND_HEADER,
+    encoded_json_response,
+    json_response,
+    problem_response,
+)
 from facade.routetable import RouteTable, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
@@ -48,36 +54,43 @@ def create_app(
     registry: WsdlRegistry,
     settings: Settings | None = None,
     transport: Transport | None = None,
+    translator: Translator | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
     table = build_route_table(load_mappings(Path("mappings")), registry)
     app = create_app(table, registry)                       # real network
     app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
+
+    Replies are translated on the event loop unless a `translator` says otherwise
+    (`app_from_env` gives large ones to a child process).
     """
     settings = settings or Settings()
     network = transport or HttpTransport(settings.backend_connections)
+    pacer = Pacer()
+    replies = translator or LoopTranslator(pacer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(network, HttpTransport):
             network.open([route.address for route in table])
+        await replies.start()
         app.state.ready = True
         yield
         app.state.ready = False
         await network.aclose()
+        await replies.aclose()
 
     app = FastAPI(title="Strangler facade", version=__version__, lifespan=lifespan)
     app.state.ready = False
     metrics = Metrics()
-    pacer = Pacer()
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=OPERATIONAL_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
     served = [
         ServedRoute(
-            compiled, table.validators[compiled.name], LegacyBackend(compiled, network, pacer)
+            compiled, table.validators[compiled.name], LegacyBackend(compiled, network, replies)
         )
         for compiled in table
     ]
@@ -94,7 +107,7 @@ def app_from_env() -> FastAPI:
     configure_logging(settings.log_level)
     registry = WsdlRegistry(settings.wsdl_dir)
     table = build_route_table(load_mappings(settings.mappings_dir), registry)
-    return create_app(table, registry, settings)
+    return create_app(table, registry, settings, translator=ProcessTranslator(settings))
 
 
 def _by_path(served: list[ServedRoute]) -> dict[str, dict[str, ServedRoute]]:
@@ -148,7 +161,7 @@ def _render(request: Request, outcome: Outcome) -> Response:
         return problem_response(error, request.state.request_id, request.url.path, side)
     request.state.side = outcome.side
     headers = {**outcome.headers, BACKEND_HEADER: outcome.side}
-    return json_response(outcome.body, outcome.status, headers)
+    return encoded_json_response(outcome.encoded, outcome.status, headers)
 
 
 def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metrics) -> None:

@@ -58,6 +58,11 @@ class FacadeError(Exception):
     def type(self) -> str:
         return PROBLEM_TYPE_PREFIX + self.slug
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # subclasses take keyword-only arguments, which pickle's default cannot replay;
+        # errors cross to and from the translator process
+        return (_restore, (type(self), self.__dict__))
+
     def extensions(self) -> dict[str, Any]:
         """Extra members of the problem document, beyond type/title/status/detail."""
         return {}
@@ -65,6 +70,13 @@ class FacadeError(Exception):
     def headers(self) -> dict[str, str]:
         """HTTP headers the answer must carry (Allow, Retry-After, WWW-Authenticate)."""
         return {}
+
+
+def _restore(cls: type[FacadeError], state: dict[str, Any]) -> FacadeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("detail", ""))
+    error.__dict__.update(state)
+    return error
 
 
 class ClientError(FacadeError):

@@ -9,6 +9,7 @@ import orjson
 from starlette.responses import Response
 
 from facade.errors import FacadeError
+from facade.translate.response import encode_json
 from facade.types import JSON
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -18,9 +19,13 @@ BACKEND_HEADER = "X-Facade-Backend"
 def json_response(
     body: JSON, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
-    )
+    return encoded_json_response(encode_json(body), status, headers)
+
+
+def encoded_json_response(
+    encoded: bytes, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(encoded, status_code=status, headers=headers, media_type="application/json")
 
 
 def problem_body(error: FacadeError, request_id: str, instance: str) -> dict[str, Any]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
+
+import orjson
 
 from facade.context import RequestContext
 from facade.net.seam import Deadline
@@ -22,14 +25,22 @@ class BackendRequest:
 
 @dataclass(frozen=True)
 class BackendReply:
-    """A backend's answer: the JSON for the client and who gave it."""
+    """A backend's answer: the JSON for the client, encoded once, and who gave it.
+
+    The answer travels as bytes (it is sent as it is); `body` decodes it for the steps that
+    read it (comparison, tests), once.
+    """
 
     status: int
-    body: JSON
+    encoded: bytes
     side: Side
     elapsed: float
     """Seconds the backend took, network and translation included."""
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def body(self) -> JSON:
+        return orjson.loads(self.encoded)
 
 
 class Backend(Protocol):

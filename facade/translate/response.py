@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import isodate
+import orjson
 from jmespath.parser import ParsedResult
 from lxml import etree
 from zeep.xsd import AnySimpleType, ComplexType
@@ -87,6 +88,11 @@ def _empty(xsd_type: Any) -> JSON:
         if len(elements) == 1 and elements[0][1].max_occurs != 1 and not xsd_type.attributes:
             return {elements[0][0]: []}
     return None
+
+
+def encode_json(value: JSON) -> bytes:
+    """The one JSON encoding of answers (orjson: compact UTF-8, no NaN)."""
+    return orjson.dumps(value)
 
 
 def shape(expression: ParsedResult | None, result: JSON) -> JSON:

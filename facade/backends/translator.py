@@ -1,0 +1,131 @@
+"""Where a legacy reply is translated to JSON: on the event loop, or in a child process.
+
+zeep reads a 1 MB reply in about 300 ms of pure Python. On the event loop that stalls every
+other request for as long; in a thread it still does, since the thread holds the GIL and
+the loop waits for it after every system call. A child process reads it on another core
+while the loop goes on serving. The child loads the same mappings and WSDLs at start and
+is sent only the route's name and the raw reply; it returns the JSON, already encoded (a
+thousand decoded objects would cost the loop more to unpickle than the bytes to send), or
+the FacadeError.
+
+    translator = ProcessTranslator(settings)       # facade serve uses this one
+    await translator.start()
+    encoded = await translator.translate(route, reply)     # JSON bytes
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from facade.backends.legacy_reply import translate_reply
+from facade.net.seam import Reply
+from facade.pacing import Pacer
+from facade.routetable import CompiledRoute
+from facade.settings import Settings
+from facade.translate.response import encode_json
+from facade.types import RouteName
+
+OFF_LOOP_BYTES = 64 * 1024
+"""Replies above 64 KiB go to the child process (about 15 ms of work on the loop); below
+that, sending the reply across costs more than it saves."""
+
+CHILD_NICENESS = 10
+"""The child runs at a lower CPU priority than the server process."""
+
+log = logging.getLogger("facade.translator")
+
+
+class Translator(Protocol):
+    async def start(self) -> None: ...
+
+    async def translate(self, route: CompiledRoute, reply: Reply) -> bytes:
+        """The route's answer as encoded JSON, or the FacadeError the reply stands for."""
+
+    async def aclose(self) -> None: ...
+
+
+class LoopTranslator:
+    """Translates on the event loop, in paced turns; for tests and embedded use, where
+    there are no settings to start a child process from."""
+
+    def __init__(self, pacer: Pacer | None = None) -> None:
+        self.pacer = pacer or Pacer()
+
+    async def start(self) -> None:
+        return None
+
+    async def translate(self, route: CompiledRoute, reply: Reply) -> bytes:
+        await self.pacer.turn()  # replies arrive in bunches: translate them in turns
+        return encode_json(translate_reply(route, reply))
+
+    async def aclose(self) -> None:
+        return None
+
+
+class ProcessTranslator:
+    """Small replies on the loop, large ones in one child process per worker."""
+
+    def __init__(self, settings: Settings, pacer: Pacer | None = None) -> None:
+        self.settings = settings
+        self.on_loop = LoopTranslator(pacer)
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start the child and wait until it has loaded the mappings."""
+        self._pool = self._new_pool()
+        await asyncio.get_running_loop().run_in_executor(self._pool, _ready)
+
+    async def translate(self, route: CompiledRoute, reply: Reply) -> bytes:
+        if len(reply.content) <= OFF_LOOP_BYTES or self._pool is None:
+            return await self.on_loop.translate(route, reply)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, _translate, route.name, reply)
+        except BrokenProcessPool:
+            # the child died (killed, out of memory): serve this one here, start a new one
+            log.warning("the translator process stopped; starting a new one")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return await self.on_loop.translate(route, reply)
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server process has threads by now
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_load, initargs=(self.settings,)
+        )
+
+
+# --- in the child process ----------------------------------------------------------------
+
+_routes: dict[RouteName, CompiledRoute] = {}
+
+
+def _load(settings: Settings) -> None:
+    # bulk translation yields the CPU to the server process, whose requests are short
+    os.nice(CHILD_NICENESS)
+    from facade.mapping.loader import load_mappings
+    from facade.routetable import build_route_table
+    from facade.soap.registry import WsdlRegistry
+
+    table = build_route_table(load_mappings(settings.mappings_dir), WsdlRegistry(settings.wsdl_dir))
+    _routes.update({route.name: route for route in table})
+
+
+def _ready() -> int:
+    return len(_routes)
+
+
+def _translate(name: RouteName, reply: Reply) -> bytes:
+    return encode_json(translate_reply(_routes[name], reply))

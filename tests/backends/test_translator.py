@@ -1,0 +1,122 @@
+"""The translator process: same answers as the loop, errors that cross, a child that dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+from wsdls import SOAP11_ENV, envelope
+
+from facade.backends.translator import OFF_LOOP_BYTES, LoopTranslator, ProcessTranslator
+from facade.errors import SoapFault
+from facade.mapping.loader import load_mappings
+from facade.net import Reply
+from facade.routetable import CompiledRoute, build_route_table
+from facade.settings import Settings
+from facade.soap.registry import WsdlRegistry
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CRM = "http://example.com/crm"
+XML = {"content-type": "text/xml; charset=utf-8"}
+SEARCH = {
+    "route": {"method": "GET", "path": "/v1/customers"},
+    "legacy": {
+        "wsdl": "crm.wsdl",
+        "operation": "SearchCustomers",
+        "address": "http://crm.internal/crm",
+        "request": {"Name": "query.name"},
+        "response": "{total: Total, names: Customers.Customer[].Name}",
+        "faults": {"SearchTooBroad": 422},
+    },
+}
+
+
+def big_reply(count: int = 1000) -> Reply:
+    customers = "".join(
+        f"<c:Customer><c:Id>{i}</c:Id><c:Name>Customer {i}</c:Name><c:Status>active</c:Status>"
+        f"<c:Balance>{i}.50</c:Balance><c:CreatedAt>2019-03-14T09:26:53Z</c:CreatedAt>"
+        "<c:Address><c:Street>s</c:Street><c:City>c</c:City><c:PostalCode>p</c:PostalCode>"
+        "<c:Country>GB</c:Country></c:Address></c:Customer>"
+        for i in range(count)
+    )
+    body = (
+        f'<c:SearchCustomersResponse xmlns:c="{CRM}"><c:Customers>{customers}</c:Customers>'
+        f"<c:Total>{count}</c:Total></c:SearchCustomersResponse>"
+    )
+    content = envelope(body).encode()
+    assert len(content) > OFF_LOOP_BYTES
+    return Reply(200, XML, content)
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    folder = tmp_path_factory.mktemp("mappings")
+    (folder / "search-customers.yaml").write_text(yaml.safe_dump(SEARCH), encoding="utf-8")
+    return Settings(mappings_dir=folder, wsdl_dir=ROOT / "wsdl")
+
+
+@pytest.fixture(scope="module")
+def route(settings: Settings) -> CompiledRoute:
+    [route] = build_route_table(load_mappings(settings.mappings_dir), WsdlRegistry(ROOT / "wsdl"))
+    return route
+
+
+async def in_child(settings: Settings, route: CompiledRoute, *replies: Reply) -> list[bytes]:
+    translator = ProcessTranslator(settings)
+    await translator.start()
+    try:
+        return [await translator.translate(route, reply) for reply in replies]
+    finally:
+        await translator.aclose()
+
+
+def test_child_gives_the_bytes_the_loop_gives(settings: Settings, route: CompiledRoute) -> None:
+    reply = big_reply()
+    [child] = asyncio.run(in_child(settings, route, reply))
+    on_loop = asyncio.run(LoopTranslator().translate(route, reply))
+    assert child == on_loop
+    assert orjson.loads(child)["total"] == 1000
+
+
+def test_fault_in_a_large_reply_crosses_back_whole(
+    settings: Settings, route: CompiledRoute
+) -> None:
+    padding = "x" * (OFF_LOOP_BYTES + 10)
+    fault = (
+        f'<s:Fault xmlns:s="{SOAP11_ENV}"><faultcode>s:Client</faultcode>'
+        f"<faultstring>too broad {padding}</faultstring>"
+        f'<detail><c:SearchTooBroad xmlns:c="{CRM}"/></detail></s:Fault>'
+    )
+    reply = Reply(500, XML, envelope(fault).encode())
+    with pytest.raises(SoapFault) as caught:
+        asyncio.run(in_child(settings, route, reply))
+    error = caught.value
+    assert (error.status, error.code, error.mapped) == (422, "Client", True)
+    assert error.extensions()["fault"]["message"].startswith("too broad")
+
+
+def test_a_dead_child_is_replaced_and_no_answer_is_lost(
+    settings: Settings, route: CompiledRoute
+) -> None:
+    async def run() -> list[bytes]:
+        translator = ProcessTranslator(settings)
+        await translator.start()
+        try:
+            first = await translator.translate(route, big_reply())
+            assert translator._pool is not None
+            for pid in list(translator._pool._processes or {}):
+                os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.5)
+            second = await translator.translate(route, big_reply())  # served on the loop
+            third = await translator.translate(route, big_reply())  # by the new child
+            return [first, second, third]
+        finally:
+            await translator.aclose()
+
+    first, second, third = asyncio.run(run())
+    assert first == second == third
