@@ -18,7 +18,7 @@ from jmespath.parser import ParsedResult
 
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import RouteMapping
-from facade.mapping.models import path_parameters
+from facade.paths import RESERVED_PATHS, ambiguous, overlaps, path_parameters, sort_key
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
 from facade.translate.request import ArgumentSource, compile_expression
@@ -46,6 +46,12 @@ class CompiledRoute:
 
 @dataclass(frozen=True)
 class RouteTable:
+    """The compiled routes in matching order: literal path segments before parameters.
+
+    A router that adds them in this order serves `/customers/search` before it would
+    read `search` as the `{id}` of `/customers/{id}`.
+    """
+
     routes: tuple[CompiledRoute, ...]
 
     def __iter__(self) -> Iterator[CompiledRoute]:
@@ -67,6 +73,7 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
+    routes.sort(key=lambda route: sort_key(route.mapping.path))  # literals win
     return RouteTable(tuple(routes))
 
 
@@ -103,11 +110,14 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
 
 
 def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
-    """Two files with one route name, or two routes one request could match."""
+    """Two files with one route name, or two routes that no path segment tells apart.
+
+    Overlapping routes are fine when one is more literal (`/customers/search` beside
+    `/customers/{id}`): the table is ordered so that it wins.
+    """
     problems = []
     names: dict[str, RouteMapping] = {}
-    shapes: dict[tuple[str, str], RouteMapping] = {}
-    for mapping in mappings:
+    for index, mapping in enumerate(mappings):
         if mapping.name in names:
             problems.append(
                 ConfigProblem(
@@ -117,19 +127,25 @@ def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
                 )
             )
         names.setdefault(mapping.name, mapping)
-        shape = (mapping.method, re.sub(r"\{[^}]+\}", "{}", mapping.path))
-        if shape in shapes:
-            other = shapes[shape]
-            problems.append(
-                ConfigProblem(
-                    mapping.source,
-                    "route.path",
-                    f"{mapping.method} {mapping.path} conflicts with {other.method} "
-                    f"{other.path} in {other.source}",
-                )
-            )
-        shapes.setdefault(shape, mapping)
+        problems.extend(_path_problems(mapping, mappings[:index]))
     return problems
+
+
+def _path_problems(mapping: RouteMapping, earlier: list[RouteMapping]) -> list[ConfigProblem]:
+    """The facade's own GET path, or the first earlier route, that `mapping` cannot win over."""
+    if mapping.method == "GET":
+        for reserved in RESERVED_PATHS:
+            if overlaps(mapping.path, reserved):
+                message = f"GET {mapping.path} would take the facade's own GET {reserved}"
+                return [ConfigProblem(mapping.source, "route.path", message)]
+    for other in earlier:
+        if other.method == mapping.method and ambiguous(mapping.path, other.path):
+            message = (
+                f"{mapping.method} {mapping.path} conflicts with {other.method} "
+                f"{other.path} in {other.source}"
+            )
+            return [ConfigProblem(mapping.source, "route.path", message)]
+    return []
 
 
 def _arguments(

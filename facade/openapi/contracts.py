@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from facade.mapping.models import path_parameters
 from facade.openapi.expressions import Schema, infer
+from facade.paths import path_parameters
 from facade.routetable import CompiledRoute, RouteTable
 from facade.soap.facets import FacetIndex
 from facade.soap.jsonschema import SchemaBuilder
