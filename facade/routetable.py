@@ -21,12 +21,12 @@ from facade.mapping.loader import RouteMapping
 from facade.paths import RESERVED_PATHS, ambiguous, overlaps, path_parameters, sort_key
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
+from facade.translate.expression import field_path
 from facade.translate.request import ArgumentSource, compile_expression
 
 CONTEXT_ROOTS = ("path", "query", "headers", "body")
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
 _Report = Callable[[str, str], None]
-_PLAIN_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,8 @@ def _arguments(
         for param in _PATH_REFERENCE.findall(text):
             if param not in params:
                 problem(field, f"path.{param} is not a parameter of route.path {mapping.path}")
-        if _PLAIN_PATH.match(text) and text.split(".")[0] not in CONTEXT_ROOTS:
+        path = field_path(expression)
+        if path is not None and path[0] not in CONTEXT_ROOTS:
             problem(field, f"{text!r} must start with one of {', '.join(CONTEXT_ROOTS)}")
         sources.append(ArgumentSource(name, expression, argument.element))
     for argument in operation.arguments:

@@ -203,14 +203,19 @@ def test_body_path_is_not_a_route_parameter(tmp_path: Path) -> None:
     build_route_table([mapping], WsdlRegistry(CRM_WSDL_DIR))
 
 
-@pytest.mark.parametrize("expression", ["id", "params.id", "Path.id", "customer.id"])
+@pytest.mark.parametrize(
+    "expression", ["id", "params.id", "Path.id", "customer.id", '"pth".id', '"x-id"']
+)
 def test_expression_must_start_with_a_context_root(tmp_path: Path, expression: str) -> None:
     problem = only_problem(write_mapping(tmp_path, "get", request={"CustomerId": expression}))
     assert problem.field == "legacy.request.CustomerId"
     assert problem.message == f"{expression!r} must start with one of path, query, headers, body"
 
 
-@pytest.mark.parametrize("expression", ["path.id", "query.id", "headers.id", "body.id", "body"])
+@pytest.mark.parametrize(
+    "expression",
+    ["path.id", "query.id", "headers.id", "body.id", "body", '"path".id', 'headers."x-id"'],
+)
 def test_each_context_root_is_accepted(tmp_path: Path, expression: str) -> None:
     mapping = write_mapping(tmp_path, "get", request={"CustomerId": expression})
     assert len(build_route_table([mapping], WsdlRegistry(CRM_WSDL_DIR))) == 1
