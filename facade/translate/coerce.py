@@ -17,40 +17,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import isodate
-from zeep.xsd.types import builtins
+
+from facade.xsdtypes import INTEGER_RANGES
 
 _INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)  # XSD digits are 0-9 only
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
 _EXPONENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$", re.ASCII)
 _FLOAT_SPECIAL = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
 
-INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
-    "integer": (None, None),
-    "long": (-(2**63), 2**63 - 1),
-    "int": (-(2**31), 2**31 - 1),
-    "short": (-(2**15), 2**15 - 1),
-    "byte": (-(2**7), 2**7 - 1),
-    "nonNegativeInteger": (0, None),
-    "positiveInteger": (1, None),
-    "nonPositiveInteger": (None, 0),
-    "negativeInteger": (None, -1),
-    "unsignedLong": (0, 2**64 - 1),
-    "unsignedInt": (0, 2**32 - 1),
-    "unsignedShort": (0, 2**16 - 1),
-    "unsignedByte": (0, 2**8 - 1),
-}
-
 
 class CoercionError(ValueError):
     """The value does not fit; the message says what was expected."""
-
-
-def builtin_name(xsd_type: Any) -> str:
-    """The XSD built-in a zeep simple type derives from, e.g. 'int' for a restricted int."""
-    for cls in type(xsd_type).__mro__:
-        if cls.__module__ == builtins.__name__ and "_default_qname" in cls.__dict__:
-            return str(cls._default_qname.localname)
-    return "anySimpleType"
 
 
 def coerce_simple(value: Any, base: str) -> Any:

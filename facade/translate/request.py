@@ -17,9 +17,10 @@ from jmespath.parser import ParsedResult
 from zeep.xsd import All, AnySimpleType, ComplexType, Element, ListType, Sequence, UnionType
 
 from facade.errors import FieldProblem, InvalidRequest
-from facade.translate.coerce import CoercionError, builtin_name, coerce_simple
+from facade.translate.coerce import CoercionError, coerce_simple
 from facade.translate.expression import field_path
 from facade.translate.validate import ArgumentValidator
+from facade.xsdtypes import builtin_name
 
 SIMPLE_CONTENT_KEY = "_value_1"
 """zeep's key for the text value of an element that also has attributes."""

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import isodate
 import pytest
-from zeep.xsd.types import builtins
 
-from facade.soap.loader import load_wsdl
-from facade.translate.coerce import INTEGER_RANGES, CoercionError, builtin_name, coerce_simple
+from facade.translate.coerce import CoercionError, coerce_simple
+from facade.xsdtypes import INTEGER_RANGES
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -343,36 +342,3 @@ def test_text(value: object, expected: str, base: str) -> None:
 @pytest.mark.parametrize(("value", "kind"), [({"a": 1}, "dict"), ([1], "list"), (None, "NoneType")])
 def test_text_refuses_structures(value: object, kind: str) -> None:
     assert refused(value, "string") == f"expected text, got {kind}"
-
-
-# The built-in a zeep type derives from
-
-
-@pytest.mark.parametrize(
-    ("xsd_type", "expected"),
-    [
-        (builtins.Integer(), "integer"),
-        (builtins.Int(), "int"),
-        (builtins.UnsignedByte(), "unsignedByte"),
-        (builtins.Decimal(), "decimal"),
-        (builtins.String(), "string"),
-        (builtins.Token(), "token"),
-        (builtins.DateTime(), "dateTime"),
-        (builtins.Base64Binary(), "base64Binary"),
-        (builtins.AnySimpleType(), "anySimpleType"),
-    ],
-)
-def test_builtin_name(xsd_type: object, expected: str) -> None:
-    assert builtin_name(xsd_type) == expected
-
-
-def test_builtin_name_of_a_restricted_schema_type() -> None:
-    client = load_wsdl(ROOT / "wsdl" / "crm.wsdl").client
-    status = client.get_type("{http://example.com/crm}CustomerStatus")
-    assert builtin_name(status) == "string"
-    assert (
-        builtin_name(
-            client.get_element("{http://example.com/crm}GetOrder").type.elements[0][1].type
-        )
-        == "long"
-    )
