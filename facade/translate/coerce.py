@@ -23,6 +23,14 @@ from facade.xsdtypes import INTEGER_RANGES
 _INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)  # XSD digits are 0-9 only
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
 _EXPONENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$", re.ASCII)
+_SHOWN_DIGITS = 40
+
+MAX_INTEGER_DIGITS = 1000
+"""Longest integer accepted, in digits. xsd:integer has no bound, but no backend wants more,
+and Python itself refuses to read integers of 4,300 digits and more from text."""
+_TOO_LONG = 10**MAX_INTEGER_DIGITS
+EXACT_FLOAT_LIMIT = 2**53
+"""JSON parsers hand over larger integers as floats, which may have been rounded on the way."""
 _FLOAT_SPECIAL = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
 
 
@@ -39,6 +47,20 @@ def coerce_simple(value: Any, base: str) -> Any:
 
 
 def _integer(value: Any, base: str) -> int:
+    number = _integer_value(value, base)
+    low, high = INTEGER_RANGES[base]
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise CoercionError(f"expected xsd:{base} {_bounds(low, high)}, got {_shown(number)}")
+    if isinstance(value, float) and abs(value) >= EXACT_FLOAT_LIMIT:
+        raise CoercionError(
+            f"expected xsd:{base} (an integer); {value!r} is too large for a JSON number "
+            "to carry exactly, send it as a string"
+        )
+    return number
+
+
+def _integer_value(value: Any, base: str) -> int:
+    """The integer `value` stands for, refusing more digits than MAX_INTEGER_DIGITS."""
     if isinstance(value, bool):
         raise CoercionError(f"expected xsd:{base} (an integer), got a boolean")
     if isinstance(value, int):
@@ -46,13 +68,50 @@ def _integer(value: Any, base: str) -> int:
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     elif isinstance(value, str) and _INTEGER.match(value.strip()):
-        number = int(value.strip())
+        text = value.strip()
+        negative = text.startswith("-")
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > MAX_INTEGER_DIGITS:  # before int(): Python refuses 4,300 digits
+            raise _too_long(base, negative, len(digits))
+        number = -int(digits) if negative else int(digits)
     else:
-        raise CoercionError(f"expected xsd:{base} (an integer), got {value!r}")
-    low, high = INTEGER_RANGES[base]
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise CoercionError(f"expected xsd:{base} between {low} and {high}, got {number}")
+        raise CoercionError(f"expected xsd:{base} (an integer), got {_abridged(value)}")
+    if abs(number) >= _TOO_LONG:
+        raise _too_long(base, number < 0, _digit_count(number))
     return number
+
+
+def _too_long(base: str, negative: bool, digits: int) -> CoercionError:
+    low, high = INTEGER_RANGES[base]
+    shown = f"a number of {digits} digits"
+    if (low if negative else high) is not None:
+        return CoercionError(f"expected xsd:{base} {_bounds(low, high)}, got {shown}")
+    return CoercionError(f"expected xsd:{base} of at most {MAX_INTEGER_DIGITS} digits, got {shown}")
+
+
+def _bounds(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    return f"of at least {low}" if low is not None else f"of at most {high}"
+
+
+def _shown(number: int) -> str:
+    """The number for a message; a long one by its length, which is what is wrong with it."""
+    if abs(number) < 10**_SHOWN_DIGITS:
+        return str(number)
+    return f"a number of {_digit_count(number)} digits"
+
+
+def _digit_count(number: int) -> int:
+    """Decimal digits of an integer of any size (str() refuses 4,300 digits and more)."""
+    magnitude = abs(number)
+    digits = int(magnitude.bit_length() * math.log10(2)) + 1  # exact, or one too many
+    return digits - 1 if digits > 1 and magnitude < 10 ** (digits - 1) else digits
+
+
+def _abridged(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_DIGITS else f"{text[: _SHOWN_DIGITS - 3]}..."
 
 
 def _decimal(value: Any) -> Decimal:

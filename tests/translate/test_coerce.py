@@ -72,11 +72,67 @@ def test_integer_range_edges(base: str, low: int, high: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("base", "value"),
-    [("positiveInteger", "0"), ("negativeInteger", "0"), ("nonNegativeInteger", "-1")],
+    ("base", "value", "bound"),
+    [
+        ("positiveInteger", "0", "of at least 1"),
+        ("negativeInteger", "0", "of at most -1"),
+        ("nonNegativeInteger", "-1", "of at least 0"),
+    ],
 )
-def test_open_ended_ranges(base: str, value: str) -> None:
-    assert f"expected xsd:{base} between" in refused(value, base)
+def test_open_ended_ranges(base: str, value: str, bound: str) -> None:
+    assert refused(value, base) == f"expected xsd:{base} {bound}, got {value}"
+
+
+LONG = [5_000, 100_000]
+
+
+@pytest.mark.parametrize("digits", LONG)
+@pytest.mark.parametrize("sign", ["", "-", "+"])
+def test_integers_of_any_length_are_refused_not_crashed_on(digits: int, sign: str) -> None:
+    text = sign + "9" * digits
+    shown = f"a number of {digits} digits"
+    assert (
+        refused(text, "int") == f"expected xsd:int between {-(2**31)} and {2**31 - 1}, got {shown}"
+    )
+    assert refused(text, "integer") == f"expected xsd:integer of at most 1000 digits, got {shown}"
+
+
+def test_integer_digits_are_counted_without_leading_zeros() -> None:
+    assert coerce_simple("0" * 5_000 + "42", "integer") == 42
+    assert coerce_simple("-" + "0" * 5_000 + "42", "int") == -42
+    assert coerce_simple("9" * 1000, "integer") == int("9" * 1000)
+    assert refused("9" * 1001, "integer").endswith("got a number of 1001 digits")
+
+
+@pytest.mark.parametrize(
+    ("base", "text", "message"),
+    [
+        ("nonNegativeInteger", "-" + "1" * 5000, "of at least 0, got a number of 5000 digits"),
+        ("nonNegativeInteger", "1" * 5000, "of at most 1000 digits, got a number of 5000 digits"),
+        ("negativeInteger", "1" * 5000, "of at most -1, got a number of 5000 digits"),
+    ],
+)
+def test_too_long_on_a_bounded_side_is_out_of_range(base: str, text: str, message: str) -> None:
+    assert refused(text, base) == f"expected xsd:{base} {message}"
+
+
+def test_long_numbers_are_shown_by_their_length() -> None:
+    assert refused("9" * 500, "long") == (
+        f"expected xsd:long between {-(2**63)} and {2**63 - 1}, got a number of 500 digits"
+    )
+    assert refused(10**5000, "integer") == (
+        "expected xsd:integer of at most 1000 digits, got a number of 5001 digits"
+    )
+    assert refused("1" * 5000 + "x", "int") == f"expected xsd:int (an integer), got '{'1' * 36}..."
+
+
+def test_floats_beyond_exact_integers_are_refused() -> None:
+    assert coerce_simple(float(2**53 - 1), "integer") == 2**53 - 1
+    assert refused(1.111111111111111e29, "integer") == (
+        "expected xsd:integer (an integer); 1.111111111111111e+29 is too large for a JSON "
+        "number to carry exactly, send it as a string"
+    )
+    assert refused(1e30, "int").startswith("expected xsd:int between")
 
 
 @pytest.mark.parametrize(
