@@ -163,10 +163,24 @@ def _parsed(kind: str, parse: Callable[[str], Any]) -> Callable[[Any], Any]:
     return coerce
 
 
+class XsdDate(date):
+    """A date that zeep writes with the four year digits xs:date requires.
+
+    zeep writes dates with `strftime("%Y-%m-%d")`, and the C library writes the year 999
+    as `999`, which backends refuse or drop; `isoformat()` always writes `0999-01-01`.
+    (zeep writes dateTime values with `isoformat()` already.)
+    """
+
+    def strftime(self, format: str) -> str:
+        if format == "%Y-%m-%d":
+            return self.isoformat()
+        return super().strftime(format)
+
+
 def _date(text: str) -> date:
     if not re.match(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$", text, re.ASCII):
         raise ValueError(text)
-    return date.fromisoformat(text[:10])
+    return XsdDate.fromisoformat(text[:10])
 
 
 def _datetime(text: str) -> datetime:

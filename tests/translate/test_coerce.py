@@ -9,7 +9,10 @@ from pathlib import Path
 
 import isodate
 import pytest
+from lxml import etree
+from wsdls import TNS, load_operation, write_wsdl, wsdl
 
+from facade.soap.message import build_request
 from facade.translate.coerce import CoercionError, coerce_simple
 from facade.xsdtypes import INTEGER_RANGES
 
@@ -258,6 +261,18 @@ def test_boolean_is_not_a_float() -> None:
 )
 def test_dates(value: str, expected: date) -> None:
     assert coerce_simple(value, "date") == expected
+
+
+@pytest.mark.parametrize("text", ["0999-01-01", "0001-12-31", "0042-06-15"])
+def test_dates_before_year_1000_go_out_with_four_digits(tmp_path: Path, text: str) -> None:
+    arguments = '<xs:element name="Day" type="xs:date"/><xs:element name="At" type="xs:dateTime"/>'
+    operation = load_operation(write_wsdl(tmp_path, "t.wsdl", wsdl({"Op": (arguments, "")})), "Op")
+    day = coerce_simple(text, "date")
+    at = coerce_simple(f"{text}T05:06:07Z", "dateTime")
+    request = build_request(operation, {"Day": day, "At": at}, "http://127.0.0.1:9/svc")
+    xml = etree.fromstring(request.content)
+    assert xml.findtext(f".//{{{TNS}}}Day") == text
+    assert xml.findtext(f".//{{{TNS}}}At") == f"{text}T05:06:07Z"
 
 
 @pytest.mark.parametrize(
