@@ -40,5 +40,5 @@ def builtin_name(xsd_type: object) -> str:
     """
     for cls in type(xsd_type).__mro__:
         if cls.__module__ == builtins.__name__ and "_default_qname" in cls.__dict__:
-            return str(cls._default_qname.localname)
+            return str(cls.__dict__["_default_qname"].localname)
     return ANY_SIMPLE_TYPE
