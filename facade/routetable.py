@@ -18,7 +18,14 @@ from jmespath.parser import ParsedResult
 
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import RouteMapping
-from facade.paths import RESERVED_PATHS, ambiguous, overlaps, path_parameters, sort_key
+from facade.paths import (
+    RESERVED_PATHS,
+    ambiguous,
+    overlaps,
+    path_parameters,
+    segments,
+    sort_key,
+)
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
 from facade.translate.expression import field_path
@@ -117,7 +124,8 @@ def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
     """
     problems = []
     names: dict[str, RouteMapping] = {}
-    for index, mapping in enumerate(mappings):
+    alike: dict[tuple[str, int], list[RouteMapping]] = {}  # only these can overlap
+    for mapping in mappings:
         if mapping.name in names:
             problems.append(
                 ConfigProblem(
@@ -127,19 +135,22 @@ def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
                 )
             )
         names.setdefault(mapping.name, mapping)
-        problems.extend(_path_problems(mapping, mappings[:index]))
+        earlier = alike.setdefault((mapping.method, len(segments(mapping.path))), [])
+        problems.extend(_path_problems(mapping, earlier))
+        earlier.append(mapping)
     return problems
 
 
 def _path_problems(mapping: RouteMapping, earlier: list[RouteMapping]) -> list[ConfigProblem]:
-    """The facade's own GET path, or the first earlier route, that `mapping` cannot win over."""
+    """The facade's own GET path, or the first earlier route of the same method, that
+    `mapping` cannot be told apart from."""
     if mapping.method == "GET":
         for reserved in RESERVED_PATHS:
             if overlaps(mapping.path, reserved):
                 message = f"GET {mapping.path} would take the facade's own GET {reserved}"
                 return [ConfigProblem(mapping.source, "route.path", message)]
     for other in earlier:
-        if other.method == mapping.method and ambiguous(mapping.path, other.path):
+        if ambiguous(mapping.path, other.path):
             message = (
                 f"{mapping.method} {mapping.path} conflicts with {other.method} "
                 f"{other.path} in {other.source}"

@@ -23,15 +23,15 @@ from facade.xsdtypes import INTEGER_RANGES
 _INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)  # XSD digits are 0-9 only
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
 _EXPONENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$", re.ASCII)
-_SHOWN_DIGITS = 40
+_FLOAT_SPECIAL = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
 
 MAX_INTEGER_DIGITS = 1000
 """Longest integer accepted, in digits. xsd:integer has no bound, but no backend wants more,
 and Python itself refuses to read integers of 4,300 digits and more from text."""
-_TOO_LONG = 10**MAX_INTEGER_DIGITS
 EXACT_FLOAT_LIMIT = 2**53
 """JSON parsers hand over larger integers as floats, which may have been rounded on the way."""
-_FLOAT_SPECIAL = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
+_TOO_LONG = 10**MAX_INTEGER_DIGITS
+_SHOWN_LENGTH = 40  # longer numbers and texts are shown abridged in messages
 
 
 class CoercionError(ValueError):
@@ -97,7 +97,7 @@ def _bounds(low: int | None, high: int | None) -> str:
 
 def _shown(number: int) -> str:
     """The number for a message; a long one by its length, which is what is wrong with it."""
-    if abs(number) < 10**_SHOWN_DIGITS:
+    if abs(number) < 10**_SHOWN_LENGTH:
         return str(number)
     return f"a number of {_digit_count(number)} digits"
 
@@ -111,7 +111,7 @@ def _digit_count(number: int) -> int:
 
 def _abridged(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= _SHOWN_DIGITS else f"{text[: _SHOWN_DIGITS - 3]}..."
+    return text if len(text) <= _SHOWN_LENGTH else f"{text[: _SHOWN_LENGTH - 3]}..."
 
 
 def _decimal(value: Any) -> Decimal:
