@@ -38,6 +38,7 @@ def render_document(
     port: str | None,
     doc: str | None,
 ) -> str:
+    """The YAML of one mapping: the guessed route, the operation, its faults and address."""
     text = " ".join(doc.split()) if doc else ""
     summary, description = (
         _summary(text) if text else (f"Calls {operation.name} on {operation.service}", None)

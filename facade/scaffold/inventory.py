@@ -87,6 +87,7 @@ def non_soap_ports(client: Any) -> tuple[list[str], list[str]]:
 
 
 def no_operations(client: Any, http_only: list[str]) -> str:
+    """Why a WSDL gives nothing to scaffold, in words the user can act on."""
     ports = [
         (service.name, port.name, port.binding)
         for service in client.wsdl.services.values()
@@ -125,6 +126,7 @@ def documentation(documents: Iterable[Path]) -> dict[tuple[str, str], str]:
 
 
 def param_of(argument: Any) -> Param:
+    """What the naming rules need to know of a zeep operation argument."""
     return Param(
         argument.name,
         isinstance(getattr(argument.element, "type", None), AnySimpleType),
@@ -137,6 +139,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def relative_wsdl_name(wsdl_file: Path, wsdl_dir: Path) -> str:
+    """The WSDL as `legacy.wsdl` names it: its path relative to the WSDL folder."""
     if not wsdl_file.is_file():
         raise ConfigError([ConfigProblem(str(wsdl_file), "", "is not a file")])
     try:
@@ -155,6 +158,7 @@ def relative_wsdl_name(wsdl_file: Path, wsdl_dir: Path) -> str:
 
 
 def located(problem: ConfigProblem, wsdl_file: Path) -> ConfigProblem:
+    """A problem placed in the WSDL file when it names no file of its own."""
     if problem.file:
         return problem
     return ConfigProblem(str(wsdl_file), "", problem.message)

@@ -60,6 +60,8 @@ class Param:
 
 @dataclass(frozen=True)
 class RouteGuess:
+    """A REST route for an operation, with the request expressions that fill its arguments."""
+
     method: str
     path: str
     request: dict[str, str]
