@@ -32,6 +32,7 @@ from facade.observability import (
 )
 from facade.openapi.document import openapi_document
 from facade.pacing import Pacer, PacingMiddleware
+from facade.paths import RESERVED_PATHS
 from facade.pipeline import Failure, Outcome, ServedRoute, handle
 from facade.responses import (
     BACKEND_HEADER,
@@ -46,7 +47,6 @@ from facade.soap.registry import WsdlRegistry
 log = logging.getLogger("facade.app")
 
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def create_app(
@@ -84,7 +84,7 @@ def create_app(
     app = FastAPI(title="Strangler facade", version=__version__, lifespan=lifespan)
     app.state.ready = False
     metrics = Metrics()
-    app.add_middleware(PacingMiddleware, pacer=pacer, exempt=OPERATIONAL_PATHS)
+    app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)

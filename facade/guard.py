@@ -6,6 +6,8 @@ without passing one place.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import orjson
@@ -14,6 +16,9 @@ from starlette.requests import Request
 from facade.context import RequestContext
 from facade.errors import FieldProblem, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from facade.types import JSON, RouteName
+
+OVERSIZED_NUMBER = "is a number larger than JSON numbers carry here; send it as a string"
+_OVERSIZED = object()
 
 
 async def read_context(request: Request, route: RouteName, max_body_bytes: int) -> RequestContext:
@@ -38,7 +43,7 @@ def _query(request: Request) -> dict[str, str | list[str]]:
 
 async def _body(request: Request, limit: int) -> JSON:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared_too_large(declared, limit):
         raise PayloadTooLarge(f"The body has {declared} bytes; at most {limit} are accepted")
     chunks: list[bytes] = []
     size = 0
@@ -56,10 +61,52 @@ async def _body(request: Request, limit: int) -> JSON:
     return _parse_json(raw)
 
 
+def declared_too_large(declared: str, limit: int) -> bool:
+    """True when a Content-Length header states more than `limit`. Compared by length first:
+    int() refuses 4,300 digits and more, and some characters isdigit() admits ('²')."""
+    if not (declared.isascii() and declared.isdigit()):
+        return False
+    digits = declared.lstrip("0")
+    return len(digits) > len(str(limit)) or int(digits or "0") > limit
+
+
 def _parse_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(
-            [FieldProblem("body", f"is not valid JSON: {exc.msg} at position {exc.pos}")],
-        ) from exc
+        problems = _oversized_numbers(raw) or [
+            FieldProblem("body", f"is not valid JSON: {exc.msg} at position {exc.pos}")
+        ]
+        raise InvalidRequest(problems) from exc
+
+
+def _oversized_numbers(raw: bytes) -> list[FieldProblem]:
+    """The places of numbers no float can hold, when that is why orjson refused the body.
+
+    orjson reads integers beyond 64 bits as floats and refuses numbers beyond the largest
+    float; the client should learn which field to send as a string instead.
+    """
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_int=_oversized, parse_float=_oversized)
+    except (ValueError, RecursionError):
+        return []
+    return [FieldProblem(field, OVERSIZED_NUMBER) for field in _places(document, _OVERSIZED)]
+
+
+def _oversized(text: str) -> object:
+    return _OVERSIZED if math.isinf(float(text)) else None
+
+
+def _places(document: Any, marker: object) -> list[str]:
+    """Fields (`body.items[2].id`) whose value is `marker`, walked without recursion."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("body", document)]
+    while stack:
+        field, value = stack.pop()
+        if value is marker:
+            found.append(field)
+        elif isinstance(value, dict):
+            stack.extend((f"{field}.{k}", v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{field}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+    return found

@@ -14,6 +14,7 @@ off the ready queue, so whatever arrives meanwhile is served within a few rounds
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,10 +39,10 @@ class PacingMiddleware:
     """Paces every request except the facade's own (health, readiness, metrics), which
     must answer at once however busy the worker is."""
 
-    def __init__(self, app: ASGIApp, pacer: Pacer, exempt: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, pacer: Pacer, exempt: Iterable[str]) -> None:
         self.app = app
         self.pacer = pacer
-        self.exempt = exempt
+        self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in self.exempt:

@@ -19,9 +19,17 @@ from jmespath.parser import ParsedResult
 from facade.contracts import Contracts, build_contracts
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import RouteMapping
-from facade.mapping.models import path_parameters
+from facade.paths import (
+    RESERVED_PATHS,
+    ambiguous,
+    overlaps,
+    path_parameters,
+    segments,
+    sort_key,
+)
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
+from facade.translate.expression import field_path
 from facade.translate.request import ArgumentSource, compile_expression
 from facade.translate.validate import ArgumentValidator
 from facade.types import RouteName
@@ -29,7 +37,6 @@ from facade.types import RouteName
 CONTEXT_ROOTS = ("path", "query", "headers", "body")
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
 _Report = Callable[[str, str], None]
-_PLAIN_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,11 @@ class CompiledRoute:
 
 @dataclass(frozen=True)
 class RouteTable:
-    """Every compiled route, with the contract each one is validated against."""
+    """The compiled routes in matching order: literal path segments before parameters.
+
+    A router that adds them in this order serves `/customers/search` before it would
+    read `search` as the `{id}` of `/customers/{id}`.
+    """
 
     routes: tuple[CompiledRoute, ...]
     contracts: Contracts
@@ -75,6 +86,7 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
+    routes.sort(key=lambda route: sort_key(route.mapping.path))  # literals win
     contracts = build_contracts(routes, registry)
     validators = {
         route.name: ArgumentValidator(contracts.routes[route.name].input, contracts.components)
@@ -116,10 +128,14 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
 
 
 def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
-    """Two files with one route name, or two routes one request could match."""
+    """Two files with one route name, or two routes that no path segment tells apart.
+
+    Overlapping routes are fine when one is more literal (`/customers/search` beside
+    `/customers/{id}`): the table is ordered so that it wins.
+    """
     problems = []
     names: dict[str, RouteMapping] = {}
-    shapes: dict[tuple[str, str], RouteMapping] = {}
+    alike: dict[tuple[str, int], list[RouteMapping]] = {}  # only these can overlap
     for mapping in mappings:
         if mapping.name in names:
             problems.append(
@@ -130,19 +146,28 @@ def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
                 )
             )
         names.setdefault(mapping.name, mapping)
-        shape = (mapping.method, re.sub(r"\{[^}]+\}", "{}", mapping.path))
-        if shape in shapes:
-            other = shapes[shape]
-            problems.append(
-                ConfigProblem(
-                    mapping.source,
-                    "route.path",
-                    f"{mapping.method} {mapping.path} conflicts with {other.method} "
-                    f"{other.path} in {other.source}",
-                )
-            )
-        shapes.setdefault(shape, mapping)
+        earlier = alike.setdefault((mapping.method, len(segments(mapping.path))), [])
+        problems.extend(_path_problems(mapping, earlier))
+        earlier.append(mapping)
     return problems
+
+
+def _path_problems(mapping: RouteMapping, earlier: list[RouteMapping]) -> list[ConfigProblem]:
+    """The facade's own GET path, or the first earlier route of the same method, that
+    `mapping` cannot be told apart from."""
+    if mapping.method == "GET":
+        for reserved in RESERVED_PATHS:
+            if overlaps(mapping.path, reserved):
+                message = f"GET {mapping.path} would take the facade's own GET {reserved}"
+                return [ConfigProblem(mapping.source, "route.path", message)]
+    for other in earlier:
+        if ambiguous(mapping.path, other.path):
+            message = (
+                f"{mapping.method} {mapping.path} conflicts with {other.method} "
+                f"{other.path} in {other.source}"
+            )
+            return [ConfigProblem(mapping.source, "route.path", message)]
+    return []
 
 
 def _arguments(
@@ -169,7 +194,8 @@ def _arguments(
         for param in _PATH_REFERENCE.findall(text):
             if param not in params:
                 problem(field, f"path.{param} is not a parameter of route.path {mapping.path}")
-        if _PLAIN_PATH.match(text) and text.split(".")[0] not in CONTEXT_ROOTS:
+        path = field_path(expression)
+        if path is not None and path[0] not in CONTEXT_ROOTS:
             problem(field, f"{text!r} must start with one of {', '.join(CONTEXT_ROOTS)}")
         sources.append(ArgumentSource(name, expression, argument.element))
     for argument in operation.arguments:

@@ -93,6 +93,14 @@ MAPPINGS = {
         {"Name": "query.name"},
         response="{total: Total, names: Customers.Customer[].Name}",
     ),
+    # a literal segment where get-customer has {id}; its file sorts after get-customer's
+    "zz-find-customers": mapping(
+        "GET",
+        "/v1/customers/search",
+        "SearchCustomers",
+        {"Name": "query.name"},
+        response="{total: Total}",
+    ),
     "delete-customer": mapping(
         "DELETE", "/v1/customers/{id}", "DeleteCustomer", {"CustomerId": "path.id"}
     ),
@@ -355,6 +363,18 @@ def test_wrong_method_is_a_405_listing_every_method_of_the_path(client: httpx.Cl
     assert body["detail"] == "PUT is not allowed here; use GET, HEAD, DELETE"
     assert response.headers["allow"] == "GET, HEAD, DELETE"
     assert "x-facade-backend" not in response.headers  # no backend saw it
+
+
+def test_literal_path_segment_wins_over_a_parameter(
+    client: httpx.Client, httpserver: HTTPServer
+) -> None:
+    soap_answer(httpserver, wrapped("SearchCustomers", "<c:Customers/><c:Total>0</c:Total>"))
+    response = client.get("/v1/customers/search", params={"name": "x"})
+    assert (response.status_code, response.json()) == (200, {"total": 0})
+    # the path names the search resource; its methods decide, never the {id} route's
+    problem(client.delete("/v1/customers/search"), 405, "method-not-allowed")
+    get_customer_reply(httpserver)
+    assert client.get("/v1/customers/1").json()["id"] == 1
 
 
 def test_wrong_method_on_the_facades_own_routes_is_a_405_problem(client: httpx.Client) -> None:

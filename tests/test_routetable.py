@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
+from starlette.responses import PlainTextResponse
+from starlette.routing import Match, Route
 from wsdls import write_wsdl, wsdl
 
 from facade.errors import ConfigError, ConfigProblem
@@ -201,14 +203,19 @@ def test_body_path_is_not_a_route_parameter(tmp_path: Path) -> None:
     build_route_table([mapping], WsdlRegistry(CRM_WSDL_DIR))
 
 
-@pytest.mark.parametrize("expression", ["id", "params.id", "Path.id", "customer.id"])
+@pytest.mark.parametrize(
+    "expression", ["id", "params.id", "Path.id", "customer.id", '"pth".id', '"x-id"']
+)
 def test_expression_must_start_with_a_context_root(tmp_path: Path, expression: str) -> None:
     problem = only_problem(write_mapping(tmp_path, "get", request={"CustomerId": expression}))
     assert problem.field == "legacy.request.CustomerId"
     assert problem.message == f"{expression!r} must start with one of path, query, headers, body"
 
 
-@pytest.mark.parametrize("expression", ["path.id", "query.id", "headers.id", "body.id", "body"])
+@pytest.mark.parametrize(
+    "expression",
+    ["path.id", "query.id", "headers.id", "body.id", "body", '"path".id', 'headers."x-id"'],
+)
 def test_each_context_root_is_accepted(tmp_path: Path, expression: str) -> None:
     mapping = write_mapping(tmp_path, "get", request={"CustomerId": expression})
     assert len(build_route_table([mapping], WsdlRegistry(CRM_WSDL_DIR))) == 1
@@ -366,6 +373,7 @@ def test_duplicate_route_names(tmp_path: Path) -> None:
         ("/v1/customers/{id}", "/v1/customers/{key}"),
         ("/v1/customers/{id}", "/v1/customers/{id}"),
         ("/v1/{a}/x/{b}", "/v1/{c}/x/{d}"),
+        ("/v1/{a}/c", "/v1/b/{d}"),  # /v1/b/c fits both and neither is more literal
     ],
 )
 def test_conflicting_routes(tmp_path: Path, path: str, other_path: str) -> None:
@@ -380,6 +388,78 @@ def test_conflicting_routes(tmp_path: Path, path: str, other_path: str) -> None:
             f"GET {other_path} conflicts with GET {path} in {first.source}",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "other_path"),
+    [
+        ("/v1/customers/{id}", "/v1/customers/search"),
+        ("/v1/{a}/{b}", "/v1/customers/{b}"),
+        ("/v1/customers/{id}", "/v1/orders/{id}"),
+    ],
+)
+def test_a_more_literal_route_is_no_conflict(tmp_path: Path, path: str, other_path: str) -> None:
+    request = {"CustomerId": "'1'"}
+    first = write_mapping(tmp_path, "first", path=path, request=request)
+    second = write_mapping(tmp_path, "second", path=other_path, request=request)
+    assert len(build_route_table([first, second], WsdlRegistry(CRM_WSDL_DIR))) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "reserved"),
+    [("/metrics", "/metrics"), ("/{page}", "/healthz"), ("/docs/{x}", "/docs/oauth2-redirect")],
+)
+def test_a_get_route_must_not_take_the_facades_own_paths(
+    tmp_path: Path, path: str, reserved: str
+) -> None:
+    mapping = write_mapping(tmp_path, "own", path=path, request={"CustomerId": "'1'"})
+    problem = only_problem(mapping)
+    assert (problem.field, problem.message) == (
+        "route.path",
+        f"GET {path} would take the facade's own GET {reserved}",
+    )
+
+
+def test_other_methods_may_use_the_facades_own_paths(tmp_path: Path) -> None:
+    mapping = write_mapping(
+        tmp_path, "post", method="POST", path="/metrics", request={"CustomerId": "'1'"}
+    )
+    assert len(build_route_table([mapping], WsdlRegistry(CRM_WSDL_DIR))) == 1
+
+
+def test_the_table_puts_literal_segments_first(tmp_path: Path) -> None:
+    request = {"CustomerId": "'1'"}
+    paths = ["/v1/{kind}/{id}", "/v1/customers/{id}", "/{version}/all", "/v1/customers/search"]
+    mappings = [
+        write_mapping(tmp_path, f"r{i}", path=path, request=request) for i, path in enumerate(paths)
+    ]
+    mappings.append(write_mapping(tmp_path, "delete", method="DELETE", operation="DeleteCustomer"))
+    table = build_route_table(mappings, WsdlRegistry(CRM_WSDL_DIR))
+    assert [route.mapping.path for route in table] == [
+        "/v1/customers/search",
+        "/v1/customers/{id}",
+        "/v1/customers/{id}",  # the same pattern keeps the files' order
+        "/v1/{kind}/{id}",
+        "/{version}/all",
+    ]
+    assert [route.name for route in table][1:3] == ["r1", "delete"]
+
+
+def test_a_router_fed_in_table_order_lets_literals_win(tmp_path: Path) -> None:
+    request = {"CustomerId": "'1'"}
+    mappings = [
+        write_mapping(tmp_path, "by-id", path="/v1/customers/{id}", request=request),
+        write_mapping(tmp_path, "search", path="/v1/customers/search", request=request),
+    ]
+    table = build_route_table(mappings, WsdlRegistry(CRM_WSDL_DIR))
+    routes = [Route(r.mapping.path, PlainTextResponse(""), name=r.name) for r in table]
+
+    def served_by(path: str) -> str:  # Starlette's Router takes the first full match
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+        return next(r.name for r in routes if r.matches(scope)[0] == Match.FULL)
+
+    assert served_by("/v1/customers/search") == "search"
+    assert served_by("/v1/customers/7") == "by-id"
 
 
 def test_every_problem_is_collected_at_once(tmp_path: Path, wsdl_dir: Path) -> None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from facade.contracts.expressions import Schema, infer
-from facade.mapping.models import path_parameters
+from facade.paths import path_parameters
 from facade.soap.facets import FacetIndex
 from facade.soap.jsonschema import SchemaBuilder
 from facade.soap.registry import WsdlRegistry
+from facade.translate.expression import field_path
 
 if TYPE_CHECKING:  # the route table compiles contracts, so it cannot be imported here
     from facade.routetable import CompiledRoute
@@ -25,7 +26,6 @@ COMPONENTS = "#/components/schemas/"
 UNTYPED_RESPONSE = (
     "Shaped by a JMESPath expression whose result type cannot be derived from the WSDL."
 )
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
@@ -110,22 +110,22 @@ def _argument_schema(input_schema: Schema, name: str) -> Schema:
 
 
 def _parameters(route: CompiledRoute, input_schema: Schema) -> list[dict[str, Any]]:
-    by_source = {
-        source.expression.expression: source
+    by_path = {
+        path: source
         for source in route.arguments
-        if _PLAIN.match(source.expression.expression)
+        if (path := field_path(source.expression)) is not None
     }
     parameters = []
     for name in path_parameters(route.mapping.path):
-        source = by_source.get(f"path.{name}")
+        source = by_path.get(("path", name))
         schema = _without_null(_argument_schema(input_schema, source.name)) if source else {}
         parameters.append(
             {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
         )
-    for text, source in by_source.items():
-        root, _, rest = text.partition(".")
-        if root != "query" or not rest or "." in rest:
+    for path, source in by_path.items():
+        if len(path) != 2 or path[0] != "query":
             continue
+        rest = path[1]
         required = source.name in input_schema.get("required", [])
         schema = _argument_schema(input_schema, source.name)
         parameters.append(
@@ -147,11 +147,12 @@ def _request_body(route: CompiledRoute, input_schema: Schema) -> Schema | None:
         text = source.expression.expression
         schema = _argument_schema(input_schema, source.name) or {}
         required = source.name in required_args
-        if text == "body":
+        path = field_path(source.expression)
+        if path == ("body",):
             body = _without_null(schema) if required else schema
-        elif _PLAIN.match(text) and text.startswith("body."):
+        elif path is not None and path[0] == "body":
             schema = _without_null(schema) if required else schema
-            body = _place(body, text.split(".")[1:], schema, required)
+            body = _place(body, list(path[1:]), schema, required)
         elif "body" in text:
             return {"description": "Read by JMESPath expressions that cannot be typed."}
     return body

@@ -24,15 +24,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
+from facade.paths import is_template, path_parameters
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 SAFE_METHODS = frozenset({"GET"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
 """Every SOAP call has a timeout; zeep's own default is none, which means wait forever."""
 
-_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SEGMENT = r"([A-Za-z0-9._~\-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
-_PATH_SHAPE = re.compile(rf"^(/|(/{_SEGMENT})+)$")  # "/" alone, or non-empty segments
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -63,12 +61,12 @@ class RouteSection(_Strict):
     @field_validator("path")
     @classmethod
     def _path_shape(cls, value: str) -> str:
-        if not _PATH_SHAPE.match(value):
+        if not is_template(value):
             raise ValueError(
                 "must start with '/' and hold plain segments or whole-segment "
                 "parameters like '/v1/customers/{id}'"
             )
-        names = _PATH_PARAM.findall(value)
+        names = path_parameters(value)
         if len(names) != len(set(names)):
             raise ValueError("names the same path parameter twice")
         return value
@@ -154,8 +152,3 @@ class MappingFile(_Strict):
     route: RouteSection
     legacy: LegacySection
     migration: MigrationSection = Field(default_factory=MigrationSection)
-
-
-def path_parameters(path: str) -> tuple[str, ...]:
-    """Names of the `{name}` segments of a route path, in order."""
-    return tuple(_PATH_PARAM.findall(path))

@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lxml import etree
 from zeep import xsd
-from zeep.xsd.types import builtins
 
 from facade.soap.facets import EMPTY, FacetIndex, Facets, Scope, member_key, scope_of
+from facade.xsdtypes import ANY_SIMPLE_TYPE, INTEGER_RANGES, builtin_name
 
 Schema = dict[str, Any]
 
@@ -45,16 +44,6 @@ DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 _NULL: Schema = {"type": "null"}
 _ANY_ATTRIBUTES: Schema = {"type": "object", "additionalProperties": {"type": "string"}}
 _NOT_EMPTY: Schema = {"not": {"enum": [None, []]}}
-_BITS = {"long": 64, "int": 32, "short": 16, "byte": 8}
-_INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
-    "integer": (None, None),
-    "nonPositiveInteger": (None, 0),
-    "negativeInteger": (None, -1),
-    "nonNegativeInteger": (0, None),
-    "positiveInteger": (1, None),
-    **{name: (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) for name, bits in _BITS.items()},
-    **{f"unsigned{name.title()}": (0, 2**bits - 1) for name, bits in _BITS.items()},
-}
 _TEMPORAL = {"date": "date", "dateTime": "date-time", "time": "time", "duration": "duration"}
 _HEX = "^([0-9a-fA-F]{2})*$"
 # builtin local name -> (schema, kind); the kind says which facets apply
@@ -255,11 +244,11 @@ class SchemaBuilder:
             if xsd_type.item_class is None:  # no common base: zeep gives the text
                 schemas.append({"type": "string"})
             return {"anyOf": schemas}
-        name = _builtin_name(xsd_type)
-        if name is None:
-            return {}  # xs:anySimpleType
-        if name in _INTEGER_RANGES:
-            bounds = zip(("minimum", "maximum"), _INTEGER_RANGES[name], strict=True)
+        name = builtin_name(xsd_type)
+        if name == ANY_SIMPLE_TYPE:
+            return {}
+        if name in INTEGER_RANGES:
+            bounds = zip(("minimum", "maximum"), INTEGER_RANGES[name], strict=True)
             base, kind = {"type": "integer"} | {k: v for k, v in bounds if v is not None}, "integer"
         else:
             base, kind = _BUILTINS.get(name, ({"type": "string"}, "string"))
@@ -347,14 +336,6 @@ def _nullable(schema: Schema) -> Schema:
     if not schema or _NULL in schema.get("anyOf", ()):
         return schema
     return {"anyOf": [schema, _NULL]}
-
-
-def _builtin_name(xsd_type: object) -> str | None:
-    """The XSD builtin a type derives from: zeep subclasses the builtin for restrictions."""
-    for cls in type(xsd_type).__mro__:
-        if cls.__module__ == builtins.__name__ and "_default_qname" in cls.__dict__:
-            return etree.QName(cls._default_qname).localname
-    return None
 
 
 def _restrict(base: Schema, kind: str, facets: Facets) -> Schema:

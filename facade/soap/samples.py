@@ -22,7 +22,7 @@ from zeep.xsd import (
     UnionType,
 )
 
-from facade.translate.coerce import INTEGER_RANGES, builtin_name
+from facade.xsdtypes import INTEGER_RANGES, builtin_name
 
 MAX_DEPTH = 6
 """Nesting below which optional children are left out, so recursive types end."""

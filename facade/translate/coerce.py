@@ -17,40 +17,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import isodate
-from zeep.xsd.types import builtins
+
+from facade.xsdtypes import INTEGER_RANGES
 
 _INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)  # XSD digits are 0-9 only
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
 _EXPONENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$", re.ASCII)
 _FLOAT_SPECIAL = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
 
-INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
-    "integer": (None, None),
-    "long": (-(2**63), 2**63 - 1),
-    "int": (-(2**31), 2**31 - 1),
-    "short": (-(2**15), 2**15 - 1),
-    "byte": (-(2**7), 2**7 - 1),
-    "nonNegativeInteger": (0, None),
-    "positiveInteger": (1, None),
-    "nonPositiveInteger": (None, 0),
-    "negativeInteger": (None, -1),
-    "unsignedLong": (0, 2**64 - 1),
-    "unsignedInt": (0, 2**32 - 1),
-    "unsignedShort": (0, 2**16 - 1),
-    "unsignedByte": (0, 2**8 - 1),
-}
+MAX_INTEGER_DIGITS = 1000
+"""Longest integer accepted, in digits. xsd:integer has no bound, but no backend wants more,
+and Python itself refuses to read integers of 4,300 digits and more from text."""
+EXACT_FLOAT_LIMIT = 2**53
+"""JSON parsers hand over larger integers as floats, which may have been rounded on the way."""
+_TOO_LONG = 10**MAX_INTEGER_DIGITS
+_SHOWN_LENGTH = 40  # longer numbers and texts are shown abridged in messages
 
 
 class CoercionError(ValueError):
     """The value does not fit; the message says what was expected."""
-
-
-def builtin_name(xsd_type: Any) -> str:
-    """The XSD built-in a zeep simple type derives from, e.g. 'int' for a restricted int."""
-    for cls in type(xsd_type).__mro__:
-        if cls.__module__ == builtins.__name__ and "_default_qname" in cls.__dict__:
-            return str(cls._default_qname.localname)
-    return "anySimpleType"
 
 
 def coerce_simple(value: Any, base: str) -> Any:
@@ -62,6 +47,20 @@ def coerce_simple(value: Any, base: str) -> Any:
 
 
 def _integer(value: Any, base: str) -> int:
+    number = _integer_value(value, base)
+    low, high = INTEGER_RANGES[base]
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise CoercionError(f"expected xsd:{base} {_bounds(low, high)}, got {_shown(number)}")
+    if isinstance(value, float) and abs(value) >= EXACT_FLOAT_LIMIT:
+        raise CoercionError(
+            f"expected xsd:{base} (an integer); {value!r} is too large for a JSON number "
+            "to carry exactly, send it as a string"
+        )
+    return number
+
+
+def _integer_value(value: Any, base: str) -> int:
+    """The integer `value` stands for, refusing more digits than MAX_INTEGER_DIGITS."""
     if isinstance(value, bool):
         raise CoercionError(f"expected xsd:{base} (an integer), got a boolean")
     if isinstance(value, int):
@@ -69,13 +68,50 @@ def _integer(value: Any, base: str) -> int:
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     elif isinstance(value, str) and _INTEGER.match(value.strip()):
-        number = int(value.strip())
+        text = value.strip()
+        negative = text.startswith("-")
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > MAX_INTEGER_DIGITS:  # before int(): Python refuses 4,300 digits
+            raise _too_long(base, negative, len(digits))
+        number = -int(digits) if negative else int(digits)
     else:
-        raise CoercionError(f"expected xsd:{base} (an integer), got {value!r}")
-    low, high = INTEGER_RANGES[base]
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise CoercionError(f"expected xsd:{base} between {low} and {high}, got {number}")
+        raise CoercionError(f"expected xsd:{base} (an integer), got {_abridged(value)}")
+    if abs(number) >= _TOO_LONG:
+        raise _too_long(base, number < 0, _digit_count(number))
     return number
+
+
+def _too_long(base: str, negative: bool, digits: int) -> CoercionError:
+    low, high = INTEGER_RANGES[base]
+    shown = f"a number of {digits} digits"
+    if (low if negative else high) is not None:
+        return CoercionError(f"expected xsd:{base} {_bounds(low, high)}, got {shown}")
+    return CoercionError(f"expected xsd:{base} of at most {MAX_INTEGER_DIGITS} digits, got {shown}")
+
+
+def _bounds(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    return f"of at least {low}" if low is not None else f"of at most {high}"
+
+
+def _shown(number: int) -> str:
+    """The number for a message; a long one by its length, which is what is wrong with it."""
+    if abs(number) < 10**_SHOWN_LENGTH:
+        return str(number)
+    return f"a number of {_digit_count(number)} digits"
+
+
+def _digit_count(number: int) -> int:
+    """Decimal digits of an integer of any size (str() refuses 4,300 digits and more)."""
+    magnitude = abs(number)
+    digits = int(magnitude.bit_length() * math.log10(2)) + 1  # exact, or one too many
+    return digits - 1 if digits > 1 and magnitude < 10 ** (digits - 1) else digits
+
+
+def _abridged(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_LENGTH else f"{text[: _SHOWN_LENGTH - 3]}..."
 
 
 def _decimal(value: Any) -> Decimal:
@@ -127,10 +163,24 @@ def _parsed(kind: str, parse: Callable[[str], Any]) -> Callable[[Any], Any]:
     return coerce
 
 
+class XsdDate(date):
+    """A date that zeep writes with the four year digits xs:date requires.
+
+    zeep writes dates with `strftime("%Y-%m-%d")`, and the C library writes the year 999
+    as `999`, which backends refuse or drop; `isoformat()` always writes `0999-01-01`.
+    (zeep writes dateTime values with `isoformat()` already.)
+    """
+
+    def strftime(self, format: str) -> str:
+        if format == "%Y-%m-%d":
+            return self.isoformat()
+        return super().strftime(format)
+
+
 def _date(text: str) -> date:
     if not re.match(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$", text, re.ASCII):
         raise ValueError(text)
-    return date.fromisoformat(text[:10])
+    return XsdDate.fromisoformat(text[:10])
 
 
 def _datetime(text: str) -> datetime:

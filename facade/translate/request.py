@@ -17,8 +17,10 @@ from jmespath.parser import ParsedResult
 from zeep.xsd import All, AnySimpleType, ComplexType, Element, ListType, Sequence, UnionType
 
 from facade.errors import FieldProblem, InvalidRequest
-from facade.translate.coerce import CoercionError, builtin_name, coerce_simple
+from facade.translate.coerce import CoercionError, coerce_simple
+from facade.translate.expression import field_path
 from facade.translate.validate import ArgumentValidator
+from facade.xsdtypes import builtin_name
 
 SIMPLE_CONTENT_KEY = "_value_1"
 """zeep's key for the text value of an element that also has attributes."""
@@ -35,8 +37,8 @@ class ArgumentSource:
     @property
     def field(self) -> str:
         """The client-side place to name in errors: `path.id`, or the argument's name."""
-        text = self.expression.expression
-        return text if _is_plain_path(text) else self.name
+        path = field_path(self.expression)
+        return ".".join(path) if path is not None else self.name
 
 
 def compile_expression(text: str) -> ParsedResult:
@@ -210,8 +212,3 @@ def _required_in(particles: list[tuple[str, Any]]) -> Iterator[str]:
 
 def _json_kind(value: Any) -> str:
     return {list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
-
-
-def _is_plain_path(text: str) -> bool:
-    parts = text.split(".")
-    return all(part.replace("_", "a").replace("-", "a").isalnum() for part in parts)

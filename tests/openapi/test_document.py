@@ -94,6 +94,25 @@ legacy:
     }
 
 
+def test_quoted_names_are_field_paths_too(tmp_path: Path) -> None:
+    mapping = tmp_path / "search.yaml"
+    mapping.write_text(
+        """
+route: {method: POST, path: /search}
+legacy:
+  wsdl: crm.wsdl
+  operation: SearchCustomers
+  request: {Name: 'query."customer-name"', Status: 'body."the-status"'}
+"""
+    )
+    registry = WsdlRegistry(ROOT / "wsdl")
+    table = build_route_table([read_mapping(mapping, {})], registry)
+    contract = build_contracts(table, registry).routes["search"]
+    assert [p["name"] for p in contract.parameters] == ["customer-name"]
+    assert contract.request_body is not None
+    assert list(contract.request_body["properties"]) == ["the-status"]
+
+
 def test_untypable_response_expression_is_a_free_object_that_says_so(tmp_path: Path) -> None:
     mapping = tmp_path / "count.yaml"
     mapping.write_text(

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import isodate
 import pytest
-from zeep.xsd.types import builtins
+from lxml import etree
+from wsdls import TNS, load_operation, write_wsdl, wsdl
 
-from facade.soap.loader import load_wsdl
-from facade.translate.coerce import INTEGER_RANGES, CoercionError, builtin_name, coerce_simple
+from facade.soap.message import build_request
+from facade.translate.coerce import CoercionError, coerce_simple
+from facade.xsdtypes import INTEGER_RANGES
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -73,11 +75,67 @@ def test_integer_range_edges(base: str, low: int, high: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("base", "value"),
-    [("positiveInteger", "0"), ("negativeInteger", "0"), ("nonNegativeInteger", "-1")],
+    ("base", "value", "bound"),
+    [
+        ("positiveInteger", "0", "of at least 1"),
+        ("negativeInteger", "0", "of at most -1"),
+        ("nonNegativeInteger", "-1", "of at least 0"),
+    ],
 )
-def test_open_ended_ranges(base: str, value: str) -> None:
-    assert f"expected xsd:{base} between" in refused(value, base)
+def test_open_ended_ranges(base: str, value: str, bound: str) -> None:
+    assert refused(value, base) == f"expected xsd:{base} {bound}, got {value}"
+
+
+LONG = [5_000, 100_000]
+
+
+@pytest.mark.parametrize("digits", LONG)
+@pytest.mark.parametrize("sign", ["", "-", "+"])
+def test_integers_of_any_length_are_refused_not_crashed_on(digits: int, sign: str) -> None:
+    text = sign + "9" * digits
+    shown = f"a number of {digits} digits"
+    assert (
+        refused(text, "int") == f"expected xsd:int between {-(2**31)} and {2**31 - 1}, got {shown}"
+    )
+    assert refused(text, "integer") == f"expected xsd:integer of at most 1000 digits, got {shown}"
+
+
+def test_integer_digits_are_counted_without_leading_zeros() -> None:
+    assert coerce_simple("0" * 5_000 + "42", "integer") == 42
+    assert coerce_simple("-" + "0" * 5_000 + "42", "int") == -42
+    assert coerce_simple("9" * 1000, "integer") == int("9" * 1000)
+    assert refused("9" * 1001, "integer").endswith("got a number of 1001 digits")
+
+
+@pytest.mark.parametrize(
+    ("base", "text", "message"),
+    [
+        ("nonNegativeInteger", "-" + "1" * 5000, "of at least 0, got a number of 5000 digits"),
+        ("nonNegativeInteger", "1" * 5000, "of at most 1000 digits, got a number of 5000 digits"),
+        ("negativeInteger", "1" * 5000, "of at most -1, got a number of 5000 digits"),
+    ],
+)
+def test_too_long_on_a_bounded_side_is_out_of_range(base: str, text: str, message: str) -> None:
+    assert refused(text, base) == f"expected xsd:{base} {message}"
+
+
+def test_long_numbers_are_shown_by_their_length() -> None:
+    assert refused("9" * 500, "long") == (
+        f"expected xsd:long between {-(2**63)} and {2**63 - 1}, got a number of 500 digits"
+    )
+    assert refused(10**5000, "integer") == (
+        "expected xsd:integer of at most 1000 digits, got a number of 5001 digits"
+    )
+    assert refused("1" * 5000 + "x", "int") == f"expected xsd:int (an integer), got '{'1' * 36}..."
+
+
+def test_floats_beyond_exact_integers_are_refused() -> None:
+    assert coerce_simple(float(2**53 - 1), "integer") == 2**53 - 1
+    assert refused(1.111111111111111e29, "integer") == (
+        "expected xsd:integer (an integer); 1.111111111111111e+29 is too large for a JSON "
+        "number to carry exactly, send it as a string"
+    )
+    assert refused(1e30, "int").startswith("expected xsd:int between")
 
 
 @pytest.mark.parametrize(
@@ -203,6 +261,18 @@ def test_boolean_is_not_a_float() -> None:
 )
 def test_dates(value: str, expected: date) -> None:
     assert coerce_simple(value, "date") == expected
+
+
+@pytest.mark.parametrize("text", ["0999-01-01", "0001-12-31", "0042-06-15"])
+def test_dates_before_year_1000_go_out_with_four_digits(tmp_path: Path, text: str) -> None:
+    arguments = '<xs:element name="Day" type="xs:date"/><xs:element name="At" type="xs:dateTime"/>'
+    operation = load_operation(write_wsdl(tmp_path, "t.wsdl", wsdl({"Op": (arguments, "")})), "Op")
+    day = coerce_simple(text, "date")
+    at = coerce_simple(f"{text}T05:06:07Z", "dateTime")
+    request = build_request(operation, {"Day": day, "At": at}, "http://127.0.0.1:9/svc")
+    xml = etree.fromstring(request.content)
+    assert xml.findtext(f".//{{{TNS}}}Day") == text
+    assert xml.findtext(f".//{{{TNS}}}At") == f"{text}T05:06:07Z"
 
 
 @pytest.mark.parametrize(
@@ -343,36 +413,3 @@ def test_text(value: object, expected: str, base: str) -> None:
 @pytest.mark.parametrize(("value", "kind"), [({"a": 1}, "dict"), ([1], "list"), (None, "NoneType")])
 def test_text_refuses_structures(value: object, kind: str) -> None:
     assert refused(value, "string") == f"expected text, got {kind}"
-
-
-# The built-in a zeep type derives from
-
-
-@pytest.mark.parametrize(
-    ("xsd_type", "expected"),
-    [
-        (builtins.Integer(), "integer"),
-        (builtins.Int(), "int"),
-        (builtins.UnsignedByte(), "unsignedByte"),
-        (builtins.Decimal(), "decimal"),
-        (builtins.String(), "string"),
-        (builtins.Token(), "token"),
-        (builtins.DateTime(), "dateTime"),
-        (builtins.Base64Binary(), "base64Binary"),
-        (builtins.AnySimpleType(), "anySimpleType"),
-    ],
-)
-def test_builtin_name(xsd_type: object, expected: str) -> None:
-    assert builtin_name(xsd_type) == expected
-
-
-def test_builtin_name_of_a_restricted_schema_type() -> None:
-    client = load_wsdl(ROOT / "wsdl" / "crm.wsdl").client
-    status = client.get_type("{http://example.com/crm}CustomerStatus")
-    assert builtin_name(status) == "string"
-    assert (
-        builtin_name(
-            client.get_element("{http://example.com/crm}GetOrder").type.elements[0][1].type
-        )
-        == "long"
-    )

@@ -457,4 +457,4 @@ def test_argument_source_field_names_the_client_side_place(operation: SoapOperat
     assert by_name["Person"].field == "body"
     assert by_name["Since"].field == "Since"
     header = sources(operation, Note='headers."x-note"')[0]
-    assert header.field == "Note"
+    assert header.field == "headers.x-note"

@@ -1,0 +1,32 @@
+"""JMESPath expressions that name one place: `path.id`, `body.customer.name`, `body`.
+
+Checks, error messages and the OpenAPI document treat such an expression as the place a
+value comes from; anything else (literals, functions, projections, `||`) is computed.
+The rule is read from the parsed expression, so quoted names count as names:
+`headers."x-user-id"` is the field path ('headers', 'x-user-id').
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmespath.parser import ParsedResult
+
+
+def field_path(expression: ParsedResult) -> tuple[str, ...] | None:
+    """The names of a plain field path, outermost first; None for any other expression."""
+    return _names(expression.parsed)
+
+
+def _names(node: dict[str, Any]) -> tuple[str, ...] | None:
+    if node["type"] == "field":
+        return (node["value"],)
+    if node["type"] != "subexpression":
+        return None
+    names: tuple[str, ...] = ()
+    for child in node["children"]:
+        found = _names(child)
+        if found is None:
+            return None
+        names += found
+    return names

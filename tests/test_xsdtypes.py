@@ -1,0 +1,58 @@
+"""The XSD built-in types: the name a zeep type stands for, and the integer ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from zeep.xsd.types import builtins
+
+from facade.soap.loader import load_wsdl
+from facade.xsdtypes import ANY_SIMPLE_TYPE, INTEGER_RANGES, builtin_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("xsd_type", "expected"),
+    [
+        (builtins.Integer(), "integer"),
+        (builtins.Int(), "int"),
+        (builtins.UnsignedByte(), "unsignedByte"),
+        (builtins.Decimal(), "decimal"),
+        (builtins.String(), "string"),
+        (builtins.Token(), "token"),
+        (builtins.DateTime(), "dateTime"),
+        (builtins.Base64Binary(), "base64Binary"),
+        (builtins.AnySimpleType(), "anySimpleType"),
+    ],
+)
+def test_builtin_name(xsd_type: object, expected: str) -> None:
+    assert builtin_name(xsd_type) == expected
+
+
+def test_builtin_name_of_a_restricted_schema_type() -> None:
+    client = load_wsdl(ROOT / "wsdl" / "crm.wsdl").client
+    status = client.get_type("{http://example.com/crm}CustomerStatus")
+    assert builtin_name(status) == "string"
+    assert (
+        builtin_name(
+            client.get_element("{http://example.com/crm}GetOrder").type.elements[0][1].type
+        )
+        == "long"
+    )
+
+
+def test_integer_ranges_nest() -> None:
+    assert INTEGER_RANGES["integer"] == (None, None)
+    for bits, signed, unsigned in [(8, "byte", "unsignedByte"), (64, "long", "unsignedLong")]:
+        assert INTEGER_RANGES[signed] == (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        assert INTEGER_RANGES[unsigned] == (0, 2**bits - 1)
+    assert INTEGER_RANGES["positiveInteger"] == (1, None)
+    assert INTEGER_RANGES["negativeInteger"] == (None, -1)
+
+
+def test_the_module_is_a_leaf() -> None:
+    source = (ROOT / "facade" / "xsdtypes.py").read_text(encoding="utf-8")
+    assert "from facade" not in source and "import facade" not in source
+    assert ANY_SIMPLE_TYPE == "anySimpleType"
