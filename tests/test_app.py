@@ -373,6 +373,7 @@ def test_literal_path_segment_wins_over_a_parameter(
     assert (response.status_code, response.json()) == (200, {"total": 0})
     # the path names the search resource; its methods decide, never the {id} route's
     problem(client.delete("/v1/customers/search"), 405, "method-not-allowed")
+    httpserver.clear()
     get_customer_reply(httpserver)
     assert client.get("/v1/customers/1").json()["id"] == 1
 
