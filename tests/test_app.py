@@ -434,6 +434,7 @@ def test_metrics_count_each_route_by_side_and_status(
     get_customer_reply(httpserver)
     client.get("/v1/customers/1")
     client.get("/v1/customers/abc")
+    client.get("/v1/lost/1")
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -444,6 +445,10 @@ def test_metrics_count_each_route_by_side_and_status(
     )
     # refused before any backend was chosen: no side
     assert count(after, "get-customer", "-", "422") == count(before, "get-customer", "-", "422") + 1
+    # an unreachable backend is the legacy side's failure
+    assert count(after, "lost-customer", "legacy", "502") == (
+        count(before, "lost-customer", "legacy", "502") + 1
+    )
     assert "facade_request_duration_seconds_bucket" in after
     assert 'route="/metrics"' not in after
 

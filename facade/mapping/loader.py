@@ -11,7 +11,7 @@ import os
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -39,7 +39,7 @@ class LegacyBinding:
     request: Mapping[str, str]
     response: str | None
     faults: Mapping[str, int]
-    decimals: str
+    decimals: Literal["string", "number"]
     safe: bool
     """The operation only reads: it may be cached, and retried after a failure."""
 
