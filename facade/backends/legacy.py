@@ -43,7 +43,7 @@ class LegacyBackend:
             deadline,
             max_bytes=route.mapping.legacy.max_reply_bytes,
         )
-        encoded = await self.translator.translate(route, reply)
+        encoded = await self.translator.translate(route, reply, deadline)
         return BackendReply(
             status=route.mapping.status,
             encoded=encoded,

@@ -10,7 +10,7 @@ the FacadeError.
 
     translator = ProcessTranslator(settings)       # facade serve uses this one
     await translator.start()
-    encoded = await translator.translate(route, reply)     # JSON bytes
+    encoded = await translator.translate(route, reply, deadline)     # JSON bytes
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from facade.backends.legacy_reply import translate_reply
-from facade.net.seam import Reply
+from facade.errors import BackendTimeout, ConfigError
+from facade.net.seam import Deadline, Reply
 from facade.pacing import Pacer
 from facade.routetable import CompiledRoute
 from facade.settings import Settings
@@ -44,8 +45,9 @@ log = logging.getLogger("facade.translator")
 class Translator(Protocol):
     async def start(self) -> None: ...
 
-    async def translate(self, route: CompiledRoute, reply: Reply) -> bytes:
-        """The route's answer as encoded JSON, or the FacadeError the reply stands for."""
+    async def translate(self, route: CompiledRoute, reply: Reply, deadline: Deadline) -> bytes:
+        """The route's answer as encoded JSON, or the FacadeError the reply stands for;
+        waiting for a translation counts against the call's deadline."""
 
     async def aclose(self) -> None: ...
 
@@ -60,7 +62,7 @@ class LoopTranslator:
     async def start(self) -> None:
         return None
 
-    async def translate(self, route: CompiledRoute, reply: Reply) -> bytes:
+    async def translate(self, route: CompiledRoute, reply: Reply, deadline: Deadline) -> bytes:
         await self.pacer.turn()  # replies arrive in bunches: translate them in turns
         return encode_json(translate_reply(route, reply))
 
@@ -77,22 +79,35 @@ class ProcessTranslator:
         self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:
-        """Start the child and wait until it has loaded the mappings."""
-        self._pool = self._new_pool()
-        await asyncio.get_running_loop().run_in_executor(self._pool, _ready)
+        """Start the child and wait until it has loaded the mappings; without one, every
+        reply is translated on the loop (slower under large replies, never wrong)."""
+        pool = self._new_pool()
+        try:
+            await asyncio.get_running_loop().run_in_executor(pool, _ready)
+        except (BrokenProcessPool, OSError, ConfigError):
+            log.exception("the translator process did not start; translating on the loop")
+            pool.shutdown(wait=False, cancel_futures=True)
+            return
+        self._pool = pool
 
-    async def translate(self, route: CompiledRoute, reply: Reply) -> bytes:
+    async def translate(self, route: CompiledRoute, reply: Reply, deadline: Deadline) -> bytes:
         if len(reply.content) <= OFF_LOOP_BYTES or self._pool is None:
-            return await self.on_loop.translate(route, reply)
+            return await self.on_loop.translate(route, reply, deadline)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _translate, route.name, reply)
+            async with asyncio.timeout(deadline.remaining()):
+                return await loop.run_in_executor(self._pool, _translate, route.name, reply)
+        except TimeoutError as exc:
+            # queued behind other large replies past the route's deadline
+            raise BackendTimeout(
+                f"The backend's reply was not translated within {deadline.seconds:g} s"
+            ) from exc
         except BrokenProcessPool:
             # the child died (killed, out of memory): serve this one here, start a new one
             log.warning("the translator process stopped; starting a new one")
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            return await self.on_loop.translate(route, reply)
+            return await self.on_loop.translate(route, reply, deadline)
 
     async def aclose(self) -> None:
         if self._pool is not None:

@@ -13,9 +13,9 @@ import yaml
 from wsdls import SOAP11_ENV, envelope
 
 from facade.backends.translator import OFF_LOOP_BYTES, LoopTranslator, ProcessTranslator
-from facade.errors import SoapFault
+from facade.errors import BackendTimeout, SoapFault
 from facade.mapping.loader import load_mappings
-from facade.net import Reply
+from facade.net import Deadline, Reply
 from facade.routetable import CompiledRoute, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
@@ -70,7 +70,7 @@ async def in_child(settings: Settings, route: CompiledRoute, *replies: Reply) ->
     translator = ProcessTranslator(settings)
     await translator.start()
     try:
-        return [await translator.translate(route, reply) for reply in replies]
+        return [await translator.translate(route, reply, Deadline.after(30)) for reply in replies]
     finally:
         await translator.aclose()
 
@@ -78,7 +78,7 @@ async def in_child(settings: Settings, route: CompiledRoute, *replies: Reply) ->
 def test_child_gives_the_bytes_the_loop_gives(settings: Settings, route: CompiledRoute) -> None:
     reply = big_reply()
     [child] = asyncio.run(in_child(settings, route, reply))
-    on_loop = asyncio.run(LoopTranslator().translate(route, reply))
+    on_loop = asyncio.run(LoopTranslator().translate(route, reply, Deadline.after(30)))
     assert child == on_loop
     assert orjson.loads(child)["total"] == 1000
 
@@ -107,16 +107,60 @@ def test_a_dead_child_is_replaced_and_no_answer_is_lost(
         translator = ProcessTranslator(settings)
         await translator.start()
         try:
-            first = await translator.translate(route, big_reply())
+            first = await translator.translate(route, big_reply(), Deadline.after(30))
             assert translator._pool is not None
             for pid in list(translator._pool._processes or {}):
                 os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0.5)
-            second = await translator.translate(route, big_reply())  # served on the loop
-            third = await translator.translate(route, big_reply())  # by the new child
+            second = await translator.translate(
+                route, big_reply(), Deadline.after(30)
+            )  # served on the loop
+            third = await translator.translate(
+                route, big_reply(), Deadline.after(30)
+            )  # by the new child
             return [first, second, third]
         finally:
             await translator.aclose()
 
     first, second, third = asyncio.run(run())
     assert first == second == third
+
+
+def test_translation_waits_no_longer_than_the_deadline(
+    settings: Settings, route: CompiledRoute
+) -> None:
+    """Ten large replies queue for one child; a call whose deadline is already spent gets
+    a 504 instead of waiting its turn."""
+
+    async def run() -> None:
+        translator = ProcessTranslator(settings)
+        await translator.start()
+        try:
+            queued = [
+                asyncio.ensure_future(translator.translate(route, big_reply(), Deadline.after(30)))
+                for _ in range(10)
+            ]
+            with pytest.raises(BackendTimeout):
+                await translator.translate(route, big_reply(), Deadline.after(0.01))
+            assert len({await answer for answer in queued}) == 1
+        finally:
+            await translator.aclose()
+
+    asyncio.run(run())
+
+
+def test_without_a_child_replies_are_translated_on_the_loop(
+    tmp_path: Path, route: CompiledRoute, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The child cannot load its mappings (the folder went away): the failure is logged,
+    and the worker translates on its loop."""
+    broken = Settings(mappings_dir=tmp_path / "gone", wsdl_dir=tmp_path)
+
+    async def run() -> bytes:
+        translator = ProcessTranslator(broken)
+        await translator.start()
+        assert translator._pool is None
+        return await translator.translate(route, big_reply(), Deadline.after(30))
+
+    assert orjson.loads(asyncio.run(run()))["total"] == 1000
+    assert "did not start" in caplog.text
