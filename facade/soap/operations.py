@@ -89,7 +89,7 @@ def soap_operations(client: zeep.Client) -> dict[str, list[_Candidate]]:
             candidate = _Candidate(
                 service.name, port.name, port.binding, (port.binding_options or {}).get("address")
             )
-            for name in port.binding._operations:
+            for name in port.binding.all():
                 found.setdefault(name, []).append(candidate)
     return found
 
