@@ -141,3 +141,22 @@ def soapenc_array_attribute(xsd_type: Any) -> Any | None:
     xs:int), None when the WSDL leaves out `wsdl:arrayType`.
     """
     return getattr(xsd_type, "_array_type", None)
+
+
+def port_address(port: Any) -> str | None:
+    """The `soap:address` location of a WSDL port, None when the port declares none.
+
+    `Port.binding_options["address"]`: what the binding read from the port's extension
+    elements; zeep offers no other way to ask a port where it is served.
+    """
+    address = (port.binding_options or {}).get("address")
+    return None if address is None else str(address)
+
+
+def fault_messages(operation: Any) -> dict[str, Any]:
+    """The `wsdl:fault` messages of a bound operation, by fault name.
+
+    `operation.abstract.fault_messages`: the portType operation's faults, each a message
+    whose parts name the detail elements. zeep reads them but never exposes them otherwise.
+    """
+    return dict(getattr(operation.abstract, "fault_messages", None) or {})

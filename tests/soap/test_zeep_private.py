@@ -189,6 +189,18 @@ def test_nested_particles(tmp_path: Path) -> None:
     assert [n for n, _ in zeep_private.nested_particles(choice)] == ["Email", "Phone"]
 
 
+def test_port_address(get_customer: SoapOperation) -> None:
+    ports = get_customer.client.wsdl.services["CrmService"].ports
+    assert zeep_private.port_address(ports["CrmServiceSoap12"]) == "http://127.0.0.1:8081/crm"
+
+
+def test_fault_messages(get_customer: SoapOperation) -> None:
+    faults = zeep_private.fault_messages(get_customer.zeep_operation)
+    assert list(faults) == ["CustomerNotFound"]
+    [part] = faults["CustomerNotFound"].parts.values()
+    assert part.element.qname == etree.QName(CRM, "CustomerNotFound")
+
+
 SOAPENC_WSDL = """<?xml version="1.0"?>
 <definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:xs="http://www.w3.org/2001/XMLSchema"
     xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:tns="urn:shop"
