@@ -33,12 +33,12 @@ from zeep.exceptions import Error as ZeepError
 from zeep.helpers import serialize_object
 from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding, SoapOperation
 from zeep.xsd import ComplexType
-from zeep.xsd.context import XmlParserContext
 
 from facade.soap.facets import FacetIndex
 from facade.soap.loader import load_wsdl
 from facade.soap.operations import soap_operations
 from facade.soap.samples import sample_type
+from facade.soap.zeep_private import is_body_wrapped, parse_element
 from facade.translate.xml import UnsafeXml, parse_xml, parse_xml_file
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class _MockService:
                 continue
             for operation in binding.all().values():
                 body = operation.input.body if operation.input else None
-                if body is not None and not operation.input._is_body_wrapped:
+                if body is not None and not is_body_wrapped(operation.input):
                     key = (binding.nsmap["soap-env"], body.qname.text)
                     self.operations.setdefault(key, operation)
         names = {operation.name for operation in self.operations.values()}
@@ -204,9 +204,8 @@ class _MockService:
         if handler is None:
             raise _ClientFault(f"operation {operation.name} has no handler in this mock")
         try:
-            context = XmlParserContext(settings=self.wsdl.settings)
             element = operation.input.body
-            value = element.parse(request_element, self.wsdl.types, context=context)
+            value = parse_element(element, request_element, self.wsdl)
             if value is None and isinstance(element.type, ComplexType):
                 # zeep reads an empty wrapper (`<Op/>`, an operation without arguments) as
                 # None; render its members instead, so required ones are still reported

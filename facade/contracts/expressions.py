@@ -31,10 +31,10 @@ def infer(node: dict[str, Any], schema: Schema, resolve: Resolve) -> Schema | No
     if kind == "multi_select_dict":
         return _multi_select_dict(children, schema, resolve)
     if kind == "multi_select_list":
-        items = [infer(child, schema, resolve) for child in children]
-        if any(item is None for item in items):
+        members = [infer(child, schema, resolve) for child in children]
+        if any(member is None for member in members):
             return None
-        return {"type": "array", "prefixItems": items, "items": False}
+        return {"type": "array", "prefixItems": members, "items": False}
     if kind == "projection":
         return _projection(children, schema, resolve)
     if kind == "flatten":

@@ -123,8 +123,8 @@ def _responses(
     problems = dict(_ALWAYS)
     if contract.request_body is not None:
         problems.update(_WITH_BODY)
-    for name, status in mapping.legacy.faults.items():
-        problems[str(status)] = f"SOAP fault {name}"
+    for name, fault_status in mapping.legacy.faults.items():
+        problems[str(fault_status)] = f"SOAP fault {name}"
     for status, description in sorted(problems.items()):
         responses[status] = {
             "description": description,

@@ -29,6 +29,7 @@ from facade.errors import (
 from facade.net.seam import Reply
 from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, ElementReader, Fault, find_fault
 from facade.soap.operations import SoapOperation
+from facade.soap.zeep_private import UNREADABLE_VALUE_LOGGER, create_envelope, deserialize_body
 from facade.translate.response import to_json
 from facade.translate.xml import UnsafeXml, parse_xml
 
@@ -60,14 +61,14 @@ def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: s
     else:
         args, kwargs = (), dict(arguments)
     try:
-        envelope, headers = operation.binding._create(
-            operation.name, args, kwargs, client=operation.client, options={"address": url}
+        envelope, headers = create_envelope(
+            operation.binding, operation.name, args, kwargs, client=operation.client, address=url
         )
     except (TypeError, ValueError, ZeepError) as exc:
         # zeep's message here is about the request's own shape against the schema.
         raise InvalidRequest([FieldProblem("body", _zeep_message(exc))]) from exc
     content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-    return SoapRequest(url=url, content=content, headers=dict(headers))
+    return SoapRequest(url=url, content=content, headers=headers)
 
 
 def read_reply(operation: SoapOperation, reply: Reply) -> Any:
@@ -84,7 +85,7 @@ def read_reply(operation: SoapOperation, reply: Reply) -> Any:
         return None
     token = _unreadable.set([])
     try:
-        result = output._deserialize_body(body)["body"]
+        result = deserialize_body(output, body)
         unreadable = _unreadable.get()
     except (ZeepError, ValueError, TypeError, LookupError, ArithmeticError) as exc:
         # ArithmeticError: decimal.InvalidOperation for <Balance>lots</Balance>
@@ -110,7 +111,7 @@ class _UnreadableValues(logging.Handler):
             noted.append(record)
 
 
-_value_log = logging.getLogger("zeep.xsd.types.simple")
+_value_log = logging.getLogger(UNREADABLE_VALUE_LOGGER)
 _value_log.addHandler(_UnreadableValues(logging.ERROR))
 _value_log.propagate = False  # reported as a 502 instead of a stack trace on stderr
 

@@ -15,6 +15,8 @@ from typing import Any
 import zeep
 from zeep.wsdl.bindings.soap import Soap12Binding, SoapBinding
 
+from facade.soap.zeep_private import port_address
+
 SOAP11 = "1.1"
 SOAP12 = "1.2"
 
@@ -86,10 +88,8 @@ def soap_operations(client: zeep.Client) -> dict[str, list[_Candidate]]:
         for port in service.ports.values():
             if not isinstance(port.binding, SoapBinding):
                 continue
-            candidate = _Candidate(
-                service.name, port.name, port.binding, (port.binding_options or {}).get("address")
-            )
-            for name in port.binding._operations:
+            candidate = _Candidate(service.name, port.name, port.binding, port_address(port))
+            for name in port.binding.all():
                 found.setdefault(name, []).append(candidate)
     return found
 

@@ -25,14 +25,12 @@ import orjson
 from jmespath.parser import ParsedResult
 from lxml import etree
 from zeep.xsd import AnySimpleType, ComplexType
-from zeep.xsd.valueobjects import CompoundValue
 
+from facade.soap.zeep_private import RAW_ELEMENTS_KEY, compound_items, compound_type, is_compound
 from facade.translate.xml import element_to_json
 from facade.types import JSON
 
 DecimalStyle = Literal["string", "number"]
-RAW_ELEMENTS = "_raw_elements"
-"""zeep's key for reply elements its lenient parse could not place."""
 
 
 def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None) -> JSON:
@@ -41,7 +39,7 @@ def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None)
         return _empty(xsd_type)
     if isinstance(value, bool | int | str):
         return value
-    if isinstance(value, CompoundValue):
+    if is_compound(value):
         return _compound(value, decimals)
     if isinstance(value, tuple) and isinstance(xsd_type, AnySimpleType):
         return str(xsd_type.xmlvalue(value))  # gYear and friends: zeep reads them as tuples
@@ -64,11 +62,11 @@ def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None)
     return str(value)  # QName, gYear and other lexical values
 
 
-def _compound(value: CompoundValue, decimals: DecimalStyle) -> dict[str, JSON]:
-    elements = dict(getattr(value._xsd_type, "elements", ()))
+def _compound(value: Any, decimals: DecimalStyle) -> dict[str, JSON]:
+    elements = dict(getattr(compound_type(value), "elements", ()))
     result: dict[str, JSON] = {}
-    for key, item in value.__values__.items():
-        if key == RAW_ELEMENTS:
+    for key, item in compound_items(value):
+        if key == RAW_ELEMENTS_KEY:
             continue  # elements the WSDL does not declare: skipped, never str()-ed
         element = elements.get(key)
         if element is None:
