@@ -1,7 +1,8 @@
 """The XSD built-in simple types: which one a zeep type stands for, and integer ranges.
 
 Coercion, the JSON Schemas and the sample values all speak of types by their built-in
-name (`int`, `date`, `decimal`), so the name and the facts about it live here once:
+name (`int`, `date`, `decimal`), so the name and the facts about it live here once (how
+zeep marks a built-in is in `facade.soap.zeep_private`):
 
     builtin_name(client.get_type("{urn:crm}CustomerId"))   # 'long' for a restricted long
     INTEGER_RANGES["unsignedByte"]                          # (0, 255)
@@ -9,7 +10,7 @@ name (`int`, `date`, `decimal`), so the name and the facts about it live here on
 
 from __future__ import annotations
 
-from zeep.xsd.types import builtins
+from facade.soap.zeep_private import builtin_qname
 
 ANY_SIMPLE_TYPE = "anySimpleType"
 """The name of a simple type that derives from no particular built-in."""
@@ -38,7 +39,5 @@ def builtin_name(xsd_type: object) -> str:
     zeep models a restriction as a subclass of the built-in's class, so the nearest
     class of zeep's builtins module that declares a name is the answer.
     """
-    for cls in type(xsd_type).__mro__:
-        if cls.__module__ == builtins.__name__ and "_default_qname" in cls.__dict__:
-            return str(cls.__dict__["_default_qname"].localname)
-    return ANY_SIMPLE_TYPE
+    qname = builtin_qname(xsd_type)
+    return ANY_SIMPLE_TYPE if qname is None else str(qname.localname)

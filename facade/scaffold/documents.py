@@ -12,6 +12,7 @@ import yaml
 from facade.scaffold.naming import split_words
 from facade.scaffold.routes import RouteGuess
 from facade.soap.operations import SoapOperation
+from facade.soap.zeep_private import fault_messages
 
 MOCK_BASE_URL = "http://127.0.0.1:8081"
 """Default backend when the WSDL has no usable address: where `facade mock` listens."""
@@ -91,9 +92,8 @@ def _address(operation: SoapOperation) -> str | None:
 
 def _faults(operation: SoapOperation) -> dict[str, int]:
     """Declared fault detail elements: 404 when the name says NotFound, else 400."""
-    abstract = operation.zeep_operation.abstract
     faults: dict[str, int] = {}
-    for message in (getattr(abstract, "fault_messages", None) or {}).values():
+    for message in fault_messages(operation.zeep_operation).values():
         for part_name, part in message.parts.items():
             qname = getattr(part.element, "qname", None)
             name = qname.localname if qname is not None else part_name

@@ -77,7 +77,7 @@ def non_soap_ports(client: Any) -> tuple[list[str], list[str]]:
         for port in service.ports.values():
             if isinstance(port.binding, SoapBinding):
                 continue
-            operations = list(port.binding._operations)
+            operations = [operation.name for operation in port.binding.all().values()]
             kind = type(port.binding).__name__.removesuffix("Binding")
             kind = {"HttpGet": "HTTP GET", "HttpPost": "HTTP POST"}.get(kind, kind)
             count = f" ({_count(len(operations), 'operation')})" if operations else ""

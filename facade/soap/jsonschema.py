@@ -36,6 +36,7 @@ from typing import Any
 from zeep import xsd
 
 from facade.soap.facets import EMPTY, FacetIndex, Facets, Scope, member_key, scope_of
+from facade.soap.zeep_private import SIMPLE_CONTENT_KEY, nested_particles, soapenc_array_attribute
 from facade.xsdtypes import ANY_SIMPLE_TYPE, INTEGER_RANGES, builtin_name
 
 Schema = dict[str, Any]
@@ -160,10 +161,11 @@ class SchemaBuilder:
     def _complex_body(
         self, xsd_type: xsd.ComplexType, scope: Scope | None, facets: Facets
     ) -> Schema:
-        if getattr(xsd_type, "_array_type", None) is not None:
+        if soapenc_array_attribute(xsd_type) is not None:
             return self._soapenc_array(xsd_type)
         obj = _Object()
-        for name, content in xsd_type.elements_nested:
+        for particle_name, content in nested_particles(xsd_type):
+            name = particle_name or SIMPLE_CONTENT_KEY  # zeep names every particle of a type
             if isinstance(content, xsd.Element):  # simple content, or an extension of anyType
                 facets = self._facets.for_type(content.type) if facets == EMPTY else facets
                 obj.add(name, self._value(content.type, None, facets), required=True)
@@ -186,14 +188,18 @@ class SchemaBuilder:
         elif isinstance(indicator, xsd.Choice):
             obj.choose(self._branches(indicator, scope), optional=indicator.min_occurs == 0)
         else:
-            for name, child in indicator.elements_nested:
+            for name, child in nested_particles(indicator):
                 self._particle(obj, name, child, scope)
 
     def _particle(self, obj: _Object, name: str | None, child: Any, scope: Scope | None) -> None:
         if isinstance(child, xsd.Element):
             obj.add(name or child.attr_name, *self._element(child, scope))
         elif isinstance(child, xsd.Any):
-            obj.add(name or "_value_1", _array({}, child) if child.accepts_multiple else {}, False)
+            obj.add(
+                name or SIMPLE_CONTENT_KEY,
+                _array({}, child) if child.accepts_multiple else {},
+                False,
+            )
         elif name is not None:  # a sequence, choice or group that repeats
             obj.add(name, self._repeat(child, scope), child.min_occurs > 0)
         else:
@@ -201,7 +207,7 @@ class SchemaBuilder:
 
     def _branches(self, choice: xsd.Choice, scope: Scope | None) -> list[_Object]:
         branches = []
-        for name, child in choice.elements_nested:
+        for name, child in nested_particles(choice):
             branch = _Object()
             self._particle(branch, name, child, scope)
             if name is not None:  # a single member: needed in its branch (zeep made it optional)
@@ -218,7 +224,7 @@ class SchemaBuilder:
         return _array(item.schema(), indicator)
 
     def _soapenc_array(self, xsd_type: xsd.ComplexType) -> Schema:
-        item_type = getattr(xsd_type._array_type, "array_type", None)
+        item_type = getattr(soapenc_array_attribute(xsd_type), "array_type", None)
         if item_type is None:  # no wsdl:arrayType: the type of the repeating element, if any
             members = [e.type for _, e in xsd_type.elements if isinstance(e, xsd.Element)]
             item_type = members[0] if members else None

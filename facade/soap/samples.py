@@ -22,6 +22,7 @@ from zeep.xsd import (
     UnionType,
 )
 
+from facade.soap.zeep_private import nested_particles
 from facade.xsdtypes import INTEGER_RANGES, builtin_name
 
 MAX_DEPTH = 6
@@ -94,7 +95,7 @@ def _complex(xsd_type: ComplexType, enumerations: Enumerations | None, depth: in
 def _chosen_elements(xsd_type: ComplexType) -> list[tuple[str, Element]]:
     """Children to fill: every element, but only the first branch of each choice."""
     chosen: list[tuple[str, Element]] = []
-    for name, item in xsd_type.elements_nested:
+    for name, item in nested_particles(xsd_type):
         if isinstance(item, Element):
             if not getattr(item, "is_any", False) and name:
                 chosen.append((name, item))

@@ -476,7 +476,7 @@ def test_rpc_encoded_soapenc_arrays_are_arrays_of_their_item_type(load: Load) ->
           </xs:sequence></xs:restriction></xs:complexContent></xs:complexType>""",
         rest=SOAPENC_RPC,
     )
-    operation = shop.loaded.client.wsdl.services["S"].ports["Port"].binding._operations["Find"]
+    operation = shop.loaded.client.wsdl.services["S"].ports["Port"].binding.get("Find")
     request = shop.builder.message(operation.input.body)
     assert list(request["properties"]) == ["ids", "note"]
     assert shop.builder.defs["IdList"] == {
@@ -554,7 +554,7 @@ def test_corpus_operations_have_valid_schemas(path: Path) -> None:
         for port in service.ports.values():
             if not isinstance(port.binding, SoapBinding):
                 continue
-            for name, operation in port.binding._operations.items():
+            for name, operation in port.binding.all().items():
                 for message in (operation.input, operation.output):
                     started = time.perf_counter()
                     schema = builder.message(message.body if message else None)
