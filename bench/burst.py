@@ -8,11 +8,13 @@ a temp folder with two mappings: mappings/customers/get-customer.yaml pointed at
 copy at /v1/down/customers/{id} pointed at a closed port on 127.0.0.1 (connection refused).
 
 (a) N clients open a connection each and, released together, send one GET /v1/customers/1
-    (`Connection: close`); counts of 200/502/503/504/other/connection errors, latency
-    percentiles, and the time until the last answer. Meanwhile a probe in a process of its own
+    (`Connection: close`); counts of 200/502/503/504/other answers, of clients with no
+    answer within the client timeout (60 s) and of connection errors, latency percentiles,
+    and the time until the last answer. Meanwhile a probe in a process of its own
     asks /healthz every 50 ms on one kept-alive connection: its latency before and during the
     burst says how long the facade's event loop was unavailable.
 (b) The same with clients calling the route whose backend refuses connections.
+Each burst gets a fresh facade process, so work left over from one cannot slow the next.
 
 The load generator is one asyncio process (uvloop when installed) writing raw HTTP/1.1, so it
 spends little CPU per client; it still shares the machine's cores with the facade.
@@ -105,7 +107,7 @@ class Outcome:
         self.statuses[key] = self.statuses.get(key, 0) + 1
 
 
-async def burst(base: str, path: str, clients: int) -> Outcome:
+async def burst(base: str, path: str, clients: int, timeout: float) -> Outcome:
     host, port = base.split("//", 1)[1].split(":")
     request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
     outcome = Outcome()
@@ -119,7 +121,7 @@ async def burst(base: str, path: str, clients: int) -> Outcome:
         try:
             try:
                 reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, int(port)), CLIENT_TIMEOUT
+                    asyncio.open_connection(host, int(port)), timeout
                 )
             finally:
                 connected += 1
@@ -128,11 +130,13 @@ async def burst(base: str, path: str, clients: int) -> Outcome:
             await go.wait()
             start = time.perf_counter()
             writer.write(request)
-            answer = await asyncio.wait_for(reader.read(), CLIENT_TIMEOUT)  # until close
+            answer = await asyncio.wait_for(reader.read(), timeout)  # until close
             outcome.latencies.append(time.perf_counter() - start)
             status = answer.split(b" ", 2)[1].decode() if answer.startswith(b"HTTP/") else ""
             outcome.count(status if status in ("200", "502", "503", "504") else "other")
-        except (TimeoutError, OSError, IndexError) as exc:
+        except TimeoutError:
+            outcome.count("no answer")
+        except (OSError, IndexError) as exc:
             outcome.count("connection error")
             outcome.first_error = outcome.first_error or f"{type(exc).__name__}: {exc}"[:100]
         finally:
@@ -142,7 +146,7 @@ async def burst(base: str, path: str, clients: int) -> Outcome:
     started = time.perf_counter()
     tasks = [asyncio.ensure_future(client()) for _ in range(clients)]
     with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(all_connected.wait(), CLIENT_TIMEOUT)
+        await asyncio.wait_for(all_connected.wait(), timeout)
     outcome.connected = time.perf_counter() - started
     released = time.perf_counter()
     go.set()
@@ -151,8 +155,8 @@ async def burst(base: str, path: str, clients: int) -> Outcome:
     return outcome
 
 
-def run_burst(base: str, path: str, clients: int) -> Outcome:
-    coro = burst(base, path, clients)
+def run_burst(base: str, path: str, clients: int, timeout: float) -> Outcome:
+    coro = burst(base, path, clients, timeout)
     try:
         import uvloop
     except ImportError:
@@ -163,7 +167,7 @@ def run_burst(base: str, path: str, clients: int) -> Outcome:
 # -- main -------------------------------------------------------------------------------------
 
 
-STATUS_COLUMNS = ("200", "502", "503", "504", "other", "connection error")
+STATUS_COLUMNS = ("200", "502", "503", "504", "other", "no answer", "connection error")
 
 
 def outcome_row(name: str, clients: int, o: Outcome) -> list[str]:
@@ -205,8 +209,9 @@ def check_first(base: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=2000, help="clients in burst (a)")
-    parser.add_argument("--refused-clients", type=int, default=1000, help="clients in (b)")
+    parser.add_argument("--clients", default="2000", help="clients in (a); a list: 200,2000")
+    parser.add_argument("--refused-clients", default="1000", help="clients in (b); a list too")
+    parser.add_argument("--timeout", type=float, default=CLIENT_TIMEOUT, help="client timeout")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -216,33 +221,35 @@ def main() -> None:
     limit = h.raise_nofile()
     print(f"{h.machine()}; open-file limit {limit}\n")
     closed_port = h.free_port()  # nothing listens there: connections are refused
+    bursts = [("(a) backend up", "/v1/customers/1", int(n)) for n in args.clients.split(",")]
+    bursts += [
+        ("(b) backend refuses", "/v1/down/customers/1", int(n))
+        for n in args.refused_clients.split(",")
+    ]
+    rows, probes = [], []
     with h.nginx({"/crm": h.get_customer_reply()}) as server:
         up = h.mapping_with_address("customers/get-customer.yaml", server.url("/crm"))
         down = h.mapping_with_address(
             "customers/get-customer.yaml", f"http://127.0.0.1:{closed_port}/crm"
         ).replace("path: /v1/customers/{id}", "path: /v1/down/customers/{id}")
         mappings = {"get-customer.yaml": up, "get-customer-down.yaml": down}
-        with h.facade(mappings) as base:
-            check_first(base)
-            rows, probes = [], []
-            for name, path, clients in (
-                ("(a) backend up", "/v1/customers/1", args.clients),
-                ("(b) backend refuses", "/v1/down/customers/1", args.refused_clients),
-            ):
-                time.sleep(1.0)  # let the previous run's connections drain
+        for index, (name, path, clients) in enumerate(bursts):
+            with h.facade(mappings) as base:
+                if index == 0:
+                    check_first(base)
                 with probe(base) as finish:
                     time.sleep(1.0)  # a quiet second of samples before the burst
                     released = time.monotonic()
-                    outcome = run_burst(base, path, clients)
+                    outcome = run_burst(base, path, clients, args.timeout)
                     finished = time.monotonic()
                     samples = finish()
-                rows.append(outcome_row(name, clients, outcome))
-                if outcome.first_error:
-                    print(f"{name}: first connection error: {outcome.first_error}")
-                before = [s for s in samples if s[0] < released]
-                during = [s for s in samples if released <= s[0] <= finished]
-                probes.append(probe_row(f"{name}: before", before))
-                probes.append(probe_row(f"{name}: during", during))
+            rows.append(outcome_row(name, clients, outcome))
+            if outcome.first_error:
+                print(f"{name}, {clients} clients: first connection error: {outcome.first_error}")
+            before = [s for s in samples if s[0] < released]
+            during = [s for s in samples if released <= s[0] <= finished]
+            probes.append(probe_row(f"{name}, {clients} clients: before", before))
+            probes.append(probe_row(f"{name}, {clients} clients: during", during))
 
     print()
     header = ["burst", "clients", *STATUS_COLUMNS, "p50 ms", "p99 ms", "max ms"]
