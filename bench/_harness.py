@@ -176,12 +176,15 @@ def nginx(files: Mapping[str, bytes]) -> Iterator[Nginx]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_raise_child_nofile,
+            start_new_session=True,  # its own process group: master and worker stop together
         )
         try:
             wait_for_port(port, proc, log, "nginx")
             yield Nginx(port, tmp)
         finally:
-            stop(proc, signal.SIGQUIT)
+            stop(proc, signal.SIGTERM)  # nginx's fast shutdown
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # a worker left behind by its master
 
 
 def _raise_child_nofile() -> None:

@@ -428,7 +428,7 @@ def main() -> None:
                         h.ms(r.p99),
                         str(r.errors),
                         per,
-                        f"{r.cpu / r.seconds:.0%}" if r.seconds else "-",
+                        f"{r.cpu / r.seconds:.0%}" if r.requests and r.seconds else "-",
                         note,
                     ]
                 )
