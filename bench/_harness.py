@@ -53,6 +53,16 @@ def raise_nofile() -> int:
     return soft
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the benchmark like Ctrl-C does: through every `finally`, so nginx and the
+    facade are stopped too."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def machine() -> str:
     """Cores and load: other work on the machine shifts absolute numbers, not ratios."""
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())

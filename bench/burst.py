@@ -218,6 +218,7 @@ def main() -> None:
         probe_main(args.probe)
         return
 
+    h.stop_on_sigterm()
     limit = h.raise_nofile()
     print(f"{h.machine()}; open-file limit {limit}\n")
     closed_port = h.free_port()  # nothing listens there: connections are refused

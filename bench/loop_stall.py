@@ -146,6 +146,7 @@ def main() -> None:
         load_main(args.load, args.concurrency, args.seconds)
         return
 
+    h.stop_on_sigterm()
     h.raise_nofile()
     print(h.machine())
     small_reply, big_reply = h.get_customer_reply(), h.list_orders_reply(ORDERS)

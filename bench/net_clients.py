@@ -377,6 +377,7 @@ def main() -> None:
         worker_main(args)
         return
 
+    h.stop_on_sigterm()
     h.raise_nofile()
     keys = [k for k in args.clients.split(",") if k]
     for key in keys:
