@@ -79,6 +79,7 @@ CLIENTS = {
         Client("aiohttp-100-uvloop", "aiohttp TCPConnector(limit=100) on uvloop", "uvloop"),
         Client("httpx-tuned-uvloop", "httpx tuned on uvloop", "uvloop"),
         Client("httpx-tuned-sniffio", "httpx tuned, with `sniffio` importable (stub)", "asyncio"),
+        Client("facade-seam", "the facade's seam: facade.net.HttpTransport (aiohttp)", "asyncio"),
         Client("raw-streams", "hand-written HTTP/1.1 on asyncio streams (floor)", "asyncio"),
     )
 }
@@ -123,6 +124,19 @@ async def open_client(key: str, url: str, body: bytes, inflight: int):
                 return response.status
 
         return post_aiohttp, session.close
+
+    if key == "facade-seam":
+        from facade.net import Deadline, HttpTransport
+
+        transport = HttpTransport()
+
+        async def post_seam() -> int:
+            reply = await transport.request(
+                "POST", url, body, HEADERS, Deadline.after(CALL_TIMEOUT)
+            )
+            return reply.status
+
+        return post_seam, transport.aclose
 
     if key == "raw-streams":
         return await _raw_client(url, body)

@@ -38,6 +38,9 @@ class HttpTransport:
     def __init__(self, connections_per_origin: int = DEFAULT_CONNECTIONS_PER_ORIGIN) -> None:
         self.connections_per_origin = connections_per_origin
         self._pools: dict[str, aiohttp.ClientSession] = {}
+        # aiohttp hands a freed connection to whichever call asks next, so under a burst
+        # some callers wait seconds while others pass; a FIFO gate per origin keeps order
+        self._gates: dict[str, asyncio.Semaphore] = {}
 
     def open(self, urls: list[str]) -> None:
         """Make the pools of these backends now (at startup), so no request pays for it."""
@@ -56,8 +59,9 @@ class HttpTransport:
     ) -> Reply:
         started = time.perf_counter()
         pool = self._pool(url)
+        gate = self._gates[origin(url)]
         try:
-            async with asyncio.timeout(deadline.remaining()):
+            async with asyncio.timeout(deadline.remaining()), gate:
                 async with pool.request(
                     method, url, data=content, headers=dict(headers), allow_redirects=False
                 ) as response:
@@ -76,7 +80,7 @@ class HttpTransport:
         return Reply(status, reply_headers, body, time.perf_counter() - started)
 
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
+        pools, self._pools, self._gates = list(self._pools.values()), {}, {}
         for pool in pools:
             await pool.close()
 
@@ -96,6 +100,7 @@ class HttpTransport:
                 auto_decompress=True,
             )
             self._pools[key] = pool
+            self._gates[key] = asyncio.Semaphore(self.connections_per_origin)
         return pool
 
 

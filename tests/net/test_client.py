@@ -272,3 +272,38 @@ def test_origin_names_scheme_host_and_port() -> None:
     assert origin("http://crm.internal/soap") == "http://crm.internal:80"
     assert origin("https://crm.internal/soap") == "https://crm.internal:443"
     assert origin("http://127.0.0.1:8081/crm?wsdl") == "http://127.0.0.1:8081"
+
+
+def test_calls_waiting_for_a_connection_are_served_in_order() -> None:
+    """40 callers, each calling again as soon as it has its answer, share 5 connections:
+    every call reaches the backend near its turn. Without the gate, aiohttp hands a freed
+    connection to whichever call asks next, and a waiting call can be passed by dozens."""
+    arrived: list[int] = []
+
+    async def recorder(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        arrived.append(int(dict(scope["headers"])[b"x-seq"]))
+        await asyncio.sleep(0.001)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    issued = iter(range(10**6))
+
+    async def run(base: str) -> None:
+        client = HttpTransport(connections_per_origin=5)
+
+        async def caller() -> None:
+            for _ in range(10):
+                headers = {"x-seq": str(next(issued))}
+                await client.request("GET", base + "/", None, headers, Deadline.after(30))
+
+        try:
+            await asyncio.gather(*(caller() for _ in range(40)))
+        finally:
+            await client.aclose()
+
+    with serve_in_thread(recorder) as base:
+        asyncio.run(run(base))
+    assert sorted(arrived) == list(range(400))
+    assert max(abs(position - seq) for position, seq in enumerate(arrived)) <= 10
