@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
@@ -35,9 +34,6 @@ from facade.types import RouteName
 OFF_LOOP_BYTES = 64 * 1024
 """Replies above 64 KiB go to the child process (about 15 ms of work on the loop); below
 that, sending the reply across costs more than it saves."""
-
-CHILD_NICENESS = 10
-"""The child runs at a lower CPU priority than the server process."""
 
 log = logging.getLogger("facade.translator")
 
@@ -128,8 +124,6 @@ _routes: dict[RouteName, CompiledRoute] = {}
 
 
 def _load(settings: Settings) -> None:
-    # bulk translation yields the CPU to the server process, whose requests are short
-    os.nice(CHILD_NICENESS)
     from facade.mapping.loader import load_mappings
     from facade.routetable import build_route_table
     from facade.soap.registry import WsdlRegistry
