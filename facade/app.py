@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from facade import __version__
 from facade.backends.legacy import LegacyBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
@@ -81,13 +82,20 @@ def create_app(
         await network.aclose()
         await replies.aclose()
 
-    app = FastAPI(title="Strangler facade", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Strangler facade",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,  # facade/docs.py serves the docs pages without a CDN
+        redoc_url=None,
+    )
     app.state.ready = False
     metrics = Metrics()
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
+    add_docs_routes(app)
     served = [
         ServedRoute(
             compiled, table.validators[compiled.name], LegacyBackend(compiled, network, replies)
