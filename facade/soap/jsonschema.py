@@ -162,7 +162,7 @@ class SchemaBuilder:
     ) -> Schema:
         if getattr(xsd_type, "_array_type", None) is not None:
             return self._soapenc_array(xsd_type)
-        obj = _Object()
+        obj = _Object(closed=not self._facets.is_extended(xsd_type))
         for name, content in xsd_type.elements_nested:
             if isinstance(content, xsd.Element):  # simple content, or an extension of anyType
                 facets = self._facets.for_type(content.type) if facets == EMPTY else facets
@@ -268,6 +268,9 @@ class _Object:
     properties: dict[str, Schema] = field(default_factory=dict)
     required: list[str] = field(default_factory=list)
     constraints: list[Schema] = field(default_factory=list)
+    closed: bool = True
+    """No other members: the request walker refuses unknown fields and zeep reads none into
+    replies. A base type that others extend stays open for its subtypes' members."""
 
     def add(self, name: str, schema: Schema, required: bool) -> None:
         self.properties[name] = schema
@@ -283,6 +286,8 @@ class _Object:
 
     def schema(self) -> Schema:
         schema: Schema = {"type": "object", "properties": self.properties}
+        if self.closed:
+            schema["additionalProperties"] = False
         if self.required:
             schema["required"] = self.required
         if len(self.constraints) == 1:

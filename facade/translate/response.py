@@ -25,6 +25,7 @@ import orjson
 from jmespath.parser import ParsedResult
 from lxml import etree
 from zeep.xsd import AnySimpleType, ComplexType
+from zeep.xsd.const import Nil
 from zeep.xsd.valueobjects import CompoundValue
 
 from facade.translate.xml import element_to_json
@@ -37,7 +38,7 @@ RAW_ELEMENTS = "_raw_elements"
 
 def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None) -> JSON:
     """A zeep result as JSON values; `xsd_type` is the value's type when it may be None."""
-    if value is None:
+    if value is None or value is Nil:  # Nil: a request argument that goes out as xsi:nil
         return _empty(xsd_type)
     if isinstance(value, bool | int | str):
         return value

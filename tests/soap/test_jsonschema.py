@@ -516,6 +516,7 @@ def test_message_of_a_named_wrapper_type_is_inline(load: Load) -> None:
     assert schema == {
         "type": "object",
         "properties": {"q": shop.builder.defs["Query"]["properties"]["q"]},
+        "additionalProperties": False,
     }
     # An empty <Query/> is None in zeep: where it is a member, null is accepted.
     assert shop.builder.element(shop.element("Search"))["anyOf"][1] == {"type": "null"}
@@ -573,3 +574,36 @@ def assert_refs_resolve(schema: Any, defs: dict[str, Any]) -> None:
     elif isinstance(schema, list):
         for value in schema:
             assert_refs_resolve(value, defs)
+
+
+def test_objects_are_closed(load: Load) -> None:
+    shop = load("""<xs:element name="Req"><xs:complexType><xs:sequence>
+        <xs:element name="name" type="xs:string"/></xs:sequence></xs:complexType></xs:element>""")
+    schema = shop.message("Req")
+    assert schema["additionalProperties"] is False
+    valid = shop.validator(schema)
+    assert valid.is_valid({"name": "Ann"})
+    assert not valid.is_valid({"name": "Ann", "nickname": "A"})
+
+
+def test_a_choice_in_a_closed_object_accepts_each_branch(load: Load) -> None:
+    shop = load("""<xs:element name="Req"><xs:complexType><xs:choice>
+        <xs:element name="id" type="xs:int"/><xs:element name="email" type="xs:string"/>
+        </xs:choice></xs:complexType></xs:element>""")
+    valid = shop.validator(shop.message("Req"))
+    assert valid.is_valid({"id": 1}) and valid.is_valid({"email": "a@b"})
+    assert not valid.is_valid({"id": 1, "other": 2})
+
+
+def test_a_type_that_is_extended_stays_open(load: Load) -> None:
+    shop = load("""<xs:complexType name="Base"><xs:sequence>
+        <xs:element name="a" type="xs:string"/></xs:sequence></xs:complexType>
+      <xs:complexType name="Derived"><xs:complexContent><xs:extension base="tns:Base">
+        <xs:sequence><xs:element name="b" type="xs:string"/></xs:sequence>
+      </xs:extension></xs:complexContent></xs:complexType>
+      <xs:element name="Req"><xs:complexType><xs:sequence>
+        <xs:element name="x" type="tns:Base"/><xs:element name="y" type="tns:Derived"/>
+      </xs:sequence></xs:complexType></xs:element>""")
+    shop.message("Req")
+    assert "additionalProperties" not in shop.builder.defs["Base"]
+    assert shop.builder.defs["Derived"]["additionalProperties"] is False
