@@ -130,7 +130,7 @@ def mock(
     handlers: Annotated[
         Path | None,
         typer.Option(
-            help="Python file with one function per operation.",
+            help="Python file with one function per operation; others answer samples.",
             show_default="sample answers",
             exists=True,
         ),
@@ -139,9 +139,18 @@ def mock(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
 ) -> None:
     """Serve a WSDL's operations from Python handlers or sample data: a stand-in backend."""
-    from facade.mock import run_mock
+    from facade.mock import mock_handlers, run_mock
 
-    run_mock(wsdl_file, handlers, host, port)
+    try:
+        served, sources = mock_handlers(wsdl_file, handlers)
+    except ConfigError as exc:
+        _report(exc.problems)
+        raise typer.Exit(1) from exc
+    typer.echo(f"mock of {wsdl_file} on http://{host}:{port}/ (any path), operations:", err=True)
+    width = max(map(len, sources))
+    for name, source in sorted(sources.items()):
+        typer.echo(f"  {name:<{width}}  {source}", err=True)
+    run_mock(wsdl_file, served, host, port)
 
 
 @app.command()
@@ -173,11 +182,20 @@ def scaffold(
             show_default="the WSDL file's folder",
         ),
     ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Endpoint the routes call (e.g. where `facade mock` listens), written as "
+            "${SERVICE_URL:-URL} in each mapping.",
+            show_default="the WSDL's soap:address",
+        ),
+    ] = None,
 ) -> None:
     """Write one mapping file per SOAP operation of a WSDL, as a start to edit and check."""
     out = out if out is not None else Path("mappings") / wsdl_file.stem
     try:
-        report = scaffold_mappings(wsdl_file, out, wsdl, force=force)
+        report = scaffold_mappings(wsdl_file, out, wsdl, force=force, address=address)
     except ConfigError as exc:
         _report(exc.problems)
         raise typer.Exit(1) from exc
