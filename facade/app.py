@@ -24,6 +24,7 @@ from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFo
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
 from facade.net import HttpTransport, Transport
+from facade.net.seam import origin
 from facade.observability import (
     REQUEST_ID_HEADER,
     UNMATCHED,
@@ -155,16 +156,21 @@ class _PathEndpoint:
             context = await read_context(request, served.name, self.settings.max_body_bytes)
         except FacadeError as exc:
             return _render(request, Failure(exc))
-        return _render(request, await handle(served, context))
+        return _render(request, await handle(served, context), origin(served.compiled.address))
 
 
-def _render(request: Request, outcome: Outcome) -> Response:
-    """The client's answer; X-Facade-Backend only when a backend answered or failed."""
+def _render(request: Request, outcome: Outcome, backend: str | None = None) -> Response:
+    """The client's answer; X-Facade-Backend only when a backend answered or failed.
+
+    A backend failure is logged with the backend's origin (scheme, host and port: never the
+    credentials or the path of its address)."""
     if isinstance(outcome, Failure):
         error, side = outcome.error, outcome.side
         request.state.side = side or UNMATCHED
         if error.status >= 500:
             fields = {"status": error.status, "side": side or UNMATCHED}
+            if side is not None and backend is not None:
+                fields["origin"] = backend
             log.warning("backend failure: %s", error.type, extra={"fields": fields})
         return problem_response(error, request.state.request_id, request.url.path, side)
     request.state.side = outcome.side
