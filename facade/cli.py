@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +16,7 @@ import typer
 from facade import __version__
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
+from facade.observability import MULTIPROCESS_DIR_VARIABLE
 from facade.openapi.document import openapi_document
 from facade.routetable import RouteTable, build_route_table
 from facade.scaffold import scaffold as scaffold_mappings
@@ -111,15 +116,32 @@ def serve(
     settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
-    uvicorn.run(
-        "facade.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    with _shared_metrics(workers):
+        uvicorn.run(
+            "facade.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder where they share metric values, removed at exit
+    (one the operator set in the environment is used, and kept, as it is)."""
+    if workers == 1 or os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="facade-metrics-")
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR_VARIABLE]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @app.command()

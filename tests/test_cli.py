@@ -4,6 +4,7 @@ help, version and completion."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from facade import __version__
 from facade.cli import app
+from facade.observability import MULTIPROCESS_DIR_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,3 +131,39 @@ def test_check_names_a_missing_wsdl_folder(runner: CliRunner, tmp_path: Path) ->
     assert result.exit_code == 1
     assert f"{missing}: the WSDL folder does not exist (see --wsdl)" in result.output
     assert "is not a file in" not in result.output
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_serve_with_workers_shares_metrics_in_a_folder_it_removes(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    import uvicorn
+
+    seen: list[str | None] = []
+
+    def run(*args: object, **kwargs: object) -> None:
+        folder = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+        seen.append(folder)
+        assert folder is None or Path(folder).is_dir()
+
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # serve sets FACADE_* variables
+    os.environ.pop(MULTIPROCESS_DIR_VARIABLE, None)
+    monkeypatch.setattr(uvicorn, "run", run)
+    result = runner.invoke(app, [*_args("serve"), "--workers", str(workers)])
+    assert result.exit_code == 0, result.output
+    [folder] = seen
+    assert (folder is None) is (workers == 1)
+    assert folder is None or not Path(folder).exists()
+    assert MULTIPROCESS_DIR_VARIABLE not in os.environ
+
+
+def test_serve_keeps_a_metrics_folder_the_operator_set(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(os, "environ", {**os.environ, MULTIPROCESS_DIR_VARIABLE: str(tmp_path)})
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    result = runner.invoke(app, [*_args("serve"), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert tmp_path.is_dir() and os.environ[MULTIPROCESS_DIR_VARIABLE] == str(tmp_path)
