@@ -32,6 +32,10 @@ MappingsOption = Annotated[
     Path, typer.Option("--mappings", help="Folder of mapping files (*.yaml, searched recursively).")
 ]
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
+NOTHING_TO_SERVE = (
+    "has no mapping files, so there is nothing to serve: add some (`facade scaffold WSDL` "
+    "writes a start), or mount your mappings/ and wsdl/ folders into the container"
+)
 
 
 @app.callback(invoke_without_command=True)
@@ -113,6 +117,9 @@ def serve(
     import uvicorn
 
     table = _table(mappings, wsdl)
+    if not len(table):  # e.g. a container started without its mappings mounted
+        _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
+        raise typer.Exit(1)
     settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)

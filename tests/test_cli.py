@@ -167,3 +167,14 @@ def test_serve_keeps_a_metrics_folder_the_operator_set(
     result = runner.invoke(app, [*_args("serve"), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert tmp_path.is_dir() and os.environ[MULTIPROCESS_DIR_VARIABLE] == str(tmp_path)
+
+
+def test_serve_refuses_an_empty_mappings_folder(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("must not serve"))
+    result = runner.invoke(app, _args("serve", tmp_path))
+    assert result.exit_code == 1
+    assert f"{tmp_path}: has no mapping files, so there is nothing to serve" in result.output
