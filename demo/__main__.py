@@ -142,6 +142,7 @@ def self_test(base: str) -> int:
         ("GET", "/v1/orders/1001", None, 200),
         ("GET", "/v1/customers/1/orders?since=2024-01-01", None, 200),
         ("GET", "/v1/customers/42", None, 404),
+        ("GET", "/v1/customers/42/orders", None, 404),
         ("GET", "/v1/customers/abc", None, 422),
         (
             "POST",
