@@ -18,9 +18,11 @@ accepts (keyword arguments of a call), so one schema describes both directions:
   null, not an empty list);
 - soapenc arrays are arrays of their item type: zeep parses them into a list;
 - decimals are strings (``^-?\\d+(\\.\\d+)?$``) so no digit is lost to a float; their range
-  facets are left out, as JSON Schema compares numbers only;
-- objects stay open: zeep adds ``_raw_elements`` for unknown reply elements, and xsi:type
-  subtypes (abstract types, substitution groups: best effort) add members to their base.
+  facets are left out, as JSON Schema compares numbers only; integers that may pass 2^53
+  (``xs:long``, ``xs:integer``...) are integers or strings of digits, for the same reason;
+- objects are closed (``additionalProperties: false``): the request walker refuses unknown
+  members and the reply translation drops zeep's ``_raw_elements``; a type that another
+  extends stays open, as xsi:type subtypes add members to their base (best effort).
 
 Named complex types land in ``defs`` once and are referenced by ``$ref``, so recursive types
 terminate; an anonymous type met again inside itself becomes a def too.
@@ -37,6 +39,10 @@ from zeep import xsd
 
 from facade.soap.facets import EMPTY, FacetIndex, Facets, Scope, member_key, scope_of
 from facade.xsdtypes import ANY_SIMPLE_TYPE, INTEGER_RANGES, builtin_name
+
+EXACT_JSON_INTEGER = 2**53
+"""Integers beyond this (either sign) may not survive a JSON parser that reads doubles."""
+_DIGITS = r"^[+-]?[0-9]+$"
 
 Schema = dict[str, Any]
 
@@ -249,7 +255,7 @@ class SchemaBuilder:
             return {}
         if name in INTEGER_RANGES:
             bounds = zip(("minimum", "maximum"), INTEGER_RANGES[name], strict=True)
-            base, kind = {"type": "integer"} | {k: v for k, v in bounds if v is not None}, "integer"
+            base, kind = _integer(name) | {k: v for k, v in bounds if v is not None}, "integer"
         else:
             base, kind = _BUILTINS.get(name, ({"type": "string"}, "string"))
         return _restrict(base, kind, facets)
@@ -335,6 +341,15 @@ def _array(items: Schema, particle: Any) -> Schema:
     if isinstance(particle.max_occurs, int):
         schema["maxItems"] = particle.max_occurs
     return schema
+
+
+def _integer(name: str) -> Schema:
+    """An integer; for types whose values may pass 2^53 (xsd:long, xsd:integer...), also its
+    digits as a string, since many JSON parsers cannot carry such a number exactly."""
+    low, high = INTEGER_RANGES[name]
+    if (low is None or low < -EXACT_JSON_INTEGER) or (high is None or high > EXACT_JSON_INTEGER):
+        return {"type": ["integer", "string"], "pattern": _DIGITS}
+    return {"type": "integer"}
 
 
 def _nullable(schema: Schema) -> Schema:

@@ -303,6 +303,8 @@ def test_decimals_are_strings_with_digit_limits(load: Load) -> None:
     assert not valid.is_valid({"any": 1.5, "money": "1.234", "whole": "1.0"})
 
 
+WIDE = {"type": ["integer", "string"], "pattern": "^[+-]?[0-9]+$"}  # may pass 2^53
+
 BUILTINS = [
     ("string", {"type": "string"}),
     ("normalizedString", {"type": "string"}),
@@ -311,16 +313,16 @@ BUILTINS = [
     ("float", {"type": "number"}),
     ("double", {"type": "number"}),
     ("decimal", {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}),
-    ("integer", {"type": "integer"}),
-    ("positiveInteger", {"type": "integer", "minimum": 1}),
-    ("nonNegativeInteger", {"type": "integer", "minimum": 0}),
-    ("negativeInteger", {"type": "integer", "maximum": -1}),
-    ("nonPositiveInteger", {"type": "integer", "maximum": 0}),
-    ("long", {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}),
+    ("integer", WIDE),
+    ("positiveInteger", WIDE | {"minimum": 1}),
+    ("nonNegativeInteger", WIDE | {"minimum": 0}),
+    ("negativeInteger", WIDE | {"maximum": -1}),
+    ("nonPositiveInteger", WIDE | {"maximum": 0}),
+    ("long", WIDE | {"minimum": -(2**63), "maximum": 2**63 - 1}),
     ("int", {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}),
     ("short", {"type": "integer", "minimum": -32768, "maximum": 32767}),
     ("byte", {"type": "integer", "minimum": -128, "maximum": 127}),
-    ("unsignedLong", {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}),
+    ("unsignedLong", WIDE | {"minimum": 0, "maximum": 2**64 - 1}),
     ("unsignedInt", {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}),
     ("unsignedShort", {"type": "integer", "minimum": 0, "maximum": 65535}),
     ("unsignedByte", {"type": "integer", "minimum": 0, "maximum": 255}),
@@ -607,3 +609,14 @@ def test_a_type_that_is_extended_stays_open(load: Load) -> None:
     shop.message("Req")
     assert "additionalProperties" not in shop.builder.defs["Base"]
     assert shop.builder.defs["Derived"]["additionalProperties"] is False
+
+
+def test_a_wide_integer_is_a_number_or_its_digits(load: Load) -> None:
+    shop = load("""<xs:element name="Req"><xs:complexType><xs:sequence>
+        <xs:element name="big" type="xs:long"/><xs:element name="small" type="xs:int"/>
+        </xs:sequence></xs:complexType></xs:element>""")
+    valid = shop.validator(shop.message("Req"))
+    assert valid.is_valid({"big": "9223372036854775807", "small": 1})
+    assert valid.is_valid({"big": 9007199254740993, "small": 1})
+    assert not valid.is_valid({"big": "12a", "small": 1})
+    assert not valid.is_valid({"big": 1, "small": "1"})
