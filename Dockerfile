@@ -1,17 +1,31 @@
-# The facade as a container: mount your mappings/ and wsdl/ over the shipped demo ones.
+# The facade as a container. Mount your mappings/ and wsdl/ folders:
 #   docker build -t facade .
-#   docker run -p 8080:8080 -v $PWD/mappings:/app/mappings -v $PWD/wsdl:/app/wsdl facade
-FROM python:3.11-slim
+#   docker run -p 8080:8080 -v $PWD/mappings:/app/mappings:ro -v $PWD/wsdl:/app/wsdl:ro facade
+# The image ships no routes (the demo's would call a mock CRM that is not in the container):
+# started without mounts, it stops at once and says what to mount.
+#
+# The base image is pinned to one Python release; pin its digest as well where you build
+# (--build-arg PYTHON_IMAGE=python:3.11.11-slim-bookworm@sha256:...).
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
-COPY facade ./facade
-RUN pip install . && useradd --create-home --uid 10001 facade
+# Dependencies first, read from pyproject.toml alone: this layer is rebuilt only when
+# pyproject.toml changes, not with every code edit.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt "setuptools>=77" wheel \
+ && rm /tmp/requirements.txt \
+ && useradd --create-home --uid 10001 facade \
+ && mkdir -p /app/mappings /app/wsdl
 
-COPY mappings ./mappings
-COPY wsdl ./wsdl
+# The facade itself: a code edit rebuilds only this layer.
+COPY README.md ./
+COPY facade ./facade
+RUN pip install --no-deps --no-build-isolation .
 
 USER facade
 EXPOSE 8080

@@ -15,69 +15,111 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 30.0
+POLL_SECONDS = 0.2  # how often the children are checked
 
 
-def free_port() -> int:
+@dataclass(frozen=True)
+class Child:
+    """One server the demo starts: what to call it, its port, and the flag that moves it."""
+
+    name: str
+    port: int
+    flag: str
+    process: subprocess.Popen[bytes]
+
+    def exit_message(self) -> str:
+        return (
+            f"{self.name} stopped (exit code {self.process.returncode}). If its log above says "
+            f"'address already in use', port {self.port} is taken: choose another with "
+            f"{self.flag} PORT."
+        )
+
+
+def ensure_free(port: int, flag: str) -> None:
+    """Stop before starting anything when another process listens on `port`: its answers
+    would pass our readiness checks while our own server dies."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SystemExit(
+                f"error: port {port} is already in use ({exc.strerror}); "
+                f"choose another with {flag} PORT"
+            ) from None
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+def exited(children: list[Child]) -> Child | None:
+    """The first child that is no longer running, if any."""
+    return next((child for child in children if child.process.poll() is not None), None)
+
+
+def wait_until_up(url: str, child: Child, children: list[Child]) -> None:
+    """Wait until `url` answers 200 while every child still runs."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args!r} exited with {process.returncode}")
+        if (dead := exited(children)) is not None:
+            raise SystemExit(f"error: {dead.exit_message()}")
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if httpx.get(url, timeout=1.0).status_code == 200 and exited(children) is None:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer within {STARTUP_SECONDS:g} s")
+        time.sleep(POLL_SECONDS / 2)
+    raise SystemExit(f"error: {child.name} did not answer {url} within {STARTUP_SECONDS:g} s")
+
+
+def watch(children: list[Child]) -> None:
+    """Block until a child exits, then stop with a message naming it; Ctrl-C returns."""
+    try:
+        while (dead := exited(children)) is None:
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        return
+    raise SystemExit(f"error: {dead.exit_message()}")
+
+
+def stop(children: list[Child]) -> None:
+    for child in reversed(children):
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGINT)
+            try:
+                child.process.wait(10)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
 
 
 @contextmanager
-def running(facade_port: int, mock_port: int) -> Iterator[str]:
-    """Start the mock CRM and the facade; yield the facade's base URL; stop both."""
+def running(facade_port: int, mock_port: int) -> Iterator[tuple[str, list[Child]]]:
+    """Start the mock CRM and the facade; yield the facade's base URL and the children;
+    stop both."""
+    ensure_free(facade_port, "--port")
+    ensure_free(mock_port, "--mock-port")
     facade = [sys.executable, "-m", "facade"]
     env = {**os.environ, "CRM_URL": f"http://127.0.0.1:{mock_port}/crm"}
-    mock = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            *facade,
-            "mock",
-            "wsdl/crm.wsdl",
-            "--handlers",
-            "demo/crm_handlers.py",
-            "--port",
-            str(mock_port),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    server = None
+    children: list[Child] = []
     try:
-        wait_until_up(f"http://127.0.0.1:{mock_port}/crm?wsdl", mock)
+        mock_args = ["mock", "wsdl/crm.wsdl", "--handlers", "demo/crm_handlers.py"]
+        mock = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [*facade, *mock_args, "--port", str(mock_port)], cwd=ROOT, env=env
+        )
+        children.append(Child("the mock CRM", mock_port, "--mock-port", mock))
+        wait_until_up(f"http://127.0.0.1:{mock_port}/crm?wsdl", children[0], children)
         server = subprocess.Popen(  # noqa: S603
             [*facade, "serve", "--port", str(facade_port)], cwd=ROOT, env=env
         )
+        children.append(Child("the facade", facade_port, "--port", server))
         base = f"http://127.0.0.1:{facade_port}"
-        wait_until_up(f"{base}/readyz", server)
-        yield base
+        wait_until_up(f"{base}/readyz", children[1], children)
+        yield base, children
     finally:
-        for process in (server, mock):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stop(children)
 
 
 def curl_lines(base: str) -> list[str]:
@@ -100,6 +142,7 @@ def self_test(base: str) -> int:
         ("GET", "/v1/orders/1001", None, 200),
         ("GET", "/v1/customers/1/orders?since=2024-01-01", None, 200),
         ("GET", "/v1/customers/42", None, 404),
+        ("GET", "/v1/customers/42/orders", None, 404),
         ("GET", "/v1/customers/abc", None, 422),
         (
             "POST",
@@ -134,18 +177,18 @@ def main() -> int:
     parser.add_argument("--mock-port", type=int, default=int(os.environ.get("CRM_PORT", 8081)))
     parser.add_argument("--self-test", action="store_true", help="call every route, then stop")
     args = parser.parse_args()
-    with running(args.port, args.mock_port) as base:
+    with running(args.port, args.mock_port) as (base, children):
         if args.self_test:
-            return self_test(base)
+            status = self_test(base)
+            if (dead := exited(children)) is not None:
+                raise SystemExit(f"error: {dead.exit_message()}")
+            return status
         print(f"\nThe facade is up on {base} (API docs: {base}/docs), in front of the mock CRM.")
         print("Try:\n")
         for line in curl_lines(base):
             print("  " + line)
         print("\nCtrl-C stops both.")
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
+        watch(children)
     return 0
 
 

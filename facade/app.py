@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,10 +19,12 @@ from starlette.types import Receive, Scope, Send
 from facade import __version__
 from facade.backends.legacy import LegacyBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
 from facade.net import HttpTransport, Transport
+from facade.net.seam import origin
 from facade.observability import (
     REQUEST_ID_HEADER,
     UNMATCHED,
@@ -81,13 +83,20 @@ def create_app(
         await network.aclose()
         await replies.aclose()
 
-    app = FastAPI(title="Strangler facade", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Strangler facade",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,  # facade/docs.py serves the docs pages without a CDN
+        redoc_url=None,
+    )
     app.state.ready = False
     metrics = Metrics()
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
+    add_docs_routes(app)
     served = [
         ServedRoute(
             compiled, table.validators[compiled.name], LegacyBackend(compiled, network, replies)
@@ -147,16 +156,21 @@ class _PathEndpoint:
             context = await read_context(request, served.name, self.settings.max_body_bytes)
         except FacadeError as exc:
             return _render(request, Failure(exc))
-        return _render(request, await handle(served, context))
+        return _render(request, await handle(served, context), origin(served.compiled.address))
 
 
-def _render(request: Request, outcome: Outcome) -> Response:
-    """The client's answer; X-Facade-Backend only when a backend answered or failed."""
+def _render(request: Request, outcome: Outcome, backend: str | None = None) -> Response:
+    """The client's answer; X-Facade-Backend only when a backend answered or failed.
+
+    A backend failure is logged with the backend's origin (scheme, host and port: never the
+    credentials or the path of its address)."""
     if isinstance(outcome, Failure):
         error, side = outcome.error, outcome.side
         request.state.side = side or UNMATCHED
         if error.status >= 500:
             fields = {"status": error.status, "side": side or UNMATCHED}
+            if side is not None and backend is not None:
+                fields["origin"] = backend
             log.warning("backend failure: %s", error.type, extra={"fields": fields})
         return problem_response(error, request.state.request_id, request.url.path, side)
     request.state.side = outcome.side
@@ -177,7 +191,7 @@ def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metri
         return json_response({"ready": ready, "wsdls": wsdls}, 200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_route("/readyz", readyz, methods=["GET"], include_in_schema=False)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
 
+from facade import __version__
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
+from facade.observability import MULTIPROCESS_DIR_VARIABLE
 from facade.openapi.document import openapi_document
 from facade.routetable import RouteTable, build_route_table
 from facade.scaffold import scaffold as scaffold_mappings
@@ -19,20 +25,44 @@ from facade.soap.registry import WsdlRegistry
 
 app = typer.Typer(
     help="A REST/JSON facade in front of legacy SOAP services.",
-    no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 MappingsOption = Annotated[
     Path, typer.Option("--mappings", help="Folder of mapping files (*.yaml, searched recursively).")
 ]
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
+NOTHING_TO_SERVE = (
+    "has no mapping files, so there is nothing to serve: add some (`facade scaffold WSDL` "
+    "writes a start), or mount your mappings/ and wsdl/ folders into the container"
+)
 
 
-def _table(mappings: Path, registry: WsdlRegistry) -> RouteTable:
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """A REST/JSON facade in front of legacy SOAP services."""
+    if version:
+        typer.echo(f"facade {__version__}")
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:  # a bare `facade` is a request for help, not an error
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
+def _table(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = None) -> RouteTable:
     """The route table; or every problem found on the way to it, printed, and exit 1."""
     loaded = read_mappings(mappings)
     problems = list(loaded.problems)
+    if not wsdl.is_dir():
+        problems.append(ConfigProblem(str(wsdl), "", "the WSDL folder does not exist (see --wsdl)"))
+        _report(problems)
+        raise typer.Exit(1)
+    registry = registry or WsdlRegistry(wsdl)
     try:
         table = build_route_table(loaded.routes, registry)
     except ConfigError as exc:
@@ -53,14 +83,14 @@ def _report(problems: list[ConfigProblem]) -> None:
 @app.command()
 def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """Prove every mapping against its WSDL; print all problems and exit 1 if there are any."""
-    table = _table(mappings, WsdlRegistry(wsdl))
+    table = _table(mappings, wsdl)
     typer.echo(f"{len(table)} route{'s' if len(table) != 1 else ''} OK")
 
 
 @app.command()
 def routes(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """List the routes: method, path, route name, operation, mode."""
-    table = _table(mappings, WsdlRegistry(wsdl))
+    table = _table(mappings, wsdl)
     rows = [("METHOD", "PATH", "NAME", "OPERATION", "MODE")]
     for route in sorted(table, key=lambda r: (r.mapping.path, r.mapping.method)):
         operation = f"{route.mapping.legacy.wsdl}:{route.operation.name}"
@@ -86,19 +116,39 @@ def serve(
     """Check the mappings, then serve them."""
     import uvicorn
 
-    table = _table(mappings, WsdlRegistry(wsdl))
+    table = _table(mappings, wsdl)
+    if not len(table):  # e.g. a container started without its mappings mounted
+        _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
+        raise typer.Exit(1)
     settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
-    uvicorn.run(
-        "facade.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    with _shared_metrics(workers):
+        uvicorn.run(
+            "facade.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder where they share metric values, removed at exit
+    (one the operator set in the environment is used, and kept, as it is)."""
+    if workers == 1 or os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="facade-metrics-")
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR_VARIABLE]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @app.command()
@@ -109,25 +159,34 @@ def mock(
     handlers: Annotated[
         Path | None,
         typer.Option(
-            help="Python file with one function per operation [default: sample answers].",
+            help="Python file with one function per operation; others answer samples.",
+            show_default="sample answers",
             exists=True,
         ),
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
 ) -> None:
-    """Serve a WSDL's operations from Python handlers (or sample data): a stand-in legacy
-    system."""
-    from facade.mock import run_mock
+    """Serve a WSDL's operations from Python handlers or sample data: a stand-in backend."""
+    from facade.mock import mock_handlers, run_mock
 
-    run_mock(wsdl_file, handlers, host, port)
+    try:
+        served, sources = mock_handlers(wsdl_file, handlers)
+    except ConfigError as exc:
+        _report(exc.problems)
+        raise typer.Exit(1) from exc
+    typer.echo(f"mock of {wsdl_file} on http://{host}:{port}/ (any path), operations:", err=True)
+    width = max(map(len, sources))
+    for name, source in sorted(sources.items()):
+        typer.echo(f"  {name:<{width}}  {source}", err=True)
+    run_mock(wsdl_file, served, host, port)
 
 
 @app.command()
 def openapi(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
     """Print the OpenAPI 3.1 document of the routes, typed from the WSDLs."""
     registry = WsdlRegistry(wsdl)
-    table = _table(mappings, registry)
+    table = _table(mappings, wsdl, registry)
     document = openapi_document(table, table.contracts)
     typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
 
@@ -137,7 +196,9 @@ def scaffold(
     wsdl_file: Annotated[Path, typer.Argument(help="The WSDL to write mappings for.")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder for the mapping files [default: mappings/<WSDL name>]."),
+        typer.Option(
+            "--out", help="Folder for the mapping files.", show_default="mappings/<WSDL name>"
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Also overwrite mapping files that were edited.")
@@ -146,14 +207,24 @@ def scaffold(
         Path | None,
         typer.Option(
             "--wsdl",
-            help="The WSDL folder `facade check` will use [default: the WSDL file's folder].",
+            help="The WSDL folder `facade check` will use.",
+            show_default="the WSDL file's folder",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Endpoint the routes call (e.g. where `facade mock` listens), written as "
+            "${SERVICE_URL:-URL} in each mapping.",
+            show_default="the WSDL's soap:address",
         ),
     ] = None,
 ) -> None:
     """Write one mapping file per SOAP operation of a WSDL, as a start to edit and check."""
     out = out if out is not None else Path("mappings") / wsdl_file.stem
     try:
-        report = scaffold_mappings(wsdl_file, out, wsdl, force=force)
+        report = scaffold_mappings(wsdl_file, out, wsdl, force=force, address=address)
     except ConfigError as exc:
         _report(exc.problems)
         raise typer.Exit(1) from exc

@@ -34,6 +34,7 @@ from zeep.helpers import serialize_object
 from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding, SoapOperation
 from zeep.xsd import ComplexType
 
+from facade.errors import ConfigError, ConfigProblem
 from facade.soap.facets import FacetIndex
 from facade.soap.loader import load_wsdl
 from facade.soap.operations import soap_operations
@@ -140,9 +141,31 @@ def sample_handlers(wsdl_path: Path) -> dict[str, Handler]:
     return handlers
 
 
-def run_mock(wsdl_path: Path, handlers_path: Path | None, host: str, port: int) -> None:
+SAMPLE_ANSWER = "sample answer"
+
+
+def mock_handlers(
+    wsdl_path: Path, handlers_path: Path | None
+) -> tuple[dict[str, Handler], dict[str, str]]:
+    """The handler of every SOAP operation, and where each comes from (for the start banner).
+
+    Operations the handlers file leaves out answer sample data, so a file can start with the
+    one operation being worked on. Raises ConfigError for a WSDL that cannot be served (not
+    loadable, WSDL 2.0, or no SOAP operation at all).
+    """
+    handlers = sample_handlers(wsdl_path)
+    if not handlers:
+        raise ConfigError([ConfigProblem(str(wsdl_path), "", "has no SOAP operations to serve")])
+    sources = dict.fromkeys(handlers, SAMPLE_ANSWER)
+    if handlers_path is not None:
+        own = load_handlers(handlers_path)
+        handlers.update(own)
+        sources.update({name: f"{handlers_path.name}" for name in own if name in sources})
+    return handlers, sources
+
+
+def run_mock(wsdl_path: Path, handlers: Mapping[str, Handler], host: str, port: int) -> None:
     """Serve the mock until interrupted (the `facade mock` command)."""
-    handlers = load_handlers(handlers_path) if handlers_path else sample_handlers(wsdl_path)
     app = build_mock_app(wsdl_path, handlers)
     uvicorn.run(app, host=host, port=port)
 

@@ -9,6 +9,7 @@ credentials are never logged.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -17,7 +18,8 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facade.context import REQUEST_ID_HEADER
@@ -29,8 +31,18 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default=UNMATCHED)
 access_log = logging.getLogger("facade.access")
 
 
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+"""Set (to an empty folder) before workers start, prometheus-client keeps each worker's
+values in files there, and every worker's /metrics adds up all of them."""
+
+
 class Metrics:
-    """The facade's own prometheus registry: one per app, so tests and workers stay apart."""
+    """The facade's own prometheus registry: one per app, so tests stay apart.
+
+    With several workers (`facade serve --workers N` sets MULTIPROCESS_DIR_VARIABLE), values
+    are shared through files and `exposition()` reports the sum over all workers, whichever
+    worker answers the scrape.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -47,6 +59,14 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this process's metrics, or every worker's added up."""
+        if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)
+        return generate_latest(merged)
 
 
 def request_id_from(header_value: str | None) -> str:

@@ -18,9 +18,13 @@ import re
 Segment = str | None
 """A literal segment, or None for a `{parameter}`."""
 
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
+"""The files the API docs pages load, served under /docs/assets/ (see facade/docs.py)."""
+
 RESERVED_PATHS = (
     *("/healthz", "/readyz", "/metrics"),  # the facade's own routes
-    *("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"),  # FastAPI's
+    *("/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"),  # the API docs
+    *(f"/docs/assets/{name}" for name in DOCS_ASSETS),
 )
 """Paths the facade serves itself with GET; no mapping may take a GET one of them could match."""
 

@@ -284,6 +284,27 @@ def test_unreachable_backend_is_502(client: httpx.Client) -> None:
     assert body["detail"] == "The backend could not be reached"
 
 
+def test_an_unreachable_backend_is_logged_with_its_origin_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = closed_port()
+    document = mapping("GET", "/v1/lost/{id}", "GetCustomer", {"CustomerId": "path.id"})
+    document["legacy"]["address"] = f"http://ops:hunter2@127.0.0.1:{port}/crm/secret-path"
+    (tmp_path / "lost.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    registry = WsdlRegistry(ROOT / "wsdl")
+    app = create_app(build_route_table(load_mappings(tmp_path, {}), registry), registry)
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False) as http:
+        problem(http.get("/v1/lost/1"), 502, "backend-unreachable")
+    [record] = [r for r in caplog.records if r.getMessage().startswith("backend failure")]
+    fields = record.__dict__["fields"]
+    assert fields == {
+        "status": 502,
+        "side": "legacy",
+        "origin": f"http://127.0.0.1:{port}",
+    }
+    assert "hunter2" not in caplog.text and "secret-path" not in caplog.text
+
+
 # Requests the facade refuses before calling the backend
 
 

@@ -1,8 +1,10 @@
-"""The `facade` commands that read mappings: check, routes, openapi, and serve's refusal."""
+"""The `facade` commands that read mappings: check, routes, openapi, and serve's refusal;
+help, version and completion."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +12,9 @@ import pytest
 from openapi_spec_validator import validate
 from typer.testing import CliRunner
 
+from facade import __version__
 from facade.cli import app
+from facade.observability import MULTIPROCESS_DIR_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +81,100 @@ def test_commands_refuse_a_broken_set(runner: CliRunner, tmp_path: Path) -> None
         result = runner.invoke(app, _args(command, tmp_path))
         assert result.exit_code == 1, command
         assert "bad.yaml: is not valid YAML" in result.output
+
+
+def test_bare_facade_prints_help_and_succeeds(runner: CliRunner) -> None:
+    result = runner.invoke(app, [], prog_name="facade")
+    assert result.exit_code == 0
+    assert "Usage: facade" in result.output and "scaffold" in result.output
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"facade {__version__}"
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_short_and_long_help(runner: CliRunner, flag: str) -> None:
+    result = runner.invoke(app, ["check", flag])
+    assert result.exit_code == 0
+    assert "--mappings" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("scaffold", "[default: (mappings/<WSDL name>)]"),
+        ("scaffold", "[default: (the WSDL file's folder)]"),
+        ("mock", "[default: (sample answers)]"),
+        ("check", "[default: mappings]"),
+    ],
+)
+def test_help_keeps_its_defaults(runner: CliRunner, command: str, shown: str) -> None:
+    result = runner.invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert shown in result.output
+
+
+def test_shell_completion_script(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--show-completion", "bash"], prog_name="facade")
+    assert result.exit_code == 0
+    assert "complete" in result.output and "_FACADE_COMPLETE" in result.output
+
+
+def test_check_names_a_missing_wsdl_folder(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "wsdl"
+    result = runner.invoke(
+        app, ["check", "--mappings", str(ROOT / "mappings"), "--wsdl", str(missing)]
+    )
+    assert result.exit_code == 1
+    assert f"{missing}: the WSDL folder does not exist (see --wsdl)" in result.output
+    assert "is not a file in" not in result.output
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_serve_with_workers_shares_metrics_in_a_folder_it_removes(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    import uvicorn
+
+    seen: list[str | None] = []
+
+    def run(*args: object, **kwargs: object) -> None:
+        folder = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+        seen.append(folder)
+        assert folder is None or Path(folder).is_dir()
+
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # serve sets FACADE_* variables
+    os.environ.pop(MULTIPROCESS_DIR_VARIABLE, None)
+    monkeypatch.setattr(uvicorn, "run", run)
+    result = runner.invoke(app, [*_args("serve"), "--workers", str(workers)])
+    assert result.exit_code == 0, result.output
+    [folder] = seen
+    assert (folder is None) is (workers == 1)
+    assert folder is None or not Path(folder).exists()
+    assert MULTIPROCESS_DIR_VARIABLE not in os.environ
+
+
+def test_serve_keeps_a_metrics_folder_the_operator_set(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(os, "environ", {**os.environ, MULTIPROCESS_DIR_VARIABLE: str(tmp_path)})
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    result = runner.invoke(app, [*_args("serve"), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert tmp_path.is_dir() and os.environ[MULTIPROCESS_DIR_VARIABLE] == str(tmp_path)
+
+
+def test_serve_refuses_an_empty_mappings_folder(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("must not serve"))
+    result = runner.invoke(app, _args("serve", tmp_path))
+    assert result.exit_code == 1
+    assert f"{tmp_path}: has no mapping files, so there is nothing to serve" in result.output

@@ -12,11 +12,13 @@ import pytest
 import zeep
 from lxml import etree
 from servers import serve_in_thread
+from typer.testing import CliRunner
 from wsdls import TNS as WSDL_TNS
 from wsdls import write_wsdl, wsdl
 from zeep.exceptions import Fault
 
-from facade.mock import MockFault, build_mock_app, load_handlers
+from facade.cli import app as cli_app
+from facade.mock import SAMPLE_ANSWER, MockFault, build_mock_app, load_handlers, mock_handlers
 
 ROOT = Path(__file__).resolve().parent.parent
 CRM_WSDL = ROOT / "wsdl" / "crm.wsdl"
@@ -370,3 +372,46 @@ def test_empty_request_wrapper_is_answered_unless_an_argument_is_required(
         _, text, _ = fault_of(response, "1.1")
         assert text.startswith("invalid Ping request: Missing element Id")
         assert received == []
+
+
+# Starting a mock: handlers fall back to samples, a banner, one-line refusals
+
+
+def test_operations_without_a_handler_answer_sample_data(tmp_path: Path) -> None:
+    handlers = tmp_path / "one.py"
+    handlers.write_text("def GetOrder(OrderId):\n    return {'Order': None}\n")
+    served, sources = mock_handlers(CRM_WSDL, handlers)
+    assert sources["GetOrder"] == "one.py"
+    assert sources["GetCustomer"] == SAMPLE_ANSWER
+    with serve_in_thread(build_mock_app(CRM_WSDL, served)) as base_url:
+        with zeep.Client(str(CRM_WSDL)) as client:
+            service = client.create_service(BINDINGS["1.1"], base_url + "/crm")
+            assert service.GetCustomer(CustomerId=1) is not None  # a sample, not a fault
+
+
+def test_the_banner_names_the_url_and_each_operation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import facade.mock
+
+    started: list[int] = []
+    monkeypatch.setattr(
+        facade.mock, "run_mock", lambda wsdl, handlers, host, port: started.append(port)
+    )
+    result = CliRunner().invoke(cli_app, ["mock", str(CRM_WSDL), "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert started == [8123]
+    assert "on http://127.0.0.1:8123/" in result.output
+    assert "GetCustomer" in result.output and SAMPLE_ANSWER in result.output
+
+
+def test_a_wsdl_20_file_is_one_line_not_a_traceback(corpus: Path) -> None:
+    result = CliRunner().invoke(cli_app, ["mock", str(corpus / "wsdl20" / "wikipedia.wsdl")])
+    assert result.exit_code == 1
+    assert "is a WSDL 2.0 document; only WSDL 1.1 is supported" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_wsdl_without_operations_is_refused(tmp_path: Path) -> None:
+    path = write_wsdl(tmp_path, "empty.wsdl", wsdl({}))
+    result = CliRunner().invoke(cli_app, ["mock", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}: has no SOAP operations to serve" in result.output

@@ -95,8 +95,16 @@ CancelOrder(OrderId,Reason)            DELETE /orders/{id}              path.id 
 RemoveTags(+Tags)                      DELETE /tags                     query.tags
 CalculateTax(Amount)                   POST   /calculate-tax            body.Amount
 Add(intA,intB)                         POST   /add                      body.intA body.intB
-HelloWorld()                           POST   /hello-world
-FullCountryInfo(sCountryISOCode)       POST   /full-country-info        body.sCountryISOCode
+HelloWorld()                           GET    /hello-world
+FullCountryInfo(sCountryISOCode)       GET    /full-country-info        query.sCountryISOCode
+CapitalCity(sCountryISOCode)           GET    /capital-city             query.sCountryISOCode
+NumberToWords(ubiNum)                  GET    /number-to-words          query.ubiNum
+ConversionRate(FromCurrency,To)        GET    /conversion-rate          query.fromCurrency query.to
+CountryInfo(*Filter)                   POST   /country-info             body
+SayHello(Name)                         POST   /say-hello                body.Name
+Multiply(a,b)                          POST   /multiply                 body.a body.b
+Finalize(OrderId)                      POST   /finalize                 body.OrderId
+Notify()                               POST   /notify
 Get(Key)                               POST   /get                      body.Key
 GetCustomerOrders(CustomerId)          GET    /customer-orders/{id}     path.id
 GetOrdersByCustomerId(CustomerId)      GET    /orders                   query.customerId
@@ -119,8 +127,8 @@ AddTimesheetWithDefaults(*input)       POST   /timesheets/with-defaults body
 GetTimesheet(*input)                   POST   /get-timesheet            body
 SearchOrders(Status,*Range)            POST   /search-orders            body.Status body.Range
 DeleteTimesheetEntry(*entries)         POST   /delete-timesheet-entry   body
-Hi(first-name)                         POST   /hi                       body."first-name"
-Hi(Größe)                              POST   /hi                       body."Größe"
+SayHi(first-name)                      POST   /say-hi                   body."first-name"
+SayHi(Größe)                           POST   /say-hi                   body."Größe"
 """
 
 
@@ -178,7 +186,14 @@ def test_guess_route(
 )
 def test_safe_from_the_verb(operation: str, safe: bool) -> None:
     assert is_safe(operation) is safe
-    assert guess_route(operation, []).safe is safe
+    guess = guess_route(operation, [])
+    assert guess.safe is (safe or guess.method == "GET")  # a noun (Getaway) reads
+
+
+@pytest.mark.parametrize("operation", ["FullCountryInfo", "CapitalCity", "Getaway", "Listen"])
+def test_an_operation_named_by_a_noun_reads(operation: str) -> None:
+    guess = guess_route(operation, [Param("Code", simple=True)])
+    assert (guess.method, guess.safe) == ("GET", True)
 
 
 @pytest.mark.parametrize(
@@ -292,6 +307,7 @@ def test_crm_mapping_content(crm_dir: Path, tmp_path: Path) -> None:
             "wsdl": "crm.wsdl",
             "operation": "UpdateCustomer",
             "request": {"CustomerId": "path.id", "Customer": "body"},
+            "response": "Customer",
             "safe": False,
             "faults": {"CustomerNotFound": 404},
         },
@@ -600,3 +616,90 @@ def test_largest_corpus_wsdl_is_fast(tmp_path: Path, corpus: Path) -> None:
     report = scaffold(largest, tmp_path)
     assert time.perf_counter() - started < LARGEST_SECONDS
     assert report.count(WRITTEN) > 0
+
+
+# --- Address, name clashes and unwrapped replies --------------------------------------------
+
+
+def _legacy(out: Path, name: str) -> dict[str, object]:
+    text = (out / f"{name}.yaml").read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text)["legacy"])
+
+
+def test_address_is_written_into_every_mapping(crm_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    scaffold(crm_dir / "crm.wsdl", out, address="http://127.0.0.1:8091/crm")
+    for file in out.glob("*.yaml"):
+        assert _legacy(out, file.stem)["address"] == "${CRM_URL:-http://127.0.0.1:8091/crm}"
+
+
+@pytest.mark.parametrize("address", ["ftp://host/x", "127.0.0.1:8081", "http://h/${X}"])
+def test_a_bad_address_is_refused_before_writing(
+    crm_dir: Path, tmp_path: Path, address: str
+) -> None:
+    with pytest.raises(ConfigError, match="--address must"):
+        scaffold(crm_dir / "crm.wsdl", tmp_path / "out", address=address)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_takes_an_address(crm_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["scaffold", str(crm_dir / "crm.wsdl"), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--address", "http://127.0.0.1:9/crm"])
+    assert result.exit_code == 0, result.output
+    assert _legacy(out, "get-order")["address"] == "${CRM_URL:-http://127.0.0.1:9/crm}"
+
+
+def test_names_taken_elsewhere_in_the_mappings_folder_are_refused(
+    crm_dir: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", root)
+    with pytest.raises(ConfigError) as caught:
+        scaffold(crm_dir / "crm.wsdl", root / "crm", mappings_root=root)
+    messages = [str(p) for p in caught.value.problems]
+    assert any("get-customer.yaml: already names route 'get-customer'" in m for m in messages)
+    assert all("--out" in m for m in messages)
+    assert not (root / "crm").exists()
+
+
+def test_a_name_field_counts_and_the_out_folder_itself_does_not(
+    crm_dir: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "mappings"
+    (root / "other").mkdir(parents=True)
+    (root / "other" / "x.yaml").write_text("name: get-order\n")
+    (root / "other" / "broken.yaml").write_text(":\n- [")
+    with pytest.raises(ConfigError, match="already names route 'get-order'"):
+        scaffold(crm_dir / "crm.wsdl", root / "crm", mappings_root=root)
+    (root / "other" / "x.yaml").unlink()
+    scaffold(crm_dir / "crm.wsdl", root / "crm", mappings_root=root)
+    scaffold(crm_dir / "crm.wsdl", root / "crm", mappings_root=root)  # its own files: no clash
+
+
+def test_a_folder_outside_the_mappings_root_is_not_searched(crm_dir: Path, tmp_path: Path) -> None:
+    root = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", root)
+    scaffold(crm_dir / "crm.wsdl", tmp_path / "elsewhere", mappings_root=root)
+
+
+SINGLE = '<xs:element name="CapitalCityResult" type="xs:string"/>'
+TWO = '<xs:element name="A" type="xs:string"/><xs:element name="B" type="xs:string"/>'
+ODD = '<xs:element name="odd-name" type="xs:string"/>'
+
+
+@pytest.mark.parametrize(
+    ("response", "expression"),
+    [(SINGLE, "CapitalCityResult"), (TWO, None), (ODD, '"odd-name"'), ("", None)],
+)
+def test_a_reply_of_one_child_is_unwrapped(
+    tmp_path: Path, response: str, expression: str | None
+) -> None:
+    code = '<xs:element name="Code" type="xs:string"/>'
+    path = write_wsdl(tmp_path, "c.wsdl", wsdl({"CapitalCity": (code, response)}))
+    scaffold(path, tmp_path / "out")
+    assert _legacy(tmp_path / "out", "capital-city").get("response") == expression
+    check = CliRunner().invoke(
+        cli, ["check", "--mappings", str(tmp_path / "out"), "--wsdl", str(tmp_path)]
+    )
+    assert check.exit_code == 0, check.output

@@ -111,7 +111,10 @@ class LegacySection(_Strict):
     )
     faults: dict[str, int] = Field(
         default_factory=dict,
-        description="SOAP fault code or detail element name -> HTTP status.",
+        description=(
+            "SOAP fault detail element name, subcode (or a part of a dotted SOAP 1.1 code) "
+            "or code -> HTTP status."
+        ),
         examples=[{"CustomerNotFound": 404}],
     )
     safe: bool | None = Field(

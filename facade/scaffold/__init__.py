@@ -11,6 +11,7 @@ REST conventions are guessed from the operation's name and arguments (`guess_rou
     UpdateCustomer(CustomerId, Customer)     PUT    /customers/{id}     Customer: body
     DeleteCustomer(CustomerId)               DELETE /customers/{id}
     Add(intA, intB)                          POST   /add                intA: body.intA
+    CapitalCity(Code)                        GET    /capital-city       Code: query.code
 
 The first word is the verb. Get/Fetch/Read address one item when an argument is id-like (its
 last word is Id, Code, Key or Number, or it is the only simple argument of a singular
@@ -23,12 +24,21 @@ as a path segment (`/by-name`), as do other preposition tails (`/with-defaults`)
 DELETE never carry objects: an operation with a complex argument is a POST. Anything else,
 and any route one request could confuse with an earlier one or with the facade's own
 (`/healthz`, `/metrics`, `/docs`...), is `POST /<operation-name>` with every argument in
-the body. The route name (and file stem) is the kebab-case operation name.
+the body, except that an operation named by a noun (`CapitalCity`, `FullCountryInfo`: a
+first word no rule knows, not a known action and not shaped like a verb) with only simple
+arguments asks for that thing: `GET /<operation-name>` with every argument in the query,
+safe. The route name (and file stem) is the kebab-case operation name. A reply of exactly
+one child gets `response: <child>`, so clients get the value rather than its wrapper.
 
-`legacy.address` is written only when the WSDL gives no usable http(s) soap:address. Then
-the file says `${CRM_URL:-http://127.0.0.1:8081/crm}`: each deployment sets the variable,
-and until it does, calls go to loopback where `facade mock` listens, never to a guessed
-host. A usable WSDL address is left in the WSDL, the one place to change it.
+`legacy.address` is written when `address` is given (`--address URL`): every file says
+`${CRM_URL:-URL}`, so the routes call `URL` (say, where `facade mock` listens) until a
+deployment sets the variable. Without it, it is written only when the WSDL gives no usable
+http(s) soap:address, as `${CRM_URL:-http://127.0.0.1:8081/crm}`: calls go to loopback,
+never to a guessed host. A usable WSDL address is otherwise left in the WSDL.
+
+Route names are unique across a mappings folder: when `out` lies inside `mappings_root`
+(`mappings/` by default), a name already taken by a file elsewhere in it is an error,
+before anything is written.
 
 Each file starts with a header that records the hash of the rest of the file. A re-run
 rewrites files whose hash still matches and keeps edited ones, unless `force` is given.
@@ -40,13 +50,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from facade.errors import ConfigError, ConfigProblem
-from facade.scaffold.documents import MappingDocument, render_document
+from facade.scaffold.documents import MappingDocument, address_problem, render_document
 from facade.scaffold.files import (
+    DEFAULT_MAPPINGS,
     KEPT,
     UNCHANGED,
     WRITTEN,
     ScaffoldedFile,
     ScaffoldReport,
+    name_clashes,
     write_files,
 )
 from facade.scaffold.inventory import (
@@ -94,13 +106,22 @@ __all__ = [
 
 
 def scaffold(
-    wsdl_file: Path, out: Path, wsdl_dir: Path | None = None, force: bool = False
+    wsdl_file: Path,
+    out: Path,
+    wsdl_dir: Path | None = None,
+    force: bool = False,
+    address: str | None = None,
+    mappings_root: Path = DEFAULT_MAPPINGS,
 ) -> ScaffoldReport:
     """Write one mapping per SOAP operation of `wsdl_file` into `out`, or raise ConfigError.
 
     `wsdl_dir` is the folder `facade check --wsdl` will use (default: the WSDL's folder);
-    `legacy.wsdl` names the file relative to it.
+    `legacy.wsdl` names the file relative to it. `address` is the endpoint every mapping
+    calls unless its variable is set.
     """
+    problem = address_problem(address) if address is not None else None
+    if problem:
+        raise ConfigError([ConfigProblem(str(wsdl_file), "", problem)])
     wsdl_dir = wsdl_file.parent if wsdl_dir is None else wsdl_dir
     name = relative_wsdl_name(wsdl_file, wsdl_dir)
     try:
@@ -108,12 +129,17 @@ def scaffold(
     except ConfigError as exc:
         raise ConfigError([located(p, wsdl_file) for p in exc.problems]) from exc
     report = ScaffoldReport(out)
-    mappings = _plan(loaded, name, report)
+    mappings = _plan(loaded, name, report, address)
+    clashes = name_clashes([m.name for m in mappings], out, mappings_root)
+    if clashes:
+        raise ConfigError(clashes)
     write_files(mappings, name, out, force, report)
     return report
 
 
-def _plan(loaded: LoadedWsdl, wsdl_name: str, report: ScaffoldReport) -> list[MappingDocument]:
+def _plan(
+    loaded: LoadedWsdl, wsdl_name: str, report: ScaffoldReport, address: str | None
+) -> list[MappingDocument]:
     """The mapping files for every SOAP operation, in WSDL order (nothing is written)."""
     client = loaded.client
     skipped_ports, http_only = non_soap_ports(client)
@@ -142,6 +168,6 @@ def _plan(loaded: LoadedWsdl, wsdl_name: str, report: ScaffoldReport) -> list[Ma
         taken.add(route.method, route.path)
         port_type = operation.binding.port_type.name.text
         doc = docs.get((port_type, operation.name))
-        body = render_document(operation, route, wsdl_name, service, port, doc)
+        body = render_document(operation, route, wsdl_name, service, port, doc, address)
         mappings.append(MappingDocument(name, operation.name, route, body))
     return mappings

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
+from zeep.xsd import ComplexType
 
 from facade.scaffold.naming import split_words
 from facade.scaffold.routes import RouteGuess
 from facade.soap.operations import SoapOperation
-from facade.soap.zeep_private import fault_messages
+from facade.soap.zeep_private import SIMPLE_CONTENT_KEY, fault_messages
 
 MOCK_BASE_URL = "http://127.0.0.1:8081"
 """Default backend when the WSDL has no usable address: where `facade mock` listens."""
 NOT_FOUND_STATUS = 404
 FAULT_STATUS = 400
 SUMMARY_LENGTH = 100
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a JMESPath name that needs no quotes
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,13 @@ def render_document(
     service: str | None,
     port: str | None,
     doc: str | None,
+    address: str | None = None,
 ) -> str:
-    """The YAML of one mapping: the guessed route, the operation, its faults and address."""
+    """The YAML of one mapping: the guessed route, the operation, its faults and address.
+
+    `address` (scaffold's `--address`) is the endpoint to call until a variable says
+    otherwise, whatever the WSDL's soap:address.
+    """
     text = " ".join(doc.split()) if doc else ""
     summary, description = (
         _summary(text) if text else (f"Calls {operation.name} on {operation.service}", None)
@@ -52,11 +60,14 @@ def render_document(
         legacy["service"] = service
     if port:
         legacy["port"] = port
-    address = _address(operation)
-    if address:
-        legacy["address"] = address
+    written = _address(operation, address)
+    if written:
+        legacy["address"] = written
     if route.request:
         legacy["request"] = route.request
+    response = _single_child(operation)
+    if response:
+        legacy["response"] = response
     legacy["safe"] = route.safe
     faults = _faults(operation)
     if faults:
@@ -64,6 +75,19 @@ def render_document(
     document = {"route": route_section, "legacy": legacy, "migration": {"mode": "legacy"}}
     dumped = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     return "# Edit freely: a re-run keeps edited files unless --force is given.\n" + dumped
+
+
+def _single_child(operation: SoapOperation) -> str | None:
+    """The response expression that unwraps a reply of one child (`CapitalCityResult`), so
+    clients get the value rather than the WSDL's wrapper around it; None otherwise."""
+    output = operation.output_type
+    if not isinstance(output, ComplexType) or output.attributes:
+        return None
+    children = output.elements
+    if len(children) != 1 or children[0][0] == SIMPLE_CONTENT_KEY:
+        return None
+    name = children[0][0]
+    return name if _IDENTIFIER.match(name) else json.dumps(name, ensure_ascii=False)
 
 
 def _summary(text: str) -> tuple[str, str | None]:
@@ -75,19 +99,32 @@ def _summary(text: str) -> tuple[str, str | None]:
     return text[: SUMMARY_LENGTH - 3].rsplit(" ", 1)[0] + "...", text
 
 
-def _address(operation: SoapOperation) -> str | None:
-    """`${SERVICE_URL:-loopback}` when the WSDL's address cannot be called; else None."""
-    parsed = urlparse(operation.address or "")
-    if parsed.scheme in ("http", "https") and parsed.netloc:
-        return None
+def _address(operation: SoapOperation, override: str | None) -> str | None:
+    """`${SERVICE_URL:-override}` when an address is given; `${SERVICE_URL:-loopback}` when
+    the WSDL's address cannot be called; else None (the WSDL's address is used)."""
     words = split_words(operation.service)
     if len(words) > 1 and words[-1].lower() == "service":
         words = words[:-1]
     variable = "_".join(w.upper() for w in words) or "SOAP"
     variable = variable if variable[0].isalpha() else f"SOAP_{variable}"
+    if override is not None:
+        return f"${{{variable}_URL:-{override}}}"
+    parsed = urlparse(operation.address or "")
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return None
     path = parsed.path if not parsed.scheme and parsed.path.startswith("/") else None
     path = path or "/" + "-".join(w.lower() for w in words)
     return f"${{{variable}_URL:-{MOCK_BASE_URL}{path}}}"
+
+
+def address_problem(url: str) -> str | None:
+    """Why `url` cannot be a scaffolded endpoint, or None when it can."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return f"--address must be an http:// or https:// URL with a host, not {url!r}"
+    if "$" in url or "}" in url:
+        return f"--address must not contain '$' or '}}' (it is written inside ${{...}}): {url!r}"
+    return None
 
 
 def _faults(operation: SoapOperation) -> dict[str, int]:

@@ -32,6 +32,21 @@ SAFE_VERBS = frozenset(
     + ("lookup", "fetch", "read")
 )
 """Operations named with these verbs only read: `legacy.safe: true`."""
+_ACTION_VERBS = frozenset(
+    ("say", "send", "submit", "process", "execute", "run", "start", "stop", "reset", "login")
+    + ("logout", "logon", "logoff", "authenticate", "authorize", "transfer", "pay", "book")
+    + ("reserve", "sync", "import", "export", "upload", "download", "generate", "notify")
+    + ("apply", "assign", "close", "open", "lock", "unlock", "enable", "disable", "save")
+    + ("store", "write", "post", "put", "publish", "merge", "move", "copy", "sign", "confirm")
+    + ("accept", "reject", "approve", "deny", "release", "renew", "refresh", "resend", "retry")
+    + ("subscribe", "unsubscribe", "ping", "echo", "purge", "clear", "do", "make", "perform")
+    + ("trigger", "schedule", "request", "register", "upsert", "replace", "rename", "attach")
+    + ("detach", "link", "unlink", "cancel", "void", "refund", "charge", "ship", "order")
+    + ("subtract", "multiply", "divide", "sum", "compute", "convert", "encode", "decode")
+    + ("encrypt", "decrypt", "hash", "compress", "archive", "restore", "delete", "invoke")
+)
+"""First words that name an action although no rule knows them: such operations stay POST."""
+_VERB_SUFFIXES = ("ize", "ise", "ify", "ate")  # finalize, notify, calculate: actions
 _ID_WORDS = frozenset(("id", "code", "key", "number"))
 _LEADING_FILLERS = frozenset(("of", "all", "the", "a", "an"))
 _PREPOSITIONS = frozenset(
@@ -93,6 +108,9 @@ def guess_route(
     kind = _VERBS.get(words[0]) if words else None
     subject, prep, qualifier = _subject(words[1:])
     has_object = any(not p.simple for p in params)
+    if kind is None and words and _names_a_thing(words[0]) and not has_object:
+        # CapitalCity(CountryCode), FullCountryInfo(...): a noun asks for that thing
+        return RouteGuess("GET", fallback.path, _query_request(params, None), safe=True)
     if kind is None or not subject:
         return fallback
     if has_object and kind in ("read", "find", "collection", "delete"):
@@ -124,6 +142,18 @@ def guess_route(
     if key is not None:
         return RouteGuess(method, many + "/{id}", _body_request(params, key), safe)
     return RouteGuess(method, single, _body_request(params), safe)
+
+
+def _names_a_thing(word: str) -> bool:
+    """True when an operation's first word is a noun (`Capital`, `Country`, `Number`), not a
+    verb of its own: unknown to the rules, not a known action, not shaped like a verb."""
+    return (
+        word.isalpha()
+        and word not in _VERBS
+        and word not in SAFE_VERBS
+        and word not in _ACTION_VERBS
+        and not word.endswith(_VERB_SUFFIXES)
+    )
 
 
 def _subject(words: list[str]) -> tuple[list[str], str, list[str]]:

@@ -148,6 +148,12 @@ class FacetIndex:
             _SchemaReader(tables, tns).read(schema)
         return cls(tables)
 
+    def is_extended(self, xsd_type: object) -> bool:
+        """True when another complex type derives from this named one (so a value may carry
+        the members of a subtype, chosen by xsi:type)."""
+        scope = scope_of(xsd_type)
+        return scope is not None and any(scope in bases for bases in self._t.includes.values())
+
     def for_type(self, xsd_type: object) -> Facets:
         """Facets of a type found by QName; ``Facets()`` when none or when ambiguous."""
         qname = getattr(xsd_type, "qname", None)

@@ -71,12 +71,24 @@ def fault_status(fault: Fault, faults: Mapping[str, int]) -> int:
 def mapped_status(fault: Fault, faults: Mapping[str, int]) -> int | None:
     """The status the mapping gives this fault, or None when the mapping does not name it.
 
-    Detail element names are the most specific, so they are tried first.
+    Names are tried from the most specific: detail elements, then the codes (`_codes`).
     """
-    for key in (*fault.detail_names, *fault.subcodes, fault.code):
+    for key in (*fault.detail_names, *_codes(fault)):
         if key in faults:
             return faults[key]
     return None
+
+
+def _codes(fault: Fault) -> tuple[str, ...]:
+    """The fault's code names, most specific first.
+
+    A dotted SOAP 1.1 code such as `Client.CustomerNotFound.Archived` is tried whole, then
+    its refinements from the last (`Archived`, `CustomerNotFound`): they are what SOAP 1.2
+    says with subcodes, which follow, innermost first; the base code (`Client`) comes last.
+    """
+    base, *refinements = fault.code.split(".")
+    whole = (fault.code,) if refinements else ()
+    return (*whole, *reversed(refinements), *reversed(fault.subcodes), base)
 
 
 def _soap11_fault(node: etree._Element, typed: ElementReader) -> Fault:

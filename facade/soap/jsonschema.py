@@ -18,9 +18,11 @@ accepts (keyword arguments of a call), so one schema describes both directions:
   null, not an empty list);
 - soapenc arrays are arrays of their item type: zeep parses them into a list;
 - decimals are strings (``^-?\\d+(\\.\\d+)?$``) so no digit is lost to a float; their range
-  facets are left out, as JSON Schema compares numbers only;
-- objects stay open: zeep adds ``_raw_elements`` for unknown reply elements, and xsi:type
-  subtypes (abstract types, substitution groups: best effort) add members to their base.
+  facets are left out, as JSON Schema compares numbers only; integers that may pass 2^53
+  (``xs:long``, ``xs:integer``...) are integers or strings of digits, for the same reason;
+- objects are closed (``additionalProperties: false``): the request walker refuses unknown
+  members and the reply translation drops zeep's ``_raw_elements``; a type that another
+  extends stays open, as xsi:type subtypes add members to their base (best effort).
 
 Named complex types land in ``defs`` once and are referenced by ``$ref``, so recursive types
 terminate; an anonymous type met again inside itself becomes a def too.
@@ -38,6 +40,10 @@ from zeep import xsd
 from facade.soap.facets import EMPTY, FacetIndex, Facets, Scope, member_key, scope_of
 from facade.soap.zeep_private import SIMPLE_CONTENT_KEY, nested_particles, soapenc_array_attribute
 from facade.xsdtypes import ANY_SIMPLE_TYPE, INTEGER_RANGES, builtin_name
+
+EXACT_JSON_INTEGER = 2**53
+"""Integers beyond this (either sign) may not survive a JSON parser that reads doubles."""
+_DIGITS = r"^[+-]?[0-9]+$"
 
 Schema = dict[str, Any]
 
@@ -163,7 +169,7 @@ class SchemaBuilder:
     ) -> Schema:
         if soapenc_array_attribute(xsd_type) is not None:
             return self._soapenc_array(xsd_type)
-        obj = _Object()
+        obj = _Object(closed=not self._facets.is_extended(xsd_type))
         for particle_name, content in nested_particles(xsd_type):
             name = particle_name or SIMPLE_CONTENT_KEY  # zeep names every particle of a type
             if isinstance(content, xsd.Element):  # simple content, or an extension of anyType
@@ -255,7 +261,7 @@ class SchemaBuilder:
             return {}
         if name in INTEGER_RANGES:
             bounds = zip(("minimum", "maximum"), INTEGER_RANGES[name], strict=True)
-            base, kind = {"type": "integer"} | {k: v for k, v in bounds if v is not None}, "integer"
+            base, kind = _integer(name) | {k: v for k, v in bounds if v is not None}, "integer"
         else:
             base, kind = _BUILTINS.get(name, ({"type": "string"}, "string"))
         return _restrict(base, kind, facets)
@@ -274,6 +280,9 @@ class _Object:
     properties: dict[str, Schema] = field(default_factory=dict)
     required: list[str] = field(default_factory=list)
     constraints: list[Schema] = field(default_factory=list)
+    closed: bool = True
+    """No other members: the request walker refuses unknown fields and zeep reads none into
+    replies. A base type that others extend stays open for its subtypes' members."""
 
     def add(self, name: str, schema: Schema, required: bool) -> None:
         self.properties[name] = schema
@@ -289,6 +298,8 @@ class _Object:
 
     def schema(self) -> Schema:
         schema: Schema = {"type": "object", "properties": self.properties}
+        if self.closed:
+            schema["additionalProperties"] = False
         if self.required:
             schema["required"] = self.required
         if len(self.constraints) == 1:
@@ -336,6 +347,15 @@ def _array(items: Schema, particle: Any) -> Schema:
     if isinstance(particle.max_occurs, int):
         schema["maxItems"] = particle.max_occurs
     return schema
+
+
+def _integer(name: str) -> Schema:
+    """An integer; for types whose values may pass 2^53 (xsd:long, xsd:integer...), also its
+    digits as a string, since many JSON parsers cannot carry such a number exactly."""
+    low, high = INTEGER_RANGES[name]
+    if (low is None or low < -EXACT_JSON_INTEGER) or (high is None or high > EXACT_JSON_INTEGER):
+        return {"type": ["integer", "string"], "pattern": _DIGITS}
+    return {"type": "integer"}
 
 
 def _nullable(schema: Schema) -> Schema:

@@ -7,6 +7,7 @@ how to add it. The facade ships copies of the standard schemas WSDLs commonly im
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,20 +21,41 @@ from zeep.exceptions import DTDForbidden, EntitiesForbidden
 from zeep.exceptions import Error as ZeepError
 
 from facade.errors import ConfigError, ConfigProblem
+from facade.translate.xml import strip_leading_noise
 
 WSDL20_NAMESPACE = "http://www.w3.org/ns/wsdl"
 BUNDLED_SCHEMAS = Path(__file__).resolve().parent.parent / "xsd"
 
 # Standard schemas that WSDLs import by URL, often without a usable schemaLocation.
+# Lookups ignore the scheme, the case of the host and a trailing `/` or `#` (`catalog_key`).
 BUNDLED_CATALOG: dict[str, Path] = {
     "http://schemas.xmlsoap.org/soap/encoding/": BUNDLED_SCHEMAS / "soap-encoding.xsd",
     "http://www.w3.org/2001/xml.xsd": BUNDLED_SCHEMAS / "xml.xsd",
+    "http://www.w3.org/2001/03/xml.xsd": BUNDLED_SCHEMAS / "xml.xsd",
     "http://www.w3.org/XML/1998/namespace": BUNDLED_SCHEMAS / "xml.xsd",
     "http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/xmldsig-core-schema.xsd": (
         BUNDLED_SCHEMAS / "xmldsig-core-schema.xsd"
     ),
+    "http://www.w3.org/TR/xmldsig-core/xmldsig-core-schema.xsd": (
+        BUNDLED_SCHEMAS / "xmldsig-core-schema.xsd"
+    ),
     "http://www.w3.org/2000/09/xmldsig#": BUNDLED_SCHEMAS / "xmldsig-core-schema.xsd",
 }
+_WEB_SCHEMES = ("http", "https")
+
+
+def catalog_key(url: str) -> str:
+    """One spelling for the ways WSDLs write the same schema URL.
+
+    `https://WWW.w3.org/2001/xml.xsd` and `http://www.w3.org/2001/xml.xsd` are one key, and so
+    are `http://www.w3.org/2000/09/xmldsig#` and `.../xmldsig`; other URLs stay as they are.
+    """
+    parsed = urlparse(url.strip())
+    if parsed.scheme.lower() not in _WEB_SCHEMES:
+        return url
+    query = f"?{parsed.query}" if parsed.query else ""
+    fragment = f"#{parsed.fragment}" if parsed.fragment else ""
+    return f"//{parsed.netloc.lower()}{parsed.path.rstrip('/')}{query}{fragment}"
 
 
 class RemoteImportRefused(ZeepError):
@@ -52,17 +74,20 @@ class LocalOnlyTransport(zeep.Transport):
 
     def __init__(self, catalog: Mapping[str, Path]) -> None:
         super().__init__()
-        self.catalog = {**BUNDLED_CATALOG, **catalog}
+        self.catalog = {
+            catalog_key(url): path for url, path in {**BUNDLED_CATALOG, **catalog}.items()
+        }
         self.loaded: list[Path] = []
 
     def load(self, url: str) -> bytes:
         path = self._local_path(url)
         self.loaded.append(path)
-        return path.read_bytes()
+        return strip_leading_noise(path.read_bytes())
 
     def _local_path(self, url: str) -> Path:
-        if url in self.catalog:
-            return self.catalog[url]
+        key = catalog_key(url)
+        if key in self.catalog:
+            return self.catalog[key]
         parsed = urlparse(url)
         if parsed.scheme in ("http", "https", "ftp"):
             raise RemoteImportRefused(url)
@@ -136,8 +161,8 @@ def load_wsdl(path: Path, catalog: Mapping[str, Path] | None = None) -> LoadedWs
 
 def _refuse_wsdl20(path: Path) -> None:
     try:
-        with path.open("rb") as fh:
-            _, root = next(etree.iterparse(fh, events=("start",), no_network=True))
+        content = io.BytesIO(strip_leading_noise(path.read_bytes()))
+        _, root = next(etree.iterparse(content, events=("start",), no_network=True))
         namespace = etree.QName(root.tag).namespace  # ValueError for an unbound prefix
     except (OSError, etree.XMLSyntaxError, StopIteration, ValueError):
         return  # zeep reports these with its own message

@@ -15,15 +15,14 @@ from typing import Any
 import jmespath
 from jmespath.parser import ParsedResult
 from zeep.xsd import All, AnySimpleType, ComplexType, Element, ListType, Sequence, UnionType
+from zeep.xsd.const import Nil
 
 from facade.errors import FieldProblem, InvalidRequest
+from facade.soap.zeep_private import SIMPLE_CONTENT_KEY, nested_particles
 from facade.translate.coerce import CoercionError, coerce_simple
 from facade.translate.expression import field_path
 from facade.translate.validate import ArgumentValidator
 from facade.xsdtypes import builtin_name
-
-SIMPLE_CONTENT_KEY = "_value_1"
-"""zeep's key for the text value of an element that also has attributes."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,13 @@ class ArgumentSource:
         path = field_path(self.expression)
         return ".".join(path) if path is not None else self.name
 
+    @property
+    def reads_body(self) -> bool:
+        """True when the argument is a plain path into the JSON body (`body`, `body.a.b`):
+        its value already has JSON types, which the contract checks as they are."""
+        path = field_path(self.expression)
+        return path is not None and path[0] == "body"
+
 
 def compile_expression(text: str) -> ParsedResult:
     """Compile a JMESPath expression (raises jmespath.exceptions.ParseError)."""
@@ -53,12 +59,18 @@ def build_arguments(
 ) -> dict[str, Any]:
     """The keyword arguments of the SOAP call, or InvalidRequest naming every bad field.
 
-    Values are coerced to their XSD types first; what coerced is then checked against the
-    operation's input schema (enumerations, patterns, lengths, ranges), and the problems of
-    both steps are reported together.
+    Strings from the path, the query and headers are coerced to their XSD types; values
+    from the JSON body must already have the JSON type the contract documents (`"Name": 123`
+    for a string is refused, not turned into "123"). The contract (enumerations, patterns,
+    lengths, ranges, unknown members) is then checked, and the problems of both steps are
+    reported together, each place once.
+
+    In a body, an absent member is left out of the SOAP request; `null` goes out as
+    xsi:nil where the XSD element is nillable, and is taken as absent where it is optional.
     """
     walker = _Walker()
     arguments: dict[str, Any] = {}
+    as_sent: dict[str, Any] = {}
     for source in sources:
         value = source.expression.search(context)
         if value is None:
@@ -66,9 +78,11 @@ def build_arguments(
                 walker.problem(source.field, f"is required ({source.name})")
             continue
         arguments[source.name] = walker.element(value, source.element, source.field)
+        if source.reads_body:
+            as_sent[source.name] = value
     problems = walker.problems
     if validator is not None:
-        problems += _schema_problems(validator, sources, arguments, problems)
+        problems += _schema_problems(validator, sources, {**arguments, **as_sent}, problems)
     if problems:
         raise InvalidRequest(problems)
     return arguments
@@ -80,7 +94,8 @@ def _schema_problems(
     arguments: dict[str, Any],
     known: list[FieldProblem],
 ) -> list[FieldProblem]:
-    """What the XSD-derived schema finds in the arguments that coerced cleanly."""
+    """What the XSD-derived schema finds in the arguments that coerced cleanly, leaving out
+    places already reported (a missing body is one problem, not two)."""
 
     def reported(field: str) -> bool:
         return any(
@@ -95,7 +110,8 @@ def _schema_problems(
     return [
         p
         for p in validator.problems(clean, fields)
-        if not any(p.field.startswith(f) for f in map(fields.get, arguments) if reported(f))
+        if not reported(p.field)
+        and not any(p.field.startswith(f) for f in map(fields.get, arguments) if reported(f))
     ]
 
 
@@ -124,7 +140,8 @@ class _Walker:
         if value is None:
             if not element.nillable:
                 self.problem(field, "must not be null")
-            return None
+                return None
+            return Nil
         return self.typed(value, element.type, field)
 
     def typed(self, value: Any, xsd_type: Any, field: str) -> Any:
@@ -173,7 +190,7 @@ class _Walker:
                 if item is not None:
                     result[key] = self.element(item, children[key], where)
                 elif children[key].nillable:
-                    result[key] = None
+                    result[key] = Nil  # zeep leaves out a None it may omit; Nil is xsi:nil
             elif key in attributes:
                 result[key] = self.typed(item, attributes[key].type, where)
             else:
@@ -197,7 +214,7 @@ def _is_simple_content(xsd_type: ComplexType) -> bool:
 
 def _required_children(xsd_type: ComplexType) -> list[str]:
     """Children a value must carry; members of choices and groups are left to zeep."""
-    return list(_required_in(xsd_type.elements_nested))
+    return list(_required_in(nested_particles(xsd_type)))
 
 
 def _required_in(particles: list[tuple[str, Any]]) -> Iterator[str]:
@@ -207,7 +224,7 @@ def _required_in(particles: list[tuple[str, Any]]) -> Iterator[str]:
             if child.min_occurs and not child.nillable:
                 yield name
         elif isinstance(child, Sequence | All) and child.min_occurs and not child.accepts_multiple:
-            yield from _required_in(child.elements_nested)
+            yield from _required_in(nested_particles(child))
 
 
 def _json_kind(value: Any) -> str:

@@ -25,6 +25,7 @@ import orjson
 from jmespath.parser import ParsedResult
 from lxml import etree
 from zeep.xsd import AnySimpleType, ComplexType
+from zeep.xsd.const import Nil
 
 from facade.soap.zeep_private import RAW_ELEMENTS_KEY, compound_items, compound_type, is_compound
 from facade.translate.xml import element_to_json
@@ -35,7 +36,7 @@ DecimalStyle = Literal["string", "number"]
 
 def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None) -> JSON:
     """A zeep result as JSON values; `xsd_type` is the value's type when it may be None."""
-    if value is None:
+    if value is None or value is Nil:  # Nil: a request argument that goes out as xsi:nil
         return _empty(xsd_type)
     if isinstance(value, bool | int | str):
         return value

@@ -9,6 +9,9 @@ from typing import Any
 import xmltodict
 from lxml import etree
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+_XML_WHITESPACE = b" \t\r\n"
+
 
 class UnsafeXml(ValueError):
     """The document carries a DTD, which could declare entities; it is refused whole."""
@@ -36,7 +39,21 @@ def parse_xml(content: bytes) -> etree._Element:
 
 def parse_xml_file(path: Path) -> etree._Element:
     """Parse a local file (WSDL, XSD) the hardened way; raise OSError or XMLSyntaxError."""
-    return etree.parse(str(path), hardened_parser()).getroot()
+    return etree.fromstring(strip_leading_noise(path.read_bytes()), hardened_parser())
+
+
+def strip_leading_noise(content: bytes) -> bytes:
+    """The document without the whitespace and UTF-8 byte-order marks that editors and vendor
+    tools put before the XML declaration, which a strict parser refuses."""
+    start = 0
+    while start < len(content):
+        if content.startswith(_UTF8_BOM, start):
+            start += len(_UTF8_BOM)
+        elif content[start] in _XML_WHITESPACE:
+            start += 1
+        else:
+            break
+    return content[start:]
 
 
 def element_to_json(element: etree._Element) -> dict[str, Any]:

@@ -138,6 +138,12 @@ def test_list_orders_filters_by_date(client: httpx.Client) -> None:
     assert client.get("/v1/customers/1/orders", params={"since": "yesterday"}).status_code == 422
 
 
+def test_orders_of_an_unknown_customer_are_404_like_the_customer(client: httpx.Client) -> None:
+    orders = client.get("/v1/customers/999/orders")
+    assert orders.status_code == client.get("/v1/customers/999").status_code == 404
+    assert orders.json()["type"] == "urn:facade:problem:soap-fault"
+
+
 def test_operational_endpoints(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"ready": True, "wsdls": ["crm.wsdl"]}

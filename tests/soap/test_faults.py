@@ -250,3 +250,35 @@ def test_dotted_code_can_be_mapped_exactly() -> None:
 
 def test_a_text_detail_is_never_taken_for_element_names() -> None:
     assert fault_status(fault("Server", "CustomerNotFound"), {"CustomerNotFound": 404}) == 502
+
+
+@pytest.mark.parametrize(
+    ("code", "mapping", "expected"),
+    [
+        ("Client.CustomerNotFound", {"CustomerNotFound": 404}, 404),
+        ("Client.CustomerNotFound", {"Client": 409}, 409),
+        ("Client.CustomerNotFound", {"Client": 409, "CustomerNotFound": 404}, 404),
+        ("Client.CustomerNotFound.Archived", {"CustomerNotFound": 404, "Archived": 410}, 410),
+        ("Client.CustomerNotFound.Archived", {"CustomerNotFound": 404}, 404),
+        ("Client.Quota", {"Client.Quota": 429, "Quota": 403}, 429),
+        ("Server.Database", {"Client": 409}, SERVER_FAULT_STATUS),
+        ("Client.Other", {"CustomerNotFound": 404}, CLIENT_FAULT_STATUS),
+    ],
+)
+def test_dotted_soap11_code_parts_match_like_subcodes(
+    code: str, mapping: dict[str, int], expected: int
+) -> None:
+    assert fault_status(fault(code), mapping) == expected
+
+
+def test_dotted_code_read_from_an_envelope_is_mapped_by_its_refinement() -> None:
+    parsed = find_fault(
+        soap11("<faultcode>soap:Client.CustomerNotFound</faultcode><faultstring>x</faultstring>")
+    )
+    assert parsed is not None
+    assert fault_status(parsed, {"CustomerNotFound": 404}) == 404
+
+
+def test_innermost_soap12_subcode_wins() -> None:
+    value = fault("Sender", None, ("NotFound", "CustomerNotFound"))
+    assert fault_status(value, {"NotFound": 410, "CustomerNotFound": 404}) == 404

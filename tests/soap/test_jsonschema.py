@@ -303,6 +303,8 @@ def test_decimals_are_strings_with_digit_limits(load: Load) -> None:
     assert not valid.is_valid({"any": 1.5, "money": "1.234", "whole": "1.0"})
 
 
+WIDE = {"type": ["integer", "string"], "pattern": "^[+-]?[0-9]+$"}  # may pass 2^53
+
 BUILTINS = [
     ("string", {"type": "string"}),
     ("normalizedString", {"type": "string"}),
@@ -311,16 +313,16 @@ BUILTINS = [
     ("float", {"type": "number"}),
     ("double", {"type": "number"}),
     ("decimal", {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}),
-    ("integer", {"type": "integer"}),
-    ("positiveInteger", {"type": "integer", "minimum": 1}),
-    ("nonNegativeInteger", {"type": "integer", "minimum": 0}),
-    ("negativeInteger", {"type": "integer", "maximum": -1}),
-    ("nonPositiveInteger", {"type": "integer", "maximum": 0}),
-    ("long", {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}),
+    ("integer", WIDE),
+    ("positiveInteger", WIDE | {"minimum": 1}),
+    ("nonNegativeInteger", WIDE | {"minimum": 0}),
+    ("negativeInteger", WIDE | {"maximum": -1}),
+    ("nonPositiveInteger", WIDE | {"maximum": 0}),
+    ("long", WIDE | {"minimum": -(2**63), "maximum": 2**63 - 1}),
     ("int", {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}),
     ("short", {"type": "integer", "minimum": -32768, "maximum": 32767}),
     ("byte", {"type": "integer", "minimum": -128, "maximum": 127}),
-    ("unsignedLong", {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}),
+    ("unsignedLong", WIDE | {"minimum": 0, "maximum": 2**64 - 1}),
     ("unsignedInt", {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}),
     ("unsignedShort", {"type": "integer", "minimum": 0, "maximum": 65535}),
     ("unsignedByte", {"type": "integer", "minimum": 0, "maximum": 255}),
@@ -516,6 +518,7 @@ def test_message_of_a_named_wrapper_type_is_inline(load: Load) -> None:
     assert schema == {
         "type": "object",
         "properties": {"q": shop.builder.defs["Query"]["properties"]["q"]},
+        "additionalProperties": False,
     }
     # An empty <Query/> is None in zeep: where it is a member, null is accepted.
     assert shop.builder.element(shop.element("Search"))["anyOf"][1] == {"type": "null"}
@@ -573,3 +576,47 @@ def assert_refs_resolve(schema: Any, defs: dict[str, Any]) -> None:
     elif isinstance(schema, list):
         for value in schema:
             assert_refs_resolve(value, defs)
+
+
+def test_objects_are_closed(load: Load) -> None:
+    shop = load("""<xs:element name="Req"><xs:complexType><xs:sequence>
+        <xs:element name="name" type="xs:string"/></xs:sequence></xs:complexType></xs:element>""")
+    schema = shop.message("Req")
+    assert schema["additionalProperties"] is False
+    valid = shop.validator(schema)
+    assert valid.is_valid({"name": "Ann"})
+    assert not valid.is_valid({"name": "Ann", "nickname": "A"})
+
+
+def test_a_choice_in_a_closed_object_accepts_each_branch(load: Load) -> None:
+    shop = load("""<xs:element name="Req"><xs:complexType><xs:choice>
+        <xs:element name="id" type="xs:int"/><xs:element name="email" type="xs:string"/>
+        </xs:choice></xs:complexType></xs:element>""")
+    valid = shop.validator(shop.message("Req"))
+    assert valid.is_valid({"id": 1}) and valid.is_valid({"email": "a@b"})
+    assert not valid.is_valid({"id": 1, "other": 2})
+
+
+def test_a_type_that_is_extended_stays_open(load: Load) -> None:
+    shop = load("""<xs:complexType name="Base"><xs:sequence>
+        <xs:element name="a" type="xs:string"/></xs:sequence></xs:complexType>
+      <xs:complexType name="Derived"><xs:complexContent><xs:extension base="tns:Base">
+        <xs:sequence><xs:element name="b" type="xs:string"/></xs:sequence>
+      </xs:extension></xs:complexContent></xs:complexType>
+      <xs:element name="Req"><xs:complexType><xs:sequence>
+        <xs:element name="x" type="tns:Base"/><xs:element name="y" type="tns:Derived"/>
+      </xs:sequence></xs:complexType></xs:element>""")
+    shop.message("Req")
+    assert "additionalProperties" not in shop.builder.defs["Base"]
+    assert shop.builder.defs["Derived"]["additionalProperties"] is False
+
+
+def test_a_wide_integer_is_a_number_or_its_digits(load: Load) -> None:
+    shop = load("""<xs:element name="Req"><xs:complexType><xs:sequence>
+        <xs:element name="big" type="xs:long"/><xs:element name="small" type="xs:int"/>
+        </xs:sequence></xs:complexType></xs:element>""")
+    valid = shop.validator(shop.message("Req"))
+    assert valid.is_valid({"big": "9223372036854775807", "small": 1})
+    assert valid.is_valid({"big": 9007199254740993, "small": 1})
+    assert not valid.is_valid({"big": "12a", "small": 1})
+    assert not valid.is_valid({"big": 1, "small": "1"})

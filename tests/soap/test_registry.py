@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from facade.errors import ConfigError
-from facade.soap.loader import BUNDLED_CATALOG, load_wsdl
+from facade.soap.loader import BUNDLED_CATALOG, catalog_key, load_wsdl
 from facade.soap.registry import WsdlRegistry
 
 REMOTE_TYPES = "http://legacy.example.com/schemas/types.xsd"
@@ -128,3 +128,91 @@ def test_a_failed_load_is_remembered_not_retried(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as second:
         registry.get("svc.wsdl")
     assert first.value is second.value
+
+
+PLAIN_WSDL = WSDL_WITH_REMOTE_IMPORT.replace(
+    f'<xs:import namespace="urn:types" schemaLocation="{REMOTE_TYPES}"/>', ""
+).replace('type="t:Code"', 'type="xs:string"')
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [b"\n  ", b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n", b"\n\xef\xbb\xbf", b"\t\r\n\xef\xbb\xbf\n"],
+    ids=["whitespace", "bom", "bom-then-newline", "newline-then-bom", "mixed"],
+)
+def test_whitespace_or_bom_before_the_declaration_loads(tmp_path: Path, prefix: bytes) -> None:
+    (tmp_path / "vendor.wsdl").write_bytes(prefix + PLAIN_WSDL.encode())
+    loaded = WsdlRegistry(tmp_path).get("vendor.wsdl")
+    assert loaded.client.wsdl.services["S"].ports["SP"].binding.get("Ping").name == "Ping"
+
+
+def test_an_imported_xsd_with_leading_whitespace_loads(tmp_path: Path) -> None:
+    (tmp_path / "svc.wsdl").write_text("\n" + WSDL_WITH_REMOTE_IMPORT)
+    (tmp_path / "types.xsd").write_bytes(b"\xef\xbb\xbf\n" + TYPES_XSD.encode())
+    (tmp_path / "catalog.yaml").write_text(f'"{REMOTE_TYPES}": types.xsd\n')
+    assert (tmp_path / "types.xsd").resolve() in WsdlRegistry(tmp_path).get("svc.wsdl").documents
+
+
+def test_a_dtd_after_leading_whitespace_is_still_refused(tmp_path: Path) -> None:
+    evil = PLAIN_WSDL.replace(
+        '<?xml version="1.0"?>',
+        '<?xml version="1.0"?>\n<!DOCTYPE definitions [<!ENTITY x "boom">]>',
+    )
+    (tmp_path / "evil.wsdl").write_bytes(b"\xef\xbb\xbf\n" + evil.encode())
+    with pytest.raises(ConfigError, match="declares a DTD"):
+        load_wsdl(tmp_path / "evil.wsdl")
+
+
+def test_wsdl_20_after_a_bom_is_refused_clearly(corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "w.wsdl").write_bytes(
+        b"\xef\xbb\xbf\n" + (corpus / "wsdl20" / "wikipedia.wsdl").read_bytes()
+    )
+    with pytest.raises(ConfigError, match="WSDL 2.0"):
+        load_wsdl(tmp_path / "w.wsdl")
+
+
+XML_XSD_IMPORT = '<xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="{}"/>'
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://www.w3.org/2001/xml.xsd",
+        "http://www.w3.org/2001/xml.xsd",
+        "HTTPS://WWW.W3.ORG/2001/xml.xsd",
+        "http://www.w3.org/2001/03/xml.xsd",
+    ],
+)
+def test_standard_schema_spellings_resolve_to_the_bundled_copy(
+    tmp_path: Path, location: str
+) -> None:
+    wsdl = PLAIN_WSDL.replace(
+        '<xs:schema targetNamespace="urn:svc">',
+        '<xs:schema targetNamespace="urn:svc">' + XML_XSD_IMPORT.format(location),
+    )
+    (tmp_path / "svc.wsdl").write_text(wsdl)
+    loaded = WsdlRegistry(tmp_path).get("svc.wsdl")
+    assert BUNDLED_CATALOG["http://www.w3.org/2001/xml.xsd"] in loaded.documents
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://www.w3.org/2000/09/xmldsig#", "//www.w3.org/2000/09/xmldsig"),
+        ("http://www.w3.org/2000/09/xmldsig", "//www.w3.org/2000/09/xmldsig"),
+        ("http://schemas.xmlsoap.org/soap/encoding", "//schemas.xmlsoap.org/soap/encoding"),
+        ("http://h/x.xsd?v=2#f", "//h/x.xsd?v=2#f"),
+        ("types.xsd", "types.xsd"),
+        ("ftp://h/x.xsd", "ftp://h/x.xsd"),
+    ],
+)
+def test_catalog_key_folds_spellings(url: str, key: str) -> None:
+    assert catalog_key(url) == key
+
+
+def test_a_user_catalog_entry_matches_the_other_scheme(tmp_path: Path) -> None:
+    (tmp_path / "svc.wsdl").write_text(WSDL_WITH_REMOTE_IMPORT)
+    (tmp_path / "types.xsd").write_text(TYPES_XSD)
+    https = REMOTE_TYPES.replace("http://", "https://")
+    (tmp_path / "catalog.yaml").write_text(f'"{https}": types.xsd\n')
+    assert (tmp_path / "types.xsd").resolve() in WsdlRegistry(tmp_path).get("svc.wsdl").documents

@@ -11,13 +11,17 @@ from typing import Any
 import pytest
 from lxml import etree
 from wsdls import SOAP11_ENV, TNS, load_operation, write_wsdl, wsdl
+from zeep.xsd.const import Nil
 
 from facade.errors import FieldProblem, InvalidRequest
+from facade.mapping.loader import load_mappings
+from facade.routetable import build_route_table
 from facade.soap.facets import FacetIndex
 from facade.soap.jsonschema import SchemaBuilder
 from facade.soap.loader import load_wsdl
 from facade.soap.message import build_request
 from facade.soap.operations import SoapOperation
+from facade.soap.registry import WsdlRegistry
 from facade.translate.request import (
     ArgumentSource,
     build_arguments,
@@ -172,7 +176,7 @@ def test_nested_body_values(operation: SoapOperation) -> None:
     assert arguments(operation, body)["Person"] == {
         "Name": "Ada",
         "Age": 36,
-        "Email": None,
+        "Email": Nil,
         "Address": {"Street": "St James's Square", "Zip": 12},
         "Tags": ["a", "b"],
         "Scores": [1, 2],
@@ -224,7 +228,7 @@ def test_schema_accepts_allowed_enumeration_values(
 
 def test_nillable_values_may_be_null(operation: SoapOperation) -> None:
     result = arguments(operation, {"Name": "n", "Email": None}, headers={})
-    assert result["Person"]["Email"] is None
+    assert result["Person"]["Email"] is Nil  # zeep writes xsi:nil for Nil, even when optional
     assert "Note" not in result  # nillable: absent is allowed, zeep writes xsi:nil
 
 
@@ -458,3 +462,75 @@ def test_argument_source_field_names_the_client_side_place(operation: SoapOperat
     assert by_name["Since"].field == "Since"
     header = sources(operation, Note='headers."x-note"')[0]
     assert header.field == "headers.x-note"
+
+
+# The demo's contract: body values keep their JSON types, null semantics, one problem per place
+
+
+@pytest.fixture(scope="module")
+def demo() -> dict[str, Any]:
+    registry = WsdlRegistry(ROOT / "wsdl")
+    table = build_route_table(load_mappings(ROOT / "mappings"), registry)
+    return {"routes": {r.name: r for r in table}, "validators": table.validators}
+
+
+def demo_call(demo: dict[str, Any], name: str, body: Any, **path: str) -> dict[str, Any]:
+    route = demo["routes"][name]
+    context = {"path": path, "query": {}, "headers": {}, "body": body}
+    return build_arguments(route.arguments, context, demo["validators"][name])
+
+
+def demo_errors(demo: dict[str, Any], name: str, body: Any, **path: str) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidRequest) as caught:
+        demo_call(demo, name, body, **path)
+    return [(e.field, e.message) for e in caught.value.errors]
+
+
+def test_an_empty_body_is_one_problem(demo: dict[str, Any]) -> None:
+    assert demo_errors(demo, "create-customer", None) == [("body", "is required (Customer)")]
+
+
+ADDRESS = {"Street": "s", "City": "c", "PostalCode": "p", "Country": "GB"}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"Name": 123}, ("body.Name", "123 is not of type 'string'")),
+        ({"Name": "n", "Tags": "abc"}, ("body.Tags", "'abc' is not of type 'array'")),
+        ({"Name": "n", "Tags": [1]}, ("body.Tags[0]", "1 is not of type 'string'")),
+        ({"Name": True}, ("body.Name", "True is not of type 'string'")),
+    ],
+)
+def test_body_values_must_have_their_documented_json_type(
+    demo: dict[str, Any], body: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    assert demo_errors(demo, "create-customer", {**body, "Address": ADDRESS}) == [expected]
+
+
+def test_path_strings_are_still_coerced(demo: dict[str, Any]) -> None:
+    assert demo_call(demo, "get-customer", None, id="42") == {"CustomerId": 42}
+
+
+def test_an_unknown_body_field_is_one_problem(demo: dict[str, Any]) -> None:
+    [(field, message)] = demo_errors(demo, "update-customer", {"Balance": "1"}, id="2")
+    assert field == "body.Balance" and message.startswith("is not a field of this object")
+
+
+def update_envelope(demo: dict[str, Any], body: dict[str, Any]) -> etree._Element:
+    route = demo["routes"]["update-customer"]
+    args = demo_call(demo, "update-customer", body, id="2")
+    content = build_request(route.operation, args, "http://127.0.0.1:9/crm").content
+    return body_of(content).find("{http://example.com/crm}Customer")
+
+
+def test_patch_null_clears_a_nillable_field_with_xsi_nil(demo: dict[str, Any]) -> None:
+    customer = update_envelope(demo, {"Email": None})
+    [email] = list(customer)
+    assert etree.QName(email).localname == "Email"
+    assert email.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true"
+
+
+def test_patch_absent_or_null_on_a_non_nillable_field_leaves_it_out(demo: dict[str, Any]) -> None:
+    assert list(update_envelope(demo, {})) == []
+    assert list(update_envelope(demo, {"Phone": None})) == []
