@@ -1,5 +1,6 @@
-"""Build the ASGI app from the route table: one FastAPI route per mapping, plus health,
-readiness and metrics. Errors anywhere become problem+json."""
+"""Build the ASGI app from the route table: one route per path (its methods are the mappings
+that share it), plus health, readiness, metrics and the docs. Errors anywhere become
+problem+json."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ def create_app(
     settings: Settings | None = None,
     transport: Transport | None = None,
     translator: Translator | None = None,
+    pacer: Pacer | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
@@ -69,7 +71,7 @@ def create_app(
     """
     settings = settings or Settings()
     network = transport or HttpTransport(settings.backend_connections)
-    pacer = Pacer()
+    pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
 
     @asynccontextmanager
@@ -116,7 +118,9 @@ def app_from_env() -> FastAPI:
     configure_logging(settings.log_level)
     registry = WsdlRegistry(settings.wsdl_dir)
     table = build_route_table(load_mappings(settings.mappings_dir), registry)
-    return create_app(table, registry, settings, translator=ProcessTranslator(settings))
+    pacer = Pacer()
+    translator = ProcessTranslator(settings, pacer)
+    return create_app(table, registry, settings, translator=translator, pacer=pacer)
 
 
 def _by_path(served: list[ServedRoute]) -> dict[str, dict[str, ServedRoute]]:
