@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 
 import aiohttp
+from yarl import URL
 
 from facade.errors import BackendError, BackendReplyTooLarge, BackendTimeout, BackendUnreachable
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES, Deadline, Reply, origin
@@ -58,8 +59,14 @@ class HttpTransport:
         pool = self._pool(url)
         try:
             async with asyncio.timeout(deadline.remaining()):
+                # encoded=True: sent as written; yarl would otherwise decode %2E and
+                # resolve dot segments, undoing the percent-encoding of URL templates
                 async with pool.request(
-                    method, url, data=content, headers=dict(headers), allow_redirects=False
+                    method,
+                    URL(url, encoded=True),
+                    data=content,
+                    headers=dict(headers),
+                    allow_redirects=False,
                 ) as response:
                     body = await _read_capped(response, max_bytes)
                     reply_headers = {k.lower(): v for k, v in response.headers.items()}
