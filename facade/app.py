@@ -17,8 +17,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from facade import __version__
+from facade.backends.base import Backend, BackendReply
+from facade.backends.handler import HandlerBackend
 from facade.backends.legacy import LegacyBackend
+from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.contracts.conformance import ResponseConformance
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
@@ -40,7 +44,7 @@ from facade.responses import (
     json_response,
     problem_response,
 )
-from facade.routetable import RouteTable, build_route_table
+from facade.routetable import CompiledNew, CompiledRoute, RouteTable, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 
@@ -73,7 +77,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(network, HttpTransport):
-            network.open([route.address for route in table])
+            network.open(_origins(table))
         await replies.start()
         app.state.ready = True
         yield
@@ -88,14 +92,9 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
-    served = [
-        ServedRoute(
-            compiled, table.validators[compiled.name], LegacyBackend(compiled, network, replies)
-        )
-        for compiled in table
-    ]
+    served = [_served(compiled, table, network, replies) for compiled in table]
     for path, by_method in _by_path(served).items():
-        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings)))
+        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics)))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
@@ -108,6 +107,40 @@ def app_from_env() -> FastAPI:
     registry = WsdlRegistry(settings.wsdl_dir)
     table = build_route_table(load_mappings(settings.mappings_dir), registry)
     return create_app(table, registry, settings, translator=ProcessTranslator(settings))
+
+
+def _served(
+    compiled: CompiledRoute, table: RouteTable, network: Transport, replies: Translator
+) -> ServedRoute:
+    """One route with its backends: legacy always, new when the mapping names it (and then
+    the check of its answers against the route's documented response, when typed)."""
+    legacy = LegacyBackend(compiled, network, replies)
+    new = table.new_sides.get(compiled.name)
+    contract = table.contracts.routes[compiled.name]
+    conformance = None
+    if new is not None and contract.response_typed:
+        conformance = ResponseConformance(contract.response, table.contracts.components)
+    return ServedRoute(
+        compiled,
+        table.validators[compiled.name],
+        legacy,
+        new=_new_backend(new, compiled.mapping.status, network) if new is not None else None,
+        conformance=conformance,
+    )
+
+
+def _new_backend(new: CompiledNew, status: int, network: Transport) -> Backend:
+    if new.handler is not None:
+        return HandlerBackend(new.handler, new.binding.timeout, new.response, status)
+    assert new.template is not None  # noqa: S101 - the route table holds one or the other
+    return NewBackend(new.binding, new.template, new.response, status, network)
+
+
+def _origins(table: RouteTable) -> list[str]:
+    """Every backend origin the routes call, so their pools exist before the first request."""
+    legacy = [route.address for route in table]
+    new = [n.template.origin for n in table.new_sides.values() if n.template is not None]
+    return legacy + new
 
 
 def _by_path(served: list[ServedRoute]) -> dict[str, dict[str, ServedRoute]]:
@@ -126,9 +159,12 @@ def _by_path(served: list[ServedRoute]) -> dict[str, dict[str, ServedRoute]]:
 class _PathEndpoint:
     """Serves every method of one path (an ASGI app, so Starlette hands it all methods)."""
 
-    def __init__(self, by_method: dict[str, ServedRoute], settings: Settings) -> None:
+    def __init__(
+        self, by_method: dict[str, ServedRoute], settings: Settings, metrics: Metrics
+    ) -> None:
         self.by_method = by_method
         self.settings = settings
+        self.metrics = metrics
         methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())
         self.allowed = tuple(m for m in METHOD_ORDER if m in methods)
 
@@ -147,7 +183,18 @@ class _PathEndpoint:
             context = await read_context(request, served.name, self.settings.max_body_bytes)
         except FacadeError as exc:
             return _render(request, Failure(exc))
-        return _render(request, await handle(served, context))
+        outcome = await handle(served, context)
+        if isinstance(outcome, BackendReply) and outcome.violations:
+            _report_violations(served, outcome, self.metrics)
+        return _render(request, outcome)
+
+
+def _report_violations(served: ServedRoute, reply: BackendReply, metrics: Metrics) -> None:
+    """Count and log an answer that breaks the route's documented response; it is sent."""
+    metrics.contract_violations.labels(served.name, reply.side).inc()
+    places = [{"pointer": v.pointer, "message": v.message} for v in reply.violations]
+    fields = {"route": served.name, "side": reply.side, "violations": places}
+    log.warning("answer breaks the route's response schema", extra={"fields": fields})
 
 
 def _render(request: Request, outcome: Outcome) -> Response:
