@@ -173,8 +173,10 @@ def _segments(parts: list[Part]) -> list[tuple[Part, ...]]:
 
 
 def _segment(parts: tuple[Part, ...], data: Mapping[str, Any], problems: list[FieldProblem]) -> str:
+    known = len(problems)
     rendered = "".join(_value(p, data, problems, required=True) for p in parts)
-    if rendered in _DOT_SEGMENTS and any(isinstance(p, Placeholder) for p in parts):
+    missing = len(problems) > known  # already said why
+    if rendered in _DOT_SEGMENTS and not missing and any(isinstance(p, Placeholder) for p in parts):
         fields = ", ".join(p.field for p in parts if isinstance(p, Placeholder))
         problems.append(FieldProblem(fields, f"cannot be {rendered!r} in a URL path segment"))
     return rendered
