@@ -82,7 +82,7 @@ class UrlTemplate:
             raise TemplateError(f"{text!r} must start with http:// or https://")
         if not urlsplit(match.group(0)).hostname:
             raise TemplateError(f"{text!r} has no host")
-        rest = _tokens(text[match.end() :])
+        rest = _tokens(text[match.end() :], text)
         path, query = _split_query(rest)
         # the origin ends where the path begins, so the first piece is always empty
         segments = _segments(path)[1:]
@@ -117,15 +117,16 @@ def _origin_problem(text: str) -> str:
     return f"{text!r} must be an absolute http(s) URL like https://orders.internal/orders"
 
 
-def _tokens(text: str) -> list[Part]:
-    """Literal text and placeholders, in order; stray braces and fragments refused."""
+def _tokens(rest: str, text: str) -> list[Part]:
+    """Literal text and placeholders of `rest` (what follows the origin of `text`), in
+    order; stray braces and fragments refused."""
     parts: list[Part] = []
     position = 0
-    for match in _PLACEHOLDER.finditer(text):
-        parts.append(text[position : match.start()])
+    for match in _PLACEHOLDER.finditer(rest):
+        parts.append(rest[position : match.start()])
         parts.append(_placeholder(match.group(1)))
         position = match.end()
-    parts.append(text[position:])
+    parts.append(rest[position:])
     literals = [p for p in parts if isinstance(p, str)]
     if any("{" in p or "}" in p for p in literals):
         raise TemplateError(f"{text!r} has an unclosed or nested '{{' or '}}'")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -23,6 +24,9 @@ within their deadline."""
 KEEPALIVE_SECONDS = 30.0
 """An idle pooled connection is closed after 30 s (legacy servers often drop them sooner)."""
 READ_CHUNK = 64 * 1024
+URL_CHARACTERS = ":/?#[]@!$&'()*+,;=%~-._"
+"""Characters a URL may hold as they are (RFC 3986, `%` for escapes already made); any
+other (a space, non-ASCII text) is percent-encoded before sending, nothing is decoded."""
 
 
 class HttpTransport:
@@ -59,11 +63,9 @@ class HttpTransport:
         pool = self._pool(url)
         try:
             async with asyncio.timeout(deadline.remaining()):
-                # encoded=True: sent as written; yarl would otherwise decode %2E and
-                # resolve dot segments, undoing the percent-encoding of URL templates
                 async with pool.request(
                     method,
-                    URL(url, encoded=True),
+                    as_sent(url),
                     data=content,
                     headers=dict(headers),
                     allow_redirects=False,
@@ -104,6 +106,15 @@ class HttpTransport:
             )
             self._pools[key] = pool
         return pool
+
+
+def as_sent(url: str) -> URL:
+    """The URL as it goes on the wire: escapes kept, never decoded or normalised.
+
+    yarl on its own decodes `%2E` and resolves dot segments, which would undo the
+    percent-encoding of URL templates (`..%2F` stays `..%2F`, `%2E%2E` stays `%2E%2E`).
+    """
+    return URL(quote(url, safe=URL_CHARACTERS), encoded=True)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
