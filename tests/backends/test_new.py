@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -242,14 +243,26 @@ def test_an_answer_that_breaks_the_contract_is_sent_and_counted(
                 return float(line.split()[-1])
         return 0.0
 
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("facade.app")
+    logger.addHandler(handler)
     before = count()
     httpserver.expect_request("/api/customers/1").respond_with_json(
         {"id": "seven", "name": "Ada", "balance": "1.00"}
     )
-    response = client.get("/v1/customers/1")
+    try:
+        response = client.get("/v1/customers/1")
+    finally:
+        logger.removeHandler(handler)
     assert response.status_code == 200
     assert response.json()["id"] == "seven"
     assert count() == before + 1
+    [record] = [r for r in records if "response schema" in r.getMessage()]
+    fields = record.fields  # type: ignore[attr-defined]
+    assert (fields["route"], fields["side"]) == ("get-customer", "new")
+    assert [v["pointer"] for v in fields["violations"]] == ["/id"]
     httpserver.expect_request("/api/customers/2").respond_with_json(
         {"id": 2, "name": "Ada", "balance": "1.00"}
     )
