@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from facade import __version__
 from facade.backends.base import Backend, BackendReply
-from facade.backends.handler import HandlerBackend
+from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
@@ -73,6 +74,7 @@ def create_app(
     network = transport or HttpTransport(settings.backend_connections)
     pacer = Pacer()
     replies = translator or LoopTranslator(pacer)
+    threads = handler_threads()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +86,7 @@ def create_app(
         app.state.ready = False
         await network.aclose()
         await replies.aclose()
+        threads.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="Strangler facade", version=__version__, lifespan=lifespan)
     app.state.ready = False
@@ -92,7 +95,7 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
-    served = [_served(compiled, table, network, replies) for compiled in table]
+    served = [_served(compiled, table, network, replies, threads) for compiled in table]
     for path, by_method in _by_path(served).items():
         app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics)))
     document = openapi_document(table, table.contracts, title=app.title)
@@ -110,7 +113,11 @@ def app_from_env() -> FastAPI:
 
 
 def _served(
-    compiled: CompiledRoute, table: RouteTable, network: Transport, replies: Translator
+    compiled: CompiledRoute,
+    table: RouteTable,
+    network: Transport,
+    replies: Translator,
+    threads: Executor,
 ) -> ServedRoute:
     """One route with its backends: legacy always, new when the mapping names it (and then
     the check of its answers against the route's documented response, when typed)."""
@@ -124,14 +131,14 @@ def _served(
         compiled,
         table.validators[compiled.name],
         legacy,
-        new=_new_backend(new, compiled.mapping.status, network) if new is not None else None,
+        new=_new_backend(new, compiled.mapping.status, network, threads) if new else None,
         conformance=conformance,
     )
 
 
-def _new_backend(new: CompiledNew, status: int, network: Transport) -> Backend:
+def _new_backend(new: CompiledNew, status: int, network: Transport, threads: Executor) -> Backend:
     if new.handler is not None:
-        return HandlerBackend(new.handler, new.binding.timeout, new.response, status)
+        return HandlerBackend(new.handler, new.binding.timeout, new.response, status, threads)
     assert new.template is not None  # noqa: S101 - the route table holds one or the other
     return NewBackend(new.binding, new.template, new.response, status, network)
 

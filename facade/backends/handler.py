@@ -11,18 +11,22 @@ The function gets the request context (path, query, headers, body, request id) a
 JSON, or raises an error of the facade's tree (`RouteNotFound`, `InvalidRequest`...), which
 the client sees as problem+json. A sync function runs in a worker thread, so it never blocks
 the event loop; a thread cannot be stopped, so one that passes the deadline gets its 504 and
-finishes in the background.
+finishes in the background. Sync handlers get their own pool of threads, so a slow one
+cannot hold up the loop's default executor (which also resolves backend host names).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import importlib
 import inspect
 import logging
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,13 @@ from facade.types import Side
 log = logging.getLogger("facade.backends.handler")
 
 Handler = Callable[[RequestContext], Any]
+HANDLER_THREADS = 32
+"""At most 32 sync handlers run at once in a worker; further calls wait within their deadline."""
+
+
+def handler_threads() -> ThreadPoolExecutor:
+    """The pool sync handlers run in; the app makes one and shuts it down at exit."""
+    return ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="facade-handler")
 
 
 class HandlerNotFound(LookupError):
@@ -74,17 +85,25 @@ class HandlerBackend:
     """Calls a route's new implementation in-process, within the side's deadline.
 
     backend = HandlerBackend(load_handler("customers.handlers:get_customer"), 5.0, None, 200)
+
+    Sync handlers run in `threads` (by default the event loop's default executor).
     """
 
     side: Side = "new"
 
     def __init__(
-        self, function: Handler, timeout: float, response: ParsedResult | None, status: int
+        self,
+        function: Handler,
+        timeout: float,
+        response: ParsedResult | None,
+        status: int,
+        threads: Executor | None = None,
     ) -> None:
         self.function = function
         self.timeout = timeout
         self.response = response
         self.status = status
+        self.threads = threads
 
     async def call(self, request: BackendRequest, deadline: Deadline) -> BackendReply:
         started = time.perf_counter()
@@ -111,10 +130,15 @@ class HandlerBackend:
             if inspect.iscoroutinefunction(self.function):
                 answer = await self.function(context)
             else:
-                answer = await asyncio.to_thread(self.function, context)
+                answer = await self._in_thread(context)
             return await answer if inspect.isawaitable(answer) else answer
         except (FacadeError, TimeoutError):
             raise
         except Exception as exc:
             log.exception("new implementation failed", extra={"fields": {"side": "new"}})
             raise BackendError("The new implementation failed") from exc
+
+    async def _in_thread(self, context: RequestContext) -> Any:
+        # like asyncio.to_thread, with the request id and other context variables kept
+        run = functools.partial(contextvars.copy_context().run, self.function, context)
+        return await asyncio.get_running_loop().run_in_executor(self.threads, run)
