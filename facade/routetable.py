@@ -187,6 +187,12 @@ def _template(mapping: RouteMapping, url: str, problem: _Report) -> UrlTemplate 
                 f"{{{placeholder.text}}} must name a value under one of "
                 f'{", ".join(CONTEXT_ROOTS)} (path.id, query.q, headers."x-y", body.a)',
             )
+        elif root == "headers" and rest[0] != rest[0].lower():
+            problem(
+                "new.url",
+                f"{{{placeholder.text}}}: header names are lower case in the request context; "
+                f'write headers."{rest[0].lower()}"',
+            )
         elif root == "path" and rest[0] not in params:
             problem(
                 "new.url",

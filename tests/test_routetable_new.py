@@ -80,6 +80,7 @@ def test_a_good_handler_section_compiles(tmp_path: Path) -> None:
         ({"url": NEW_URL + "/c/{path.customer}"}, "new.url", "'customer' is not a parameter"),
         ({"url": NEW_URL + "/c/{principal.id}"}, "new.url", "one of path, query, headers, body"),
         ({"url": NEW_URL + "/c/{query}"}, "new.url", "one of path, query, headers, body"),
+        ({"url": NEW_URL + '/c/{headers."X-User"}'}, "new.url", 'write headers."x-user"'),
         ({"url": NEW_URL + "/c/{path.id"}, "new.url", "unclosed"),
         ({"url": NEW_URL + "/c/{to_string(path.id)}"}, "new.url", "plain field path"),
         ({"url": "${NEW_URL}/c"}, "new.url", "environment variable NEW_URL is not set"),
