@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,8 +19,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from facade import __version__
+from facade.backends.base import Backend, BackendReply
+from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
+from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
@@ -43,7 +48,7 @@ from facade.responses import (
     json_response,
     problem_response,
 )
-from facade.routetable import RouteTable, build_route_table
+from facade.routetable import CompiledNew, CompiledRoute, RouteTable, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 
@@ -73,17 +78,19 @@ def create_app(
     network = transport or HttpTransport(settings.backend_connections)
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
+    threads = handler_threads()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(network, HttpTransport):
-            network.open([route.address for route in table])
+            network.open(_origins(table))
         await replies.start()
         app.state.ready = True
         yield
         app.state.ready = False
         await network.aclose()
         await replies.aclose()
+        threads.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Strangler facade",
@@ -99,14 +106,9 @@ def create_app(
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
     add_docs_routes(app)
-    served = [
-        ServedRoute(
-            compiled, table.validators[compiled.name], LegacyBackend(compiled, network, replies)
-        )
-        for compiled in table
-    ]
+    served = [_served(compiled, table, network, replies, threads) for compiled in table]
     for path, by_method in _by_path(served).items():
-        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings)))
+        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics)))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
@@ -121,6 +123,44 @@ def app_from_env() -> FastAPI:
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
     return create_app(table, registry, settings, translator=translator, pacer=pacer)
+
+
+def _served(
+    compiled: CompiledRoute,
+    table: RouteTable,
+    network: Transport,
+    replies: Translator,
+    threads: Executor,
+) -> ServedRoute:
+    """One route with its backends: legacy always, new when the mapping names it (and then
+    the check of its answers against the route's documented response, when typed)."""
+    legacy = LegacyBackend(compiled, network, replies)
+    new = table.new_sides.get(compiled.name)
+    contract = table.contracts.routes[compiled.name]
+    conformance = None
+    if new is not None and contract.response_typed:
+        conformance = ResponseConformance(contract.response, table.contracts.components)
+    return ServedRoute(
+        compiled,
+        table.validators[compiled.name],
+        legacy,
+        new=_new_backend(new, compiled.mapping.status, network, threads) if new else None,
+        conformance=conformance,
+    )
+
+
+def _new_backend(new: CompiledNew, status: int, network: Transport, threads: Executor) -> Backend:
+    if new.handler is not None:
+        return HandlerBackend(new.handler, new.binding.timeout, new.response, status, threads)
+    assert new.template is not None  # noqa: S101 - the route table holds one or the other
+    return NewBackend(new.binding, new.template, new.response, status, network)
+
+
+def _origins(table: RouteTable) -> list[str]:
+    """Every backend origin the routes call, so their pools exist before the first request."""
+    legacy = [route.address for route in table]
+    new = [n.template.origin for n in table.new_sides.values() if n.template is not None]
+    return legacy + new
 
 
 def _by_path(served: list[ServedRoute]) -> dict[str, dict[str, ServedRoute]]:
@@ -139,9 +179,12 @@ def _by_path(served: list[ServedRoute]) -> dict[str, dict[str, ServedRoute]]:
 class _PathEndpoint:
     """Serves every method of one path (an ASGI app, so Starlette hands it all methods)."""
 
-    def __init__(self, by_method: dict[str, ServedRoute], settings: Settings) -> None:
+    def __init__(
+        self, by_method: dict[str, ServedRoute], settings: Settings, metrics: Metrics
+    ) -> None:
         self.by_method = by_method
         self.settings = settings
+        self.metrics = metrics
         methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())
         self.allowed = tuple(m for m in METHOD_ORDER if m in methods)
 
@@ -160,7 +203,27 @@ class _PathEndpoint:
             context = await read_context(request, served.name, self.settings.max_body_bytes)
         except FacadeError as exc:
             return _render(request, Failure(exc))
-        return _render(request, await handle(served, context), origin(served.compiled.address))
+        outcome = await handle(served, context)
+        if isinstance(outcome, BackendReply) and outcome.violations:
+            _report_violations(served, outcome, self.metrics)
+        return _render(request, outcome, _failed_origin(served, outcome))
+
+
+def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:
+    """The origin of the backend that failed, for the log line; None for a handler."""
+    if not isinstance(outcome, Failure) or outcome.side is None:
+        return None
+    if outcome.side == "legacy":
+        return origin(served.compiled.address)
+    return served.new.template.origin if isinstance(served.new, NewBackend) else None
+
+
+def _report_violations(served: ServedRoute, reply: BackendReply, metrics: Metrics) -> None:
+    """Count and log an answer that breaks the route's documented response; it is sent."""
+    metrics.contract_violations.labels(served.name, reply.side).inc()
+    places = [{"pointer": v.pointer, "message": v.message} for v in reply.violations]
+    fields = {"route": served.name, "side": reply.side, "violations": places}
+    log.warning("answer breaks the route's response schema", extra={"fields": fields})
 
 
 def _render(request: Request, outcome: Outcome, backend: str | None = None) -> Response:

@@ -10,6 +10,7 @@
         UnsupportedMediaType         415 unsupported-media-type
         InvalidRequest               422 invalid-request (errors: [{field, message}])
         TooManyRequests              429 too-many-requests (Retry-After)
+        BackendRejected              4xx backend-rejected: the new side's own 4xx, passed on
       ServiceUnavailable             503 service-unavailable (Retry-After)
       BackendError                   502 backend-error
         BackendUnreachable           502 backend-unreachable
@@ -22,6 +23,8 @@
           BackendNotSoap             502 backend-not-soap
           BackendUnexpectedResponse  502 backend-unexpected-response
         SoapFault                    status chosen by the mapping, soap-fault
+        BackendHttpError             502 backend-http-error: the new side answered 5xx or 3xx
+        BackendNotJson               502 backend-not-json: the new side's 2xx is not JSON
 
     ConfigError                      not an HTTP error: a list of located problems in
                                      mapping files or WSDLs, raised at load and by `facade check`
@@ -317,6 +320,46 @@ class SoapFault(BackendError):
         if self.fault_detail is not None:
             fault["detail"] = self.fault_detail
         return {"fault": fault}
+
+
+class BackendRejected(ClientError):
+    """The new side refused the request with a 4xx; its status is passed on.
+
+    Only JSON from the new side travels on (`detail` when it gave a string one, the whole
+    document under `backend`); any other body is dropped, never forwarded raw.
+    """
+
+    slug = "backend-rejected"
+    title = "The backend refused the request"
+
+    def __init__(self, status: int, document: Any = None) -> None:
+        self.document = document
+        detail = document.get("detail") if isinstance(document, dict) else None
+        super().__init__(detail if isinstance(detail, str) else "", status=status)
+
+    def extensions(self) -> dict[str, Any]:
+        return {} if self.document is None else {"backend": self.document}
+
+
+class BackendHttpError(BackendError):
+    """The new side answered with an error status (5xx), or a redirect it may not make."""
+
+    slug = "backend-http-error"
+    title = "The backend answered with an error"
+
+    def __init__(self, http_status: int) -> None:
+        self.http_status = http_status
+        super().__init__(f"The backend answered HTTP {http_status}")
+
+    def extensions(self) -> dict[str, Any]:
+        return {"backend_status": self.http_status}
+
+
+class BackendNotJson(BackendError):
+    """The new side's successful answer is not JSON; its body is not shown."""
+
+    slug = "backend-not-json"
+    title = "The backend's answer is not JSON"
 
 
 @dataclass(frozen=True)

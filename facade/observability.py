@@ -59,6 +59,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.contract_violations = Counter(
+            "facade_contract_violations",
+            "Answers sent that break the route's documented response schema, by route and side.",
+            ["route", "side"],
+            registry=self.registry,
+        )
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this process's metrics, or every worker's added up."""

@@ -1,7 +1,8 @@
 """handle(route, context) -> outcome: the only module that knows the order of the steps.
 
     context -> validation against the route's contract -> the side that serves
-            -> that backend, within the side's deadline -> outcome
+            -> that backend, within the side's deadline
+            -> the new side's answer checked against the documented response -> outcome
 
 The migration decision, the cache and resilience slot in here, each a step that takes and
 returns plain values. Nothing here raises for a request that went wrong: a failure is an
@@ -10,10 +11,11 @@ outcome too, carrying the side that failed (None when the facade itself refused)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.context import RequestContext
+from facade.contracts.conformance import ResponseConformance
 from facade.errors import FacadeError
 from facade.net.seam import Deadline
 from facade.routetable import CompiledRoute
@@ -31,6 +33,13 @@ class ServedRoute:
     legacy: Backend
     new: Backend | None = None
     """The route's new implementation; none until the mapping names one."""
+    conformance: ResponseConformance | None = None
+    """Checks the new side's answers against the route's documented response schema;
+    none when that schema cannot be derived (an untyped response expression)."""
+
+    def __post_init__(self) -> None:
+        if self.compiled.mapping.mode == "new" and self.new is None:
+            raise ValueError(f"route {self.name!r} is in mode new but has no new backend")
 
     @property
     def name(self) -> RouteName:
@@ -55,7 +64,7 @@ async def handle(route: ServedRoute, context: RequestContext) -> Outcome:
     except FacadeError as exc:
         return Failure(exc)
     backend = choose_side(route)
-    return await call(backend, request)
+    return conform(route, await call(backend, request))
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
@@ -67,7 +76,10 @@ def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
 
 
 def choose_side(route: ServedRoute) -> Backend:
-    """The backend that serves: the legacy side until migration modes exist."""
+    """The backend that serves, by the route's mode. Canary and shadow will decide here,
+    per request, from the same route and context."""
+    if route.compiled.mapping.mode == "new" and route.new is not None:
+        return route.new
     return route.legacy
 
 
@@ -77,3 +89,13 @@ async def call(backend: Backend, request: BackendRequest) -> Outcome:
         return await backend.call(request, Deadline.after(backend.timeout))
     except FacadeError as exc:
         return Failure(exc, side=backend.side)
+
+
+def conform(route: ServedRoute, outcome: Outcome) -> Outcome:
+    """The new side's answer with the places where it breaks the route's documented
+    response schema. It is still sent: the client gets what the new side gave, and the
+    violations travel on the reply value to be counted and logged."""
+    if isinstance(outcome, Failure) or outcome.side != "new" or route.conformance is None:
+        return outcome
+    found = route.conformance.violations(outcome.body)
+    return replace(outcome, violations=found) if found else outcome

@@ -10,15 +10,16 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
+from facade.backends.handler import Handler, HandlerNotFound, load_handler
 from facade.contracts import Contracts, build_contracts
 from facade.errors import ConfigError, ConfigProblem
-from facade.mapping.loader import RouteMapping
+from facade.mapping.loader import NewBinding, RouteMapping
 from facade.paths import (
     RESERVED_PATHS,
     ambiguous,
@@ -33,6 +34,7 @@ from facade.translate.expression import field_path
 from facade.translate.request import ArgumentSource, compile_expression
 from facade.translate.validate import ArgumentValidator
 from facade.types import RouteName
+from facade.urltemplate import TemplateError, UrlTemplate
 
 CONTEXT_ROOTS = ("path", "query", "headers", "body")
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -55,6 +57,17 @@ class CompiledRoute:
 
 
 @dataclass(frozen=True)
+class CompiledNew:
+    """A route's new implementation, proved: its URL template parsed (or its handler
+    imported) and its response expression compiled."""
+
+    binding: NewBinding
+    template: UrlTemplate | None
+    handler: Handler | None
+    response: ParsedResult | None
+
+
+@dataclass(frozen=True)
 class RouteTable:
     """The compiled routes in matching order: literal path segments before parameters.
 
@@ -66,6 +79,8 @@ class RouteTable:
     contracts: Contracts
     validators: Mapping[RouteName, ArgumentValidator]
     """The request validator of each route, compiled from its contract."""
+    new_sides: Mapping[RouteName, CompiledNew] = field(default_factory=dict)
+    """The new implementation of each route whose mapping names one."""
 
     def __iter__(self) -> Iterator[CompiledRoute]:
         return iter(self.routes)
@@ -79,11 +94,19 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
     mappings = list(mappings)
     problems = collisions(mappings)
     routes = []
+    new_sides = {}
     for mapping in mappings:
         try:
             routes.append(compile_route(mapping, registry))
         except ConfigError as exc:
             problems.extend(exc.problems)
+        try:
+            new = compile_new(mapping)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        else:
+            if new is not None:
+                new_sides[mapping.name] = new
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
     routes.sort(key=lambda route: sort_key(route.mapping.path))  # literals win
@@ -92,7 +115,7 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
         route.name: ArgumentValidator(contracts.routes[route.name].input, contracts.components)
         for route in routes
     }
-    return RouteTable(tuple(routes), contracts, validators)
+    return RouteTable(tuple(routes), contracts, validators, new_sides)
 
 
 def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRoute:
@@ -125,6 +148,66 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
     if problems:
         raise ConfigError(problems)
     return CompiledRoute(mapping, operation, arguments, response, address)
+
+
+def compile_new(mapping: RouteMapping) -> CompiledNew | None:
+    """The route's `new:` section proved, or ConfigError with each of its problems."""
+    new = mapping.new
+    if new is None:
+        if mapping.mode == "new":
+            message = "is new, but the mapping has no new: section (give it a url or handler)"
+            raise ConfigError([ConfigProblem(mapping.source, "migration.mode", message)])
+        return None
+    problems: list[ConfigProblem] = []
+
+    def problem(field: str, message: str) -> None:
+        problems.append(ConfigProblem(mapping.source, field, message))
+
+    template = _template(mapping, new.url, problem) if new.url is not None else None
+    handler = _handler(new.handler, problem) if new.handler is not None else None
+    response = _expression(new.response, "new.response", problem)
+    if problems:
+        raise ConfigError(problems)
+    return CompiledNew(new, template, handler, response)
+
+
+def _template(mapping: RouteMapping, url: str, problem: _Report) -> UrlTemplate | None:
+    """The URL template, its placeholders checked against the names a request has."""
+    try:
+        template = UrlTemplate.parse(url)
+    except TemplateError as exc:
+        problem("new.url", str(exc))
+        return None
+    params = set(path_parameters(mapping.path))
+    for placeholder in template.placeholders:
+        root, *rest = placeholder.path
+        if root not in CONTEXT_ROOTS or not rest:
+            problem(
+                "new.url",
+                f"{{{placeholder.text}}} must name a value under one of "
+                f'{", ".join(CONTEXT_ROOTS)} (path.id, query.q, headers."x-y", body.a)',
+            )
+        elif root == "headers" and rest[0] != rest[0].lower():
+            problem(
+                "new.url",
+                f"{{{placeholder.text}}}: header names are lower case in the request context; "
+                f'write headers."{rest[0].lower()}"',
+            )
+        elif root == "path" and rest[0] not in params:
+            problem(
+                "new.url",
+                f"{{{placeholder.text}}}: {rest[0]!r} is not a parameter of route.path "
+                f"{mapping.path}",
+            )
+    return template
+
+
+def _handler(spec: str, problem: _Report) -> Handler | None:
+    try:
+        return load_handler(spec)
+    except HandlerNotFound as exc:
+        problem("new.handler", str(exc))
+        return None
 
 
 def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:

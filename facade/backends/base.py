@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import orjson
 
 from facade.context import RequestContext
+from facade.contracts.conformance import Violation
 from facade.net.seam import Deadline
 from facade.types import JSON, Side
 
@@ -37,6 +38,9 @@ class BackendReply:
     elapsed: float
     """Seconds the backend took, network and translation included."""
     headers: Mapping[str, str] = field(default_factory=dict)
+    violations: tuple[Violation, ...] = ()
+    """Where the answer breaks the route's documented response schema (new side only);
+    the answer is still sent, and the violations counted and logged."""
 
     @cached_property
     def body(self) -> JSON:

@@ -11,14 +11,20 @@ import os
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.envvars import MissingVariable, expand
-from facade.mapping.models import SAFE_METHODS, LegacySection, MappingFile, RouteSection
+from facade.mapping.models import (
+    SAFE_METHODS,
+    LegacySection,
+    MappingFile,
+    NewSection,
+    RouteSection,
+)
 from facade.types import Mode, RouteName
 
 MAPPING_SUFFIXES = (".yaml", ".yml")
@@ -45,8 +51,27 @@ class LegacyBinding:
 
 
 @dataclass(frozen=True)
+class NewBinding:
+    """How a route reaches its new implementation: exactly one of `url` and `handler`."""
+
+    url: str | None
+    """The URL template, `${VAR}`s expanded, placeholders not yet filled."""
+    handler: str | None
+    """`package.module:function`."""
+    method: str
+    """The HTTP method toward the new service (the route's unless the mapping says)."""
+    headers: tuple[str, ...]
+    """Request header names passed on, lower case; hop-by-hop ones are refused at load."""
+    timeout: float
+    """Seconds the whole call may take: the deadline of this side."""
+    max_reply_bytes: int
+    response: str | None
+
+
+@dataclass(frozen=True)
 class MigrationPolicy:
-    """Which side serves the route. Only `legacy` exists until the new side is built."""
+    """Which side serves the route: `legacy` or `new` (shadow and canary come later and
+    will add their percentage, stickiness and fallback here)."""
 
     mode: Mode = "legacy"
 
@@ -75,6 +100,8 @@ class RouteMapping:
     tags: tuple[str, ...]
     status: int
     legacy: LegacyBinding
+    new: NewBinding | None = None
+    """The route's new implementation, when the mapping names one."""
     migration: MigrationPolicy = field(default_factory=MigrationPolicy)
     cache: CachePolicy = field(default_factory=CachePolicy)
     resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
@@ -204,6 +231,8 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
     model: type[BaseModel] = MappingFile
     for part in loc:
         annotation = model.model_fields[part].annotation
+        models = [a for a in (annotation, *get_args(annotation)) if isinstance(a, type)]
+        annotation = next((a for a in models if issubclass(a, BaseModel)), annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation
@@ -236,5 +265,20 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
             decimals=legacy.decimals,
             safe=legacy.safe if legacy.safe is not None else route.method in SAFE_METHODS,
         ),
+        new=_new_binding(model.new, route.method),
         migration=MigrationPolicy(mode=model.migration.mode),
+    )
+
+
+def _new_binding(new: NewSection | None, route_method: str) -> NewBinding | None:
+    if new is None:
+        return None
+    return NewBinding(
+        url=new.url,
+        handler=new.handler,
+        method=new.method or route_method,
+        headers=new.headers,
+        timeout=new.timeout,
+        max_reply_bytes=new.max_reply_bytes,
+        response=new.response,
     )

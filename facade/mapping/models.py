@@ -14,6 +14,10 @@ shipped in `facade/schemas/mapping.schema.json` is generated from `MappingFile`.
       request: {CustomerId: path.id}
       response: Customer
       faults: {CustomerNotFound: 404}
+    new:
+      url: ${CUSTOMERS_URL}/customers/{path.id}
+    migration:
+      mode: new
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from facade.net.headers import is_hop_by_hop
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
 from facade.paths import is_template, path_parameters
 
@@ -32,6 +37,10 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 """Every SOAP call has a timeout; zeep's own default is none, which means wait forever."""
 
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+LATER_MODES = ("shadow", "canary")
+"""Modes of the design that are not built yet: refused with a message saying so."""
 
 
 class _Strict(BaseModel):
@@ -138,14 +147,105 @@ class LegacySection(_Strict):
         return value
 
 
-class MigrationSection(_Strict):
-    """Which backend serves the route. Only `legacy` exists until the new side is built."""
+class NewSection(_Strict):
+    """The route's new implementation: an HTTP service (`url`) or a Python function
+    (`handler`), exactly one of them."""
 
-    mode: Literal["legacy"] = Field(default="legacy", description="Migration state of the route.")
+    url: str | None = Field(
+        default=None,
+        description=(
+            "URL template of the new service; scheme, host and port come from the mapping or "
+            '`${VAR}` only, `{path.id}`, `{query.q}`, `{headers."x-y"}` or `{body.a}` '
+            "placeholders are filled with percent-encoded values."
+        ),
+        examples=["${CUSTOMERS_URL}/customers/{path.id}"],
+    )
+    handler: str | None = Field(
+        default=None,
+        description=(
+            "`package.module:function` importable from the working directory or PYTHONPATH; "
+            "called with the request context, returns JSON (sync functions run in a thread)."
+        ),
+        examples=["customers.handlers:get_customer"],
+    )
+    method: HttpMethod | None = Field(
+        default=None, description="HTTP method toward the new service; the route's when absent."
+    )
+    headers: tuple[str, ...] = Field(
+        default=(),
+        description="Request headers passed on to the new service (an allow-list).",
+        examples=[["authorization", "x-user-id"]],
+    )
+    timeout: float = Field(
+        default=DEFAULT_TIMEOUT_SECONDS,
+        gt=0,
+        le=600,
+        description="Seconds the whole call may take before it is a 504.",
+    )
+    max_reply_bytes: int = Field(
+        default=DEFAULT_MAX_REPLY_BYTES,
+        gt=0,
+        description="Largest reply read, counted after decompression; a larger one is a 502.",
+    )
+    response: str | None = Field(
+        default=None,
+        description="JMESPath over the new side's JSON; none means the whole answer.",
+    )
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("handler")
+    @classmethod
+    def _handler_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _HANDLER.match(value):
+            raise ValueError(f"{value!r} must look like package.module:function")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a header name")
+            if is_hop_by_hop(name):
+                raise ValueError(
+                    f"{name!r} is a hop-by-hop header; it describes one connection and is "
+                    "never passed on"
+                )
+        return tuple(name.lower() for name in value)
+
+    @model_validator(mode="after")
+    def _one_implementation(self) -> NewSection:
+        if (self.url is None) == (self.handler is None):
+            raise ValueError("give exactly one of url (an HTTP service) or handler (a function)")
+        if self.handler is not None:
+            http_only = {"method", "headers", "max_reply_bytes"} & self.model_fields_set
+            if http_only:
+                raise ValueError(f"{', '.join(sorted(http_only))} apply to url only, not handler")
+        return self
+
+
+class MigrationSection(_Strict):
+    """Which backend serves the route. `shadow` and `canary` are not built yet."""
+
+    mode: Literal["legacy", "new"] = Field(
+        default="legacy",
+        description="Which side serves: legacy (SOAP) or new (the `new:` section).",
+    )
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _not_yet(cls, value: object) -> object:
+        if value in LATER_MODES:
+            raise ValueError(f"{value!r} is not available yet; use legacy or new")
+        return value
 
 
 class MappingFile(_Strict):
-    """One route: a REST endpoint bound to one SOAP operation."""
+    """One route: a REST endpoint bound to one SOAP operation, and its new implementation."""
 
     name: str | None = Field(
         default=None,
@@ -154,4 +254,7 @@ class MappingFile(_Strict):
     )
     route: RouteSection
     legacy: LegacySection
+    new: NewSection | None = Field(
+        default=None, description="The route's new implementation, served in mode new."
+    )
     migration: MigrationSection = Field(default_factory=MigrationSection)

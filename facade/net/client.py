@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from facade.errors import BackendError, BackendReplyTooLarge, BackendTimeout, BackendUnreachable
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES, Deadline, Reply, origin
@@ -22,6 +24,9 @@ within their deadline."""
 KEEPALIVE_SECONDS = 30.0
 """An idle pooled connection is closed after 30 s (legacy servers often drop them sooner)."""
 READ_CHUNK = 64 * 1024
+URL_CHARACTERS = ":/?#[]@!$&'()*+,;=%~-._"
+"""Characters a URL may hold as they are (RFC 3986, `%` for escapes already made); any
+other (a space, non-ASCII text) is percent-encoded before sending, nothing is decoded."""
 
 
 class HttpTransport:
@@ -63,7 +68,11 @@ class HttpTransport:
         try:
             async with asyncio.timeout(deadline.remaining()), gate:
                 async with pool.request(
-                    method, url, data=content, headers=dict(headers), allow_redirects=False
+                    method,
+                    as_sent(url),
+                    data=content,
+                    headers=dict(headers),
+                    allow_redirects=False,
                 ) as response:
                     body = await _read_capped(response, max_bytes)
                     reply_headers = {k.lower(): v for k, v in response.headers.items()}
@@ -102,6 +111,15 @@ class HttpTransport:
             self._pools[key] = pool
             self._gates[key] = asyncio.Semaphore(self.connections_per_origin)
         return pool
+
+
+def as_sent(url: str) -> URL:
+    """The URL as it goes on the wire: escapes kept, never decoded or normalised.
+
+    yarl on its own decodes `%2E` and resolves dot segments, which would undo the
+    percent-encoding of URL templates (`..%2F` stays `..%2F`, `%2E%2E` stays `%2E%2E`).
+    """
+    return URL(quote(url, safe=URL_CHARACTERS), encoded=True)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:

@@ -56,7 +56,8 @@ class Transport(Protocol):
 
     Raises BackendTimeout at the deadline, BackendUnreachable when no connection could be
     made, BackendReplyTooLarge past `max_bytes`, and BackendError for any other network
-    failure. Redirects are never followed.
+    failure. Redirects are never followed. `url` is sent exactly as written: it must be
+    percent-encoded already, and nothing in it is decoded or normalised on the way.
     """
 
     async def request(

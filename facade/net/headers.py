@@ -1,0 +1,40 @@
+"""Which request headers may travel on to a backend.
+
+Hop-by-hop headers describe one connection, not the request (RFC 9110 section 7.6.1);
+`host` and `content-length` are the transport's to write. None of them is ever passed on,
+whatever a mapping's allow-list says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+def is_hop_by_hop(name: str) -> bool:
+    """True for a header that only one connection may carry (`proxy-*` included)."""
+    lower = name.lower()
+    return lower in HOP_BY_HOP or lower.startswith("proxy-")
+
+
+def passed_on(headers: Mapping[str, str], allowed: Iterable[str]) -> dict[str, str]:
+    """The allow-listed headers the client sent (names lower case), hop-by-hop ones never."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return {
+        name: lowered[name]
+        for name in (a.lower() for a in allowed)
+        if name in lowered and not is_hop_by_hop(name)
+    }

@@ -1,0 +1,45 @@
+"""A facade for a few mappings, served under uvicorn on loopback.
+
+with facade_for(folder, {"get-customer": document}, {"NEW_URL": peer}) as base_url:
+    httpx.get(base_url + "/v1/customers/1")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from servers import serve_in_thread
+
+from facade.app import create_app
+from facade.mapping.loader import load_mappings
+from facade.routetable import build_route_table
+from facade.soap.registry import WsdlRegistry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def facade_for(
+    folder: Path, mappings: Mapping[str, dict[str, Any]], env: Mapping[str, str]
+) -> Iterator[str]:
+    for name, document in mappings.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    registry = WsdlRegistry(ROOT / "wsdl")
+    table = build_route_table(load_mappings(folder, env), registry)
+    with serve_in_thread(create_app(table, registry)) as url:
+        yield url
+
+
+def legacy(operation: str, request: dict[str, str], **more: Any) -> dict[str, Any]:
+    """A legacy section of the demo CRM WSDL whose backend is never called here."""
+    return {
+        "wsdl": "crm.wsdl",
+        "operation": operation,
+        "address": "http://127.0.0.1:9/crm",
+        "request": request,
+        **more,
+    }
