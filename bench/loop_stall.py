@@ -113,7 +113,7 @@ def check_first(base: str) -> float:
     start = time.perf_counter()
     big = httpx.get(base + BIG_PATH, timeout=CALL_TIMEOUT)
     seconds = time.perf_counter() - start
-    if big.status_code != 200 or len(big.json()) != ORDERS:
+    if big.status_code != 200 or len(big.json()["Orders"]) != ORDERS:
         raise SystemExit(f"big route answered {big.status_code}: {big.text[:300]}")
     print(f"check: {SMALL_PATH} -> 200, {len(small.content)} bytes")
     print(f"check: {BIG_PATH} -> 200, {ORDERS} orders, {len(big.content):,} bytes of JSON")
