@@ -82,15 +82,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if isinstance(network, HttpTransport):
-            network.open(_origins(table))
-        await replies.start()
-        app.state.ready = True
-        yield
-        app.state.ready = False
-        await network.aclose()
-        await replies.aclose()
-        threads.shutdown(wait=False, cancel_futures=True)
+        try:
+            if isinstance(network, HttpTransport):
+                network.open(_origins(table))
+            await replies.start()
+            app.state.ready = True
+            yield
+        finally:  # pools and the translator go, also when startup itself failed
+            app.state.ready = False
+            await network.aclose()
+            await replies.aclose()
+            threads.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Strangler facade",
@@ -215,7 +217,9 @@ def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:
         return None
     if outcome.side == "legacy":
         return origin(served.compiled.address)
-    return served.new.template.origin if isinstance(served.new, NewBackend) else None
+    if isinstance(served.new, NewBackend):
+        return origin(served.new.template.origin)  # scheme, host, port: never credentials
+    return None
 
 
 def _report_violations(served: ServedRoute, reply: BackendReply, metrics: Metrics) -> None:

@@ -16,6 +16,7 @@
         BackendUnreachable           502 backend-unreachable
         BackendTimeout               504 backend-timeout
         BackendReplyTooLarge         502 backend-reply-too-large
+        ResponseExpressionFailed     502 response-expression-failed
         BackendBadResponse           502 backend-bad-response
           BackendHtmlResponse        502 backend-html-response
           BackendEmptyResponse       502 backend-empty-response
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -238,6 +240,15 @@ class BackendReplyTooLarge(BackendError):
         super().__init__(f"The backend's reply passed {limit} bytes, the most this route reads")
 
 
+class ResponseExpressionFailed(BackendError):
+    """The route's response expression could not be applied to the backend's answer
+    (`length(a)` where `a` is a number): the answer does not have the shape the route
+    expects."""
+
+    slug = "response-expression-failed"
+    title = "The backend's answer does not have the shape this route expects"
+
+
 class BackendBadResponse(BackendError):
     """The backend answered with something that is not a usable SOAP reply."""
 
@@ -332,13 +343,23 @@ class BackendRejected(ClientError):
     slug = "backend-rejected"
     title = "The backend refused the request"
 
-    def __init__(self, status: int, document: Any = None) -> None:
+    PASSED_HEADERS: ClassVar[tuple[str, ...]] = ("Allow", "Retry-After", "WWW-Authenticate")
+    """Headers a 401, 405 or 429 needs to mean anything; they travel on with the status."""
+
+    def __init__(
+        self, status: int, document: Any = None, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.document = document
+        given = {k.lower(): v for k, v in (headers or {}).items()}
+        self.passed = {h: given[h.lower()] for h in self.PASSED_HEADERS if h.lower() in given}
         detail = document.get("detail") if isinstance(document, dict) else None
         super().__init__(detail if isinstance(detail, str) else "", status=status)
 
     def extensions(self) -> dict[str, Any]:
         return {} if self.document is None else {"backend": self.document}
+
+    def headers(self) -> dict[str, str]:
+        return dict(self.passed)
 
 
 class BackendHttpError(BackendError):

@@ -11,7 +11,6 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
@@ -20,6 +19,7 @@ from facade.backends.handler import Handler, HandlerNotFound, load_handler
 from facade.contracts import Contracts, build_contracts
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import NewBinding, RouteMapping
+from facade.net.seam import origin_problem
 from facade.paths import (
     RESERVED_PATHS,
     ambiguous,
@@ -138,12 +138,13 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
     arguments = _arguments(mapping, operation, problem)
     response = _expression(legacy.response, "legacy.response", problem)
     address = legacy.address or operation.address or ""
-    if urlparse(address).scheme not in ("http", "https") or not urlparse(address).netloc:
+    address_problem = origin_problem(address)
+    if address_problem is not None:
         problem(
             "legacy.address",
-            f"{address!r} is not an http(s) URL; set legacy.address (the WSDL has no usable one)"
+            f"{address_problem}; set legacy.address (the WSDL has no usable one)"
             if not legacy.address
-            else f"{address!r} is not an http(s) URL",
+            else address_problem,
         )
     if problems:
         raise ConfigError(problems)

@@ -20,13 +20,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
 from facade.errors import FieldProblem, InvalidRequest
+from facade.net.seam import origin_problem
 from facade.translate.expression import field_path
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -80,8 +81,9 @@ class UrlTemplate:
             raise TemplateError(_IN_ORIGIN.format(text=text))
         if match.group("scheme").lower() not in ("http", "https"):
             raise TemplateError(f"{text!r} must start with http:// or https://")
-        if not urlsplit(match.group(0)).hostname:
-            raise TemplateError(f"{text!r} has no host")
+        problem = origin_problem(match.group(0))
+        if problem is not None:
+            raise TemplateError(problem)
         rest = _tokens(text[match.end() :], text)
         path, query = _split_query(rest)
         # the origin ends where the path begins, so the first piece is always empty

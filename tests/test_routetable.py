@@ -493,3 +493,22 @@ def test_every_problem_is_collected_at_once(tmp_path: Path, wsdl_dir: Path) -> N
     ]
     assert "did you mean 'Id'?" in found[2].message
     assert "did you mean 'Op'?" in found[5].message
+
+
+def test_a_legacy_address_whose_port_cannot_exist_is_a_check_error(tmp_path: Path) -> None:
+    """It would otherwise pass check and crash the server at startup."""
+    document = {
+        "route": {"method": "GET", "path": "/v1/customers/{id}"},
+        "legacy": {
+            "wsdl": "crm.wsdl",
+            "operation": "GetCustomer",
+            "address": "http://crm.internal:99999/crm",
+            "request": {"CustomerId": "path.id"},
+        },
+    }
+    (tmp_path / "get-customer.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        build_route_table(load_mappings(tmp_path), WsdlRegistry(ROOT / "wsdl"))
+    [problem] = caught.value.problems
+    assert problem.field == "legacy.address"
+    assert "port" in problem.message

@@ -85,14 +85,14 @@ class NewBackend:
 def read_answer(reply: Reply) -> JSON:
     """A 2xx reply's JSON; otherwise the error it stands for (4xx passed on, rest 502)."""
     if 200 <= reply.status <= 299:
-        if reply.status == NO_CONTENT:
-            return None
+        if reply.status == NO_CONTENT or not reply.content.strip():
+            return None  # a 201 or 202 with no body says nothing more than a 204
         try:
             return orjson.loads(reply.content)
         except orjson.JSONDecodeError as exc:
             raise BackendNotJson() from exc
     if 400 <= reply.status <= 499:
-        raise BackendRejected(reply.status, _json_or_none(reply.content))
+        raise BackendRejected(reply.status, _json_or_none(reply.content), reply.headers)
     raise BackendHttpError(reply.status)
 
 

@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from typing import Protocol
 
 from facade.backends.legacy_reply import translate_reply
@@ -73,6 +74,7 @@ class ProcessTranslator:
         self.settings = settings
         self.on_loop = LoopTranslator(pacer)
         self._pool: ProcessPoolExecutor | None = None
+        self._restarting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the child and wait until it has loaded the mappings; without one, every
@@ -90,22 +92,28 @@ class ProcessTranslator:
         if len(reply.content) <= OFF_LOOP_BYTES or self._pool is None:
             return await self.on_loop.translate(route, reply, deadline)
         loop = asyncio.get_running_loop()
+        pool = self._pool
         try:
             async with asyncio.timeout(deadline.remaining()):
-                return await loop.run_in_executor(self._pool, _translate, route.name, reply)
+                return await loop.run_in_executor(pool, _translate, route.name, reply)
         except TimeoutError as exc:
             # queued behind other large replies past the route's deadline
             raise BackendTimeout(
                 f"The backend's reply was not translated within {deadline.seconds:g} s"
             ) from exc
         except BrokenProcessPool:
-            # the child died (killed, out of memory): serve this one here, start a new one
-            log.warning("the translator process stopped; starting a new one")
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            # the child died (killed, out of memory): serve this one here, and start a new
+            # one in the background; until it has loaded, replies are translated on the loop
+            if self._pool is pool:  # several calls may see the same death; replace it once
+                log.warning("the translator process stopped; starting a new one")
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                self._restarting = asyncio.ensure_future(self.start())
             return await self.on_loop.translate(route, reply, deadline)
 
     async def aclose(self) -> None:
+        if self._restarting is not None:
+            self._restarting.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -124,11 +132,17 @@ _routes: dict[RouteName, CompiledRoute] = {}
 
 
 def _load(settings: Settings) -> None:
-    from facade.mapping.loader import load_mappings
+    """Compile the legacy side of every route; new sides are left out, so the child never
+    imports the handlers' modules (their import-time effects belong to the server)."""
+    from facade.mapping.loader import MigrationPolicy, load_mappings
     from facade.routetable import build_route_table
     from facade.soap.registry import WsdlRegistry
 
-    table = build_route_table(load_mappings(settings.mappings_dir), WsdlRegistry(settings.wsdl_dir))
+    mappings = [
+        replace(mapping, new=None, migration=MigrationPolicy())
+        for mapping in load_mappings(settings.mappings_dir)
+    ]
+    table = build_route_table(mappings, WsdlRegistry(settings.wsdl_dir))
     _routes.update({route.name: route for route in table})
 
 

@@ -10,6 +10,7 @@ caller's choice.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,14 +37,10 @@ class ResponseConformance:
         self._validator = Draft202012Validator(document)
 
     def violations(self, answer: Any) -> tuple[Violation, ...]:
-        found = sorted(
-            (
-                Violation(_pointer(error.absolute_path), _short(error.message))
-                for error in self._validator.iter_errors(answer)
-            ),
-            key=lambda v: v.pointer,
-        )
-        return tuple(found[:MAX_VIOLATIONS])
+        """The first violations found (at most MAX_VIOLATIONS), by pointer."""
+        errors = itertools.islice(self._validator.iter_errors(answer), MAX_VIOLATIONS)
+        found = (Violation(_pointer(e.absolute_path), _short(e.message)) for e in errors)
+        return tuple(sorted(found, key=lambda v: v.pointer))
 
 
 def _pointer(path: Any) -> str:

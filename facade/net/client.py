@@ -107,6 +107,9 @@ class HttpTransport:
                 timeout=aiohttp.ClientTimeout(total=None),  # the deadline covers everything
                 trust_env=False,
                 auto_decompress=True,
+                # one session serves every client: a backend's Set-Cookie must never ride
+                # on another client's call (legacy stacks hand out JSESSIONID freely)
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
             self._pools[key] = pool
             self._gates[key] = asyncio.Semaphore(self.connections_per_origin)

@@ -74,6 +74,21 @@ class Transport(Protocol):
     async def aclose(self) -> None: ...
 
 
+def origin_problem(url: str) -> str | None:
+    """Why `url` cannot be a backend's address, or None when it can: one rule for the
+    legacy address and the new side's URL template, checked before anything is served."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{url!r} is not an http(s) URL"
+    if "\\" in parts.netloc or not parts.hostname:
+        return f"{url!r} has no host, or one that cannot be used"
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in 0-65535
+    except ValueError:
+        return f"{url!r} has a port that is not a number between 0 and 65535"
+    return None
+
+
 def origin(url: str) -> str:
     """`scheme://host:port` of a URL: the unit that gets its own connection pool."""
     parts = urlsplit(url)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jmespath
+from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 from zeep.xsd import All, AnySimpleType, ComplexType, Element, ListType, Sequence, UnionType
 from zeep.xsd.const import Nil
@@ -72,7 +73,12 @@ def build_arguments(
     arguments: dict[str, Any] = {}
     as_sent: dict[str, Any] = {}
     for source in sources:
-        value = source.expression.search(context)
+        try:
+            value = source.expression.search(context)
+        except JMESPathError as exc:  # `length(body.ids)` when ids is a number
+            message = str(exc).splitlines()[0][:200]
+            walker.problem(source.field, f"does not fit the route's expression: {message}")
+            continue
         if value is None:
             if source.element.min_occurs and not source.element.nillable:
                 walker.problem(source.field, f"is required ({source.name})")

@@ -22,11 +22,13 @@ from typing import Any, Literal
 
 import isodate
 import orjson
+from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 from lxml import etree
 from zeep.xsd import AnySimpleType, ComplexType
 from zeep.xsd.const import Nil
 
+from facade.errors import ResponseExpressionFailed
 from facade.soap.zeep_private import RAW_ELEMENTS_KEY, compound_items, compound_type, is_compound
 from facade.translate.xml import element_to_json
 from facade.types import JSON
@@ -95,8 +97,16 @@ def encode_json(value: JSON) -> bytes:
 
 
 def shape(expression: ParsedResult | None, result: JSON) -> JSON:
-    """The mapping's response expression applied to the result; none keeps it whole."""
-    return result if expression is None else expression.search(result)
+    """The mapping's response expression applied to the result; none keeps it whole.
+
+    An expression can fail on an answer it was not written for (`length(a)` on a number):
+    that is the backend's answer breaking the route, a 502, never a 500."""
+    if expression is None:
+        return result
+    try:
+        return expression.search(result)
+    except JMESPathError as exc:
+        raise ResponseExpressionFailed() from exc
 
 
 def _decimal(value: Decimal, style: DecimalStyle) -> JSON:

@@ -61,7 +61,7 @@ MAPPINGS = {
         "/v1/lost/{id}",
         "GetCustomer",
         {"CustomerId": "path.id"},
-        url="http://127.0.0.1:${CLOSED_PORT}/customers/{path.id}",
+        url="http://user:s3cret@127.0.0.1:${CLOSED_PORT}/customers/{path.id}",
     ),
 }
 
@@ -221,8 +221,41 @@ def test_a_slow_new_service_is_a_504_at_its_timeout(
     problem(response, 504, "backend-timeout")
 
 
-def test_a_refused_connection_is_a_502_with_side_new(client: httpx.Client) -> None:
+def test_a_refused_connection_is_a_502_with_side_new(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
     problem(client.get("/v1/lost/1"), 502, "backend-unreachable")
+    [failure] = [r for r in caplog.records if r.getMessage().startswith("backend failure")]
+    fields = failure.fields  # type: ignore[attr-defined]
+    assert fields["side"] == "new"
+    assert fields["origin"].startswith("http://127.0.0.1:")  # the address's credentials never
+    assert "s3cret" not in caplog.text
+
+
+def test_a_4xx_keeps_the_headers_its_status_needs(
+    client: httpx.Client, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/api/customers/9").respond_with_json(
+        {"detail": "log in"},
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer realm="new"', "X-Internal": "db-01"},
+    )
+    response = client.get("/v1/customers/9")
+    problem(response, 401, "backend-rejected")
+    assert response.headers["www-authenticate"] == 'Bearer realm="new"'
+    assert "x-internal" not in response.headers
+
+
+def test_a_write_answered_with_an_empty_201_is_null(
+    client: httpx.Client, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/api/customers", method="POST").respond_with_data("", status=201)
+    body = {
+        "Name": "Alan",
+        "Address": {"Street": "s", "City": "c", "PostalCode": "p", "Country": "GB"},
+    }
+    response = client.post("/v1/customers", json=body)
+    assert (response.status_code, response.content) == (201, b"null")
 
 
 def test_metrics_record_side_new(client: httpx.Client, httpserver: HTTPServer) -> None:

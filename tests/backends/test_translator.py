@@ -103,21 +103,26 @@ def test_fault_in_a_large_reply_crosses_back_whole(
 def test_a_dead_child_is_replaced_and_no_answer_is_lost(
     settings: Settings, route: CompiledRoute
 ) -> None:
+    def children(translator: ProcessTranslator) -> set[int]:
+        assert translator._pool is not None
+        return set(translator._pool._processes or {})
+
     async def run() -> list[bytes]:
         translator = ProcessTranslator(settings)
         await translator.start()
         try:
             first = await translator.translate(route, big_reply(), Deadline.after(30))
-            assert translator._pool is not None
-            for pid in list(translator._pool._processes or {}):
+            killed = children(translator)
+            for pid in killed:
                 os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0.5)
-            second = await translator.translate(
-                route, big_reply(), Deadline.after(30)
-            )  # served on the loop
-            third = await translator.translate(
-                route, big_reply(), Deadline.after(30)
-            )  # by the new child
+            # answered on the loop while a new child starts in the background
+            second = await translator.translate(route, big_reply(), Deadline.after(30))
+            assert translator._restarting is not None
+            await translator._restarting
+            third = await translator.translate(route, big_reply(), Deadline.after(30))
+            replacement = children(translator)
+            assert replacement and not replacement & killed  # a new child answered
             return [first, second, third]
         finally:
             await translator.aclose()

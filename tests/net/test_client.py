@@ -17,7 +17,7 @@ from servers import serve_in_thread
 
 from facade.errors import BackendError, BackendReplyTooLarge, BackendTimeout, BackendUnreachable
 from facade.net import Deadline, HttpTransport, Reply
-from facade.net.seam import origin
+from facade.net.seam import origin, origin_problem
 
 MiB = 1024 * 1024
 
@@ -307,3 +307,52 @@ def test_calls_waiting_for_a_connection_are_served_in_order() -> None:
         asyncio.run(run(base))
     assert sorted(arrived) == list(range(400))
     assert max(abs(position - seq) for position, seq in enumerate(arrived)) <= 10
+
+
+def test_cookies_a_backend_sets_never_ride_on_other_calls() -> None:
+    """One pool serves every client: a session cookie handed to one caller's call must not
+    be sent on the next caller's (by host name, where a cookie jar would keep it)."""
+    seen: list[str | None] = []
+
+    async def sets_cookies(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        seen.append(dict(scope["headers"]).get(b"cookie", b"").decode() or None)
+        headers = [(b"set-cookie", b"JSESSIONID=user-a-secret; Path=/")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with serve_in_thread(sets_cookies) as base:
+        url = base.replace("127.0.0.1", "localhost") + "/crm"
+
+        async def run() -> None:
+            client = HttpTransport()
+            try:
+                for caller in ("a", "b"):
+                    headers = {"x-caller": caller}
+                    await client.request("GET", url, None, headers, Deadline.after(5))
+            finally:
+                await client.aclose()
+
+        asyncio.run(run())
+    assert seen == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://crm.internal:99999/soap", "port"),
+        ("http://crm.internal:abc/soap", "port"),
+        ("http://crm.internal\\@evil.example/soap", "host"),
+        ("ftp://crm.internal/soap", "http(s)"),
+        ("http:///soap", "http(s)"),
+    ],
+)
+def test_addresses_that_cannot_be_a_backend(url: str, problem: str) -> None:
+    found = origin_problem(url)
+    assert found is not None and problem in found
+
+
+def test_addresses_that_can() -> None:
+    for url in ("http://127.0.0.1:8081/crm", "https://user:pw@crm.internal/soap"):
+        assert origin_problem(url) is None

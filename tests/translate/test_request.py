@@ -300,6 +300,17 @@ def test_required_argument_missing(operation: SoapOperation) -> None:
     assert errors(operation, path={}) == [("path.id", "is required (Id)")]
 
 
+def test_an_expression_that_fails_on_the_request_is_a_422(operation: SoapOperation) -> None:
+    """`length(body.ids)` when the client sent a number: the client's request is wrong."""
+    source = sources(operation, Id="length(body.ids)")
+    with pytest.raises(InvalidRequest) as caught:
+        build_arguments(source, {"body": {"ids": 5}})
+    [problem] = caught.value.errors
+    assert problem.field == "Id"
+    assert problem.message.startswith("does not fit the route's expression")
+    assert build_arguments(source, {"body": {"ids": [1, 2]}}) == {"Id": 2}
+
+
 def test_required_argument_from_a_computed_expression_is_named_by_argument(
     operation: SoapOperation,
 ) -> None:

@@ -14,6 +14,7 @@ import pytest
 from lxml import etree
 from wsdls import TNS, envelope, load_operation, write_wsdl, wsdl
 
+from facade.errors import ResponseExpressionFailed
 from facade.net import Reply
 from facade.soap.loader import load_wsdl
 from facade.soap.message import read_reply
@@ -352,3 +353,11 @@ def test_shape_without_expression_keeps_the_whole_result() -> None:
 def test_shape(expression: str, expected: Any) -> None:
     result = {"Customer": {"Id": 1, "Lines": [{"Sku": "a", "Qty": 2}, {"Sku": "b", "Qty": 1}]}}
     assert shape(compile_expression(expression), result) == expected
+
+
+def test_an_expression_that_fails_on_the_answer_is_a_502() -> None:
+    """`length(a)` where the backend sent a number: the answer broke the route."""
+    with pytest.raises(ResponseExpressionFailed) as caught:
+        shape(compile_expression("length(a)"), {"a": 1})
+    assert caught.value.status == 502
+    assert shape(compile_expression("length(a)"), {"a": [1, 2]}) == 2
