@@ -42,7 +42,7 @@ def coerce_simple(value: Any, base: str) -> Any:
     """`value` as the Python value zeep expects for XSD built-in `base`."""
     if base in INTEGER_RANGES:
         return _integer(value, base)
-    coerce = _COERCERS.get(base, _text)
+    coerce: Callable[[Any], Any] = _COERCERS.get(base, _text)
     return coerce(value)
 
 

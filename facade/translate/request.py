@@ -117,7 +117,9 @@ def _schema_problems(
         p
         for p in validator.problems(clean, fields)
         if not reported(p.field)
-        and not any(p.field.startswith(f) for f in map(fields.get, arguments) if reported(f))
+        and not any(
+            p.field.startswith(fields[name]) for name in arguments if reported(fields[name])
+        )
     ]
 
 
@@ -223,10 +225,10 @@ def _required_children(xsd_type: ComplexType) -> list[str]:
     return list(_required_in(nested_particles(xsd_type)))
 
 
-def _required_in(particles: list[tuple[str, Any]]) -> Iterator[str]:
+def _required_in(particles: list[tuple[str | None, Any]]) -> Iterator[str]:
     # zeep nests a type's elements in its particles: ("_value_1", Sequence([...]))
     for name, child in particles:
-        if isinstance(child, Element):
+        if isinstance(child, Element) and name is not None:
             if child.min_occurs and not child.nillable:
                 yield name
         elif isinstance(child, Sequence | All) and child.min_occurs and not child.accepts_multiple:
