@@ -18,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -134,6 +137,7 @@ _routes: dict[RouteName, CompiledRoute] = {}
 def _load(settings: Settings) -> None:
     """Compile the legacy side of every route; new sides are left out, so the child never
     imports the handlers' modules (their import-time effects belong to the server)."""
+    _exit_with_parent()
     from facade.mapping.loader import MigrationPolicy, load_mappings
     from facade.routetable import build_route_table
     from facade.soap.registry import WsdlRegistry
@@ -144,6 +148,20 @@ def _load(settings: Settings) -> None:
     ]
     table = build_route_table(mappings, WsdlRegistry(settings.wsdl_dir))
     _routes.update({route.name: route for route in table})
+
+
+def _exit_with_parent() -> None:
+    """End this child as soon as the server process is gone, however it went (a SIGKILL
+    gives the server no chance to stop it): no orphan keeps running."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _ready() -> int:

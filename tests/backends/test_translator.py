@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -169,3 +172,53 @@ def test_without_a_child_replies_are_translated_on_the_loop(
 
     assert orjson.loads(asyncio.run(run()))["total"] == 1000
     assert "did not start" in caplog.text
+
+
+CHILD_OF_A_SERVER = """
+import asyncio, sys
+from pathlib import Path
+from facade.backends.translator import ProcessTranslator
+from facade.settings import Settings
+
+async def main():
+    settings = Settings(mappings_dir=Path(sys.argv[1]), wsdl_dir=Path(sys.argv[2]))
+    translator = ProcessTranslator(settings)
+    await translator.start()
+    print(*translator._pool._processes, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_the_child_ends_when_its_server_is_killed(settings: Settings) -> None:
+    """A server that is SIGKILLed cannot stop its child; the child notices and ends."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", CHILD_OF_A_SERVER, str(settings.mappings_dir), str(ROOT / "wsdl")],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert server.stdout is not None
+        [child] = [int(pid) for pid in server.stdout.readline().split()]
+        assert _alive(child)
+    finally:
+        server.kill()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+    for _ in range(100):  # bounded: 10 s
+        if not _alive(child):
+            break
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie has ended but is not yet reaped by whoever adopted it
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
