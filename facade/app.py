@@ -204,6 +204,8 @@ class _PathEndpoint:
         except FacadeError as exc:
             return _render(request, Failure(exc))
         outcome = await handle(served, context)
+        if outcome.side == "legacy-fallback":
+            self.metrics.fallbacks.labels(served.name).inc()
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
         return _render(request, outcome, _failed_origin(served, outcome))
@@ -213,7 +215,7 @@ def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:
     """The origin of the backend that failed, for the log line; None for a handler."""
     if not isinstance(outcome, Failure) or outcome.side is None:
         return None
-    if outcome.side == "legacy":
+    if outcome.side in ("legacy", "legacy-fallback"):
         return origin(served.compiled.address)
     return served.new.template.origin if isinstance(served.new, NewBackend) else None
 
