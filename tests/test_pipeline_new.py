@@ -131,3 +131,23 @@ def test_mode_new_without_a_new_backend_cannot_be_served(tmp_path: Path) -> None
     route, _ = served(tmp_path, "new", Reply(200, JSON, b"{}"))
     with pytest.raises(ValueError, match="mode new"):
         ServedRoute(route.compiled, route.validator, route.legacy)
+
+
+def test_canary_picks_the_side_from_the_callers_sticky_value(tmp_path: Path) -> None:
+    answer = Reply(200, JSON, b'{"id": 1, "name": "Ada"}')
+    route, _ = served(tmp_path, "canary", answer, percent=100, sticky='headers."x-user-id"')
+
+    def side(**request: Any) -> str:
+        context = RequestContext(route=route.name, request_id="req-1", **request)
+        return choose_side(route, context).side
+
+    assert side(headers={"x-user-id": "u-1"}) == "new"
+    assert side(headers={}) == "legacy"  # no sticky value: legacy
+    assert side(headers={"x-user-id": ""}) == "legacy"
+
+
+def test_canary_reads_the_client_address_by_default(tmp_path: Path) -> None:
+    route, _ = served(tmp_path, "canary", Reply(200, JSON, b"{}"), percent=100)
+    context = RequestContext(route=route.name, request_id="r", client={"ip": "192.0.2.7"})
+    assert choose_side(route, context).side == "new"
+    assert choose_side(route, RequestContext(route=route.name, request_id="r")).side == "legacy"
