@@ -206,6 +206,8 @@ class _PathEndpoint:
         outcome = await handle(served, context)
         if outcome.side == "legacy-fallback":
             self.metrics.fallbacks.labels(served.name).inc()
+            fields = {"route": served.name, "side": "new"}
+            log.warning("new side failed; legacy answers instead", extra={"fields": fields})
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
         return _render(request, outcome, _failed_origin(served, outcome))

@@ -3,6 +3,7 @@ new REST service pytest-httpserver peers on 127.0.0.1."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -229,6 +230,24 @@ def test_a_5xx_from_new_falls_back_to_legacy_and_is_counted(
     assert 'facade_requests_total{route="falls-back",side="legacy-fallback",status="200"}' in (
         metrics
     )
+
+
+def test_a_fallback_is_logged_with_its_route(
+    client: httpx.Client, crm: HTTPServer, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/api/customers/1").respond_with_response(failing(503))
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("facade.app")
+    logger.addHandler(handler)
+    try:
+        response = client.get("/v1/falls-back/1", headers={"X-Request-ID": "fb-1"})
+    finally:
+        logger.removeHandler(handler)
+    assert response.headers["x-facade-backend"] == "legacy-fallback"
+    [record] = [r for r in records if "legacy answers instead" in r.getMessage()]
+    assert record.fields == {"route": "falls-back", "side": "new"}  # type: ignore[attr-defined]
 
 
 def test_a_canary_caller_on_new_falls_back_too(
