@@ -92,3 +92,12 @@ def test_facade_check_reports_migration_problems(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", "--mappings", str(tmp_path), "--wsdl", str(WSDL)])
     assert result.exit_code == 1
     assert "bad.yaml: migration.sticky: 'cookies.x' must name a value under one of" in result.output
+
+
+def test_facade_routes_shows_a_canarys_share(tmp_path: Path) -> None:
+    (tmp_path / "get-customer.yaml").write_text(
+        yaml.safe_dump(canary(percent=0.5)), encoding="utf-8"
+    )
+    result = CliRunner().invoke(app, ["routes", "--mappings", str(tmp_path), "--wsdl", str(WSDL)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].split()[-2:] == ["canary", "0.5%"]
