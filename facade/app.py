@@ -206,6 +206,10 @@ class _PathEndpoint:
         except FacadeError as exc:
             return _render(request, Failure(exc))
         outcome = await handle(served, context)
+        if outcome.side == "legacy-fallback":
+            self.metrics.fallbacks.labels(served.name).inc()
+            fields = {"route": served.name, "side": "new"}
+            log.warning("new side failed; legacy answers instead", extra={"fields": fields})
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
         return _render(request, outcome, _failed_origin(served, outcome))
@@ -215,7 +219,7 @@ def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:
     """The origin of the backend that failed, for the log line; None for a handler."""
     if not isinstance(outcome, Failure) or outcome.side is None:
         return None
-    if outcome.side == "legacy":
+    if outcome.side in ("legacy", "legacy-fallback"):
         return origin(served.compiled.address)
     if isinstance(served.new, NewBackend):
         return origin(served.new.template.origin)  # scheme, host, port: never credentials

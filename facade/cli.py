@@ -18,7 +18,7 @@ from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
 from facade.openapi.document import openapi_document
-from facade.routetable import RouteTable, build_route_table
+from facade.routetable import CompiledRoute, RouteTable, build_route_table
 from facade.scaffold import scaffold as scaffold_mappings
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
@@ -94,14 +94,18 @@ def routes(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path(
     rows = [("METHOD", "PATH", "NAME", "OPERATION", "MODE")]
     for route in sorted(table, key=lambda r: (r.mapping.path, r.mapping.method)):
         operation = f"{route.mapping.legacy.wsdl}:{route.operation.name}"
-        rows.append(
-            (route.mapping.method, route.mapping.path, route.name, operation, route.mapping.mode)
-        )
+        rows.append((route.mapping.method, route.mapping.path, route.name, operation, _mode(route)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+
+
+def _mode(route: CompiledRoute) -> str:
+    """The route's mode, with its share of callers on new when it is a canary."""
+    migration = route.mapping.migration
+    return f"canary {migration.percent:g}%" if migration.mode == "canary" else migration.mode
 
 
 @app.command()

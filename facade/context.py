@@ -1,4 +1,4 @@
-"""The request as the mapping expressions see it: `{path, query, headers, body}`."""
+"""The request as the mapping expressions see it: `{path, query, headers, body, client}`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ class RequestContext:
 
     Query parameters given once are strings, given several times lists. Header names are
     lower case, so a mapping reads them as `headers."x-user-id"` (JMESPath quotes names
-    with dashes).
+    with dashes). `client.ip` is the address of the connection's peer as the server saw it;
+    X-Forwarded-For is never read, since any client can send it.
     """
 
     route: RouteName
@@ -26,7 +27,15 @@ class RequestContext:
     query: dict[str, str | list[str]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     body: JSON = None
+    client: dict[str, str] = field(default_factory=dict)
+    """`{"ip": ...}` when the server knows the peer's address; empty otherwise."""
 
     def expression_data(self) -> dict[str, Any]:
         """The object every JMESPath expression of a mapping is evaluated over."""
-        return {"path": self.path, "query": self.query, "headers": self.headers, "body": self.body}
+        return {
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body": self.body,
+            "client": self.client,
+        }

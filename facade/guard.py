@@ -30,6 +30,7 @@ async def read_context(request: Request, route: RouteName, max_body_bytes: int) 
         query=_query(request),
         headers={k.lower(): v for k, v in request.headers.items()},
         body=await _body(request, max_body_bytes),
+        client={"ip": request.client.host} if request.client else {},
     )
 
 

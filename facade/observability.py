@@ -59,6 +59,13 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.fallbacks = Counter(
+            "facade_fallbacks",
+            "Requests answered by legacy after the new side failed (5xx, timeout, "
+            "connection error), by route.",
+            ["route"],
+            registry=self.registry,
+        )
         self.contract_violations = Counter(
             "facade_contract_violations",
             "Answers sent that break the route's documented response schema, by route and side.",

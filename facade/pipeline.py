@@ -1,8 +1,10 @@
 """handle(route, context) -> outcome: the only module that knows the order of the steps.
 
-    context -> validation against the route's contract -> the side that serves
+    context -> validation against the route's contract -> the side that serves (by mode,
+               and in canary by the caller's sticky bucket)
             -> that backend, within the side's deadline
-            -> the new side's answer checked against the documented response -> outcome
+            -> the new side's answer checked against the documented response
+            -> a new-side failure answered by legacy, when the route falls back -> outcome
 
 The migration decision, the cache and resilience slot in here, each a step that takes and
 returns plain values. Nothing here raises for a request that went wrong: a failure is an
@@ -17,11 +19,12 @@ from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
 from facade.errors import FacadeError
+from facade.migration.routing import may_fall_back, side_for, sticky_key
 from facade.net.seam import Deadline
 from facade.routetable import CompiledRoute
 from facade.translate.request import build_arguments
 from facade.translate.validate import ArgumentValidator
-from facade.types import RouteName, Side
+from facade.types import RouteName, ServedBy
 
 CHECKED_ANSWER_BYTES = 64 * 1024
 """New-side answers up to 64 KiB are checked against the contract on the event loop (a
@@ -42,8 +45,9 @@ class ServedRoute:
     none when that schema cannot be derived (an untyped response expression)."""
 
     def __post_init__(self) -> None:
-        if self.compiled.mapping.mode == "new" and self.new is None:
-            raise ValueError(f"route {self.name!r} is in mode new but has no new backend")
+        mode = self.compiled.mapping.mode
+        if mode in ("new", "canary") and self.new is None:
+            raise ValueError(f"route {self.name!r} is in mode {mode} but has no new backend")
 
     @property
     def name(self) -> RouteName:
@@ -55,7 +59,7 @@ class Failure:
     """A request that ended in an error; `side` is the backend that failed, if any did."""
 
     error: FacadeError
-    side: Side | None = None
+    side: ServedBy | None = None
 
 
 Outcome = BackendReply | Failure
@@ -67,8 +71,13 @@ async def handle(route: ServedRoute, context: RequestContext) -> Outcome:
         request = validate(route, context)
     except FacadeError as exc:
         return Failure(exc)
-    backend = choose_side(route)
-    return conform(route, await call(backend, request))
+    backend = choose_side(route, context)
+    outcome = conform(route, await call(backend, request))
+    if isinstance(outcome, Failure) and may_fall_back(
+        route.compiled.mapping.migration.fallback, outcome.side, outcome.error.status
+    ):
+        return fall_back(await call(route.legacy, request))
+    return outcome
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
@@ -79,10 +88,15 @@ def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
     return BackendRequest(context=context, arguments=arguments)
 
 
-def choose_side(route: ServedRoute) -> Backend:
-    """The backend that serves, by the route's mode. Canary and shadow will decide here,
-    per request, from the same route and context."""
-    if route.compiled.mapping.mode == "new" and route.new is not None:
+def choose_side(route: ServedRoute, context: RequestContext) -> Backend:
+    """The backend that serves this request, by the route's mode; in canary the caller's
+    sticky key picks the side, the same one in every process."""
+    migration = route.compiled.mapping.migration
+    key = None
+    if migration.mode == "canary" and route.compiled.sticky is not None:
+        key = sticky_key(route.compiled.sticky.search(context.expression_data()))
+    side = side_for(migration.mode, migration.percent, route.name, key)
+    if side == "new" and route.new is not None:
         return route.new
     return route.legacy
 
@@ -93,6 +107,12 @@ async def call(backend: Backend, request: BackendRequest) -> Outcome:
         return await backend.call(request, Deadline.after(backend.timeout))
     except FacadeError as exc:
         return Failure(exc, side=backend.side)
+
+
+def fall_back(outcome: Outcome) -> Outcome:
+    """Legacy's outcome, labelled as standing in for the failed new side. Legacy gets a
+    deadline of its own: a fallback may take the new side's timeout plus legacy's."""
+    return replace(outcome, side="legacy-fallback")
 
 
 def conform(route: ServedRoute, outcome: Outcome) -> Outcome:

@@ -19,6 +19,7 @@ from facade.backends.handler import Handler, HandlerNotFound, load_handler
 from facade.contracts import Contracts, build_contracts
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import NewBinding, RouteMapping
+from facade.migration.routing import DEFAULT_STICKY
 from facade.net.seam import origin_problem
 from facade.paths import (
     RESERVED_PATHS,
@@ -37,6 +38,8 @@ from facade.types import RouteName
 from facade.urltemplate import TemplateError, UrlTemplate
 
 CONTEXT_ROOTS = ("path", "query", "headers", "body")
+STICKY_ROOTS = (*CONTEXT_ROOTS, "client")
+"""A sticky expression may also read the connection's address (`client.ip`)."""
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
 _Report = Callable[[str, str], None]
 
@@ -50,6 +53,9 @@ class CompiledRoute:
     arguments: tuple[ArgumentSource, ...]
     response: ParsedResult | None
     address: str
+    sticky: ParsedResult | None = None
+    """The expression naming a caller for canary bucketing (`client.ip` unless the
+    mapping names one)."""
 
     @property
     def name(self) -> str:
@@ -137,6 +143,7 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
 
     arguments = _arguments(mapping, operation, problem)
     response = _expression(legacy.response, "legacy.response", problem)
+    sticky = _sticky(mapping, problem)
     address = legacy.address or operation.address or ""
     address_problem = origin_problem(address)
     if address_problem is not None:
@@ -148,15 +155,40 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
         )
     if problems:
         raise ConfigError(problems)
-    return CompiledRoute(mapping, operation, arguments, response, address)
+    return CompiledRoute(mapping, operation, arguments, response, address, sticky)
+
+
+def _sticky(mapping: RouteMapping, problem: _Report) -> ParsedResult | None:
+    """The sticky expression compiled; a plain path must start at a name of the context
+    and read headers in lower case, as they are stored."""
+    text = mapping.migration.sticky or DEFAULT_STICKY
+    expression = _expression(text, "migration.sticky", problem)
+    path = field_path(expression) if expression is not None else None
+    if path is None:
+        return expression
+    if path[0] not in STICKY_ROOTS or len(path) < 2:
+        problem(
+            "migration.sticky",
+            f"{text!r} must name a value under one of {', '.join(STICKY_ROOTS)} "
+            '(headers."x-user-id", client.ip, body.account)',
+        )
+    elif path[0] == "headers" and path[1] != path[1].lower():
+        problem(
+            "migration.sticky",
+            f'{text!r}: header names are lower case in the request context; write headers."'
+            f'{path[1].lower()}"',
+        )
+    return expression
 
 
 def compile_new(mapping: RouteMapping) -> CompiledNew | None:
     """The route's `new:` section proved, or ConfigError with each of its problems."""
     new = mapping.new
     if new is None:
-        if mapping.mode == "new":
-            message = "is new, but the mapping has no new: section (give it a url or handler)"
+        if mapping.mode in ("new", "canary"):
+            message = (
+                f"is {mapping.mode}, but the mapping has no new: section (give it a url or handler)"
+            )
             raise ConfigError([ConfigProblem(mapping.source, "migration.mode", message)])
         return None
     problems: list[ConfigProblem] = []

@@ -5,6 +5,9 @@ from typing import Any, Literal, TypeAlias
 RouteName: TypeAlias = str
 Mode: TypeAlias = Literal["legacy", "shadow", "canary", "new"]
 Side: TypeAlias = Literal["legacy", "new"]
+ServedBy: TypeAlias = Literal["legacy", "new", "legacy-fallback"]
+"""Who answered: a side, or legacy standing in after the new side failed
+(`X-Facade-Backend`, metrics and logs)."""
 JSON: TypeAlias = Any
 """A value that orjson can encode: dict, list, str, int, float, bool or None."""
 Principal: TypeAlias = dict[str, Any] | None

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 JSON = {"content-type": "application/json"}
 
 
-def table_for(tmp_path: Path, mode: str, method: str = "GET") -> RouteTable:
+def table_for(tmp_path: Path, mode: str, method: str = "GET", **migration: Any) -> RouteTable:
     document: dict[str, Any] = {
         "route": {"method": method, "path": "/v1/customers/{id}"},
         "legacy": {
@@ -42,14 +42,16 @@ def table_for(tmp_path: Path, mode: str, method: str = "GET") -> RouteTable:
             "headers": ["x-user-id"],
             "timeout": 0.2,
         },
-        "migration": {"mode": mode},
+        "migration": {"mode": mode, **migration},
     }
     (tmp_path / "get-customer.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     return build_route_table(load_mappings(tmp_path, {}), WsdlRegistry(ROOT / "wsdl"))
 
 
-def served(tmp_path: Path, mode: str, answer: Reply) -> tuple[ServedRoute, MemoryTransport]:
-    table = table_for(tmp_path, mode)
+def served(
+    tmp_path: Path, mode: str, answer: Reply, **migration: Any
+) -> tuple[ServedRoute, MemoryTransport]:
+    table = table_for(tmp_path, mode, **migration)
     [route] = list(table)
     transport = MemoryTransport(lambda request: answer)
     compiled = table.new_sides[route.name]
@@ -76,8 +78,9 @@ def test_mode_picks_the_side(tmp_path: Path) -> None:
     answer = Reply(200, JSON, b'{"id": 1, "name": "Ada"}')
     legacy_route, _ = served(tmp_path, "legacy", answer)
     new_route, _ = served(tmp_path, "new", answer)
-    assert choose_side(legacy_route).side == "legacy"
-    assert choose_side(new_route).side == "new"
+    context = RequestContext(route=legacy_route.name, request_id="req-1")
+    assert choose_side(legacy_route, context).side == "legacy"
+    assert choose_side(new_route, context).side == "new"
 
 
 def test_the_new_side_gets_the_method_body_and_allowed_headers(tmp_path: Path) -> None:
@@ -111,7 +114,7 @@ def test_violations_travel_on_the_reply_as_json_pointers(tmp_path: Path) -> None
 
 
 def test_a_new_side_failure_carries_side_new(tmp_path: Path) -> None:
-    route, _ = served(tmp_path, "new", Reply(503, JSON, b"{}"))
+    route, _ = served(tmp_path, "new", Reply(503, JSON, b"{}"), fallback=False)
     outcome = run(route, path={"id": "1"})
     assert isinstance(outcome, Failure)
     assert (outcome.side, outcome.error.status) == ("new", 502)
@@ -128,3 +131,23 @@ def test_mode_new_without_a_new_backend_cannot_be_served(tmp_path: Path) -> None
     route, _ = served(tmp_path, "new", Reply(200, JSON, b"{}"))
     with pytest.raises(ValueError, match="mode new"):
         ServedRoute(route.compiled, route.validator, route.legacy)
+
+
+def test_canary_picks_the_side_from_the_callers_sticky_value(tmp_path: Path) -> None:
+    answer = Reply(200, JSON, b'{"id": 1, "name": "Ada"}')
+    route, _ = served(tmp_path, "canary", answer, percent=100, sticky='headers."x-user-id"')
+
+    def side(**request: Any) -> str:
+        context = RequestContext(route=route.name, request_id="req-1", **request)
+        return choose_side(route, context).side
+
+    assert side(headers={"x-user-id": "u-1"}) == "new"
+    assert side(headers={}) == "legacy"  # no sticky value: legacy
+    assert side(headers={"x-user-id": ""}) == "legacy"
+
+
+def test_canary_reads_the_client_address_by_default(tmp_path: Path) -> None:
+    route, _ = served(tmp_path, "canary", Reply(200, JSON, b"{}"), percent=100)
+    context = RequestContext(route=route.name, request_id="r", client={"ip": "192.0.2.7"})
+    assert choose_side(route, context).side == "new"
+    assert choose_side(route, RequestContext(route=route.name, request_id="r")).side == "legacy"

@@ -12,7 +12,7 @@ import orjson
 from facade.context import RequestContext
 from facade.contracts.conformance import Violation
 from facade.net.seam import Deadline
-from facade.types import JSON, Side
+from facade.types import JSON, ServedBy, Side
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class BackendReply:
 
     status: int
     encoded: bytes
-    side: Side
+    side: ServedBy
     elapsed: float
     """Seconds the backend took, network and translation included."""
     headers: Mapping[str, str] = field(default_factory=dict)

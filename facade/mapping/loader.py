@@ -22,6 +22,7 @@ from facade.mapping.models import (
     SAFE_METHODS,
     LegacySection,
     MappingFile,
+    MigrationSection,
     NewSection,
     RouteSection,
 )
@@ -70,10 +71,15 @@ class NewBinding:
 
 @dataclass(frozen=True)
 class MigrationPolicy:
-    """Which side serves the route: `legacy` or `new` (shadow and canary come later and
-    will add their percentage, stickiness and fallback here)."""
+    """Which side serves the route, and how callers move between the sides."""
 
     mode: Mode = "legacy"
+    percent: float = 0.0
+    """Mode canary: the share of callers that new serves, 0 to 100."""
+    sticky: str | None = None
+    """JMESPath naming the caller; None means the client address (`client.ip`)."""
+    fallback: bool = False
+    """A 5xx, timeout or connection error of the new side is answered by legacy."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +248,7 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
 def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
     route: RouteSection = model.route
     legacy: LegacySection = model.legacy
+    safe = legacy.safe if legacy.safe is not None else route.method in SAFE_METHODS
     return RouteMapping(
         name=model.name or path.stem,
         source=source,
@@ -263,10 +270,21 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
             response=legacy.response,
             faults=dict(legacy.faults),
             decimals=legacy.decimals,
-            safe=legacy.safe if legacy.safe is not None else route.method in SAFE_METHODS,
+            safe=safe,
         ),
         new=_new_binding(model.new, route.method),
-        migration=MigrationPolicy(mode=model.migration.mode),
+        migration=_migration_policy(model.migration, safe),
+    )
+
+
+def _migration_policy(migration: MigrationSection, safe: bool) -> MigrationPolicy:
+    """Fallback repeats the request on legacy, so a write gets it only when its mapping
+    says so explicitly."""
+    return MigrationPolicy(
+        mode=migration.mode,
+        percent=migration.percent or 0.0,
+        sticky=migration.sticky,
+        fallback=migration.fallback if migration.fallback is not None else safe,
     )
 
 

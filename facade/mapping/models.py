@@ -39,7 +39,7 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-LATER_MODES = ("shadow", "canary")
+LATER_MODES = ("shadow",)
 """Modes of the design that are not built yet: refused with a message saying so."""
 
 
@@ -229,19 +229,59 @@ class NewSection(_Strict):
 
 
 class MigrationSection(_Strict):
-    """Which backend serves the route. `shadow` and `canary` are not built yet."""
+    """Which backend serves the route, and how callers move to the new side.
+    `shadow` is not built yet."""
 
-    mode: Literal["legacy", "new"] = Field(
+    mode: Literal["legacy", "canary", "new"] = Field(
         default="legacy",
-        description="Which side serves: legacy (SOAP) or new (the `new:` section).",
+        description=(
+            "Which side serves: legacy (SOAP), new (the `new:` section), or canary "
+            "(`percent` of callers to new, the rest to legacy)."
+        ),
+    )
+    percent: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description=(
+            "Mode canary only: the share of callers sent to new, 0 to 100, to 0.01 "
+            "(e.g. 0.5); 0 when absent."
+        ),
+        examples=[10, 0.5],
+    )
+    sticky: str | None = Field(
+        default=None,
+        description=(
+            "JMESPath over {path, query, headers, body, client} naming the caller, so the same "
+            "caller always lands on the same side; `client.ip` (the connecting address) when "
+            "absent. A caller whose value is null or empty is served by legacy."
+        ),
+        examples=['headers."x-user-id"'],
+    )
+    fallback: bool | None = Field(
+        default=None,
+        description=(
+            "When the new side fails (5xx, timeout, connection error), answer from legacy "
+            "(`X-Facade-Backend: legacy-fallback`). When absent: true for safe routes, false "
+            "for writes."
+        ),
     )
 
     @field_validator("mode", mode="before")
     @classmethod
     def _not_yet(cls, value: object) -> object:
         if value in LATER_MODES:
-            raise ValueError(f"{value!r} is not available yet; use legacy or new")
+            raise ValueError(f"{value!r} is not available yet; use legacy, canary or new")
         return value
+
+    @model_validator(mode="after")
+    def _percent_with_canary(self) -> MigrationSection:
+        if self.percent is not None and self.mode != "canary":
+            raise ValueError(
+                f"percent applies to mode canary only; remove it or set mode: canary "
+                f"(mode is {self.mode})"
+            )
+        return self
 
 
 class MappingFile(_Strict):
@@ -255,6 +295,6 @@ class MappingFile(_Strict):
     route: RouteSection
     legacy: LegacySection
     new: NewSection | None = Field(
-        default=None, description="The route's new implementation, served in mode new."
+        default=None, description="The route's new implementation, served in modes new and canary."
     )
     migration: MigrationSection = Field(default_factory=MigrationSection)

@@ -24,7 +24,7 @@ def handled(path: str, handler: str, **new: Any) -> dict[str, Any]:
             response="Customer.{id: Id, name: Name, balance: Balance}",
         ),
         "new": {"handler": handler, **new},
-        "migration": {"mode": "new"},
+        "migration": {"mode": "new", "fallback": False},  # the new side alone
     }
 
 

@@ -23,7 +23,7 @@ def new_route(method: str, path: str, operation: str, request: dict[str, str], *
         "route": {"method": method, "path": path},
         "legacy": legacy(operation, request),
         "new": new,
-        "migration": {"mode": "new"},
+        "migration": {"mode": "new", "fallback": False},  # the new side alone
     }
 
 

@@ -255,7 +255,7 @@ def test_unreadable_bytes(tmp_path: Path) -> None:
         (VALID + "colour: red\n", "colour", ["name", "route", "legacy", "migration"]),
         (VALID.replace("  method: GET", "  verb: GET\n  method: GET"), "route.verb", ["method"]),
         (with_legacy("opration: GetCustomer"), "legacy.opration", ["operation", "timeout"]),
-        (VALID + "migration:\n  percent: 5\n", "migration.percent", ["mode"]),
+        (VALID + "migration:\n  percentage: 5\n", "migration.percentage", ["mode", "percent"]),
     ],
 )
 def test_unknown_key_lists_allowed_keys(

@@ -33,14 +33,14 @@ MAPPINGS: dict[str, Any] = {
         "route": {"method": "GET", "path": "/v1/lookup"},
         "legacy": legacy("SearchCustomers", {"Name": "query.ref"}),
         "new": {"url": "${NEW_URL}/people/{query.ref}/card?name={query.ref}&fixed=1"},
-        "migration": {"mode": "new"},
+        "migration": {"mode": "new", "fallback": False},  # the new side alone
     },
     # the same through a path parameter
     "by-name": {
         "route": {"method": "GET", "path": "/v1/by-name/{name}"},
         "legacy": legacy("SearchCustomers", {"Name": "path.name"}),
         "new": {"url": "${NEW_URL}/people/{path.name}/card"},
-        "migration": {"mode": "new"},
+        "migration": {"mode": "new", "fallback": False},  # the new side alone
     },
 }
 
