@@ -111,11 +111,11 @@ def test_bad_new_sections_are_located_problems(
     assert message in found_message, found_message
 
 
-@pytest.mark.parametrize("mode", ["shadow", "canary"])
+@pytest.mark.parametrize("mode", ["canary"])
 def test_later_modes_say_they_are_not_available_yet(tmp_path: Path, mode: str) -> None:
     field, message = only(tmp_path, document({"url": NEW_URL}, mode=mode))
     assert field == "migration.mode"
-    assert message == f"{mode!r} is not available yet; use legacy or new"
+    assert message == f"{mode!r} is not available yet; use legacy, shadow or new"
 
 
 def test_an_unknown_mode_lists_the_ones_there_are(tmp_path: Path) -> None:

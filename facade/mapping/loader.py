@@ -22,6 +22,7 @@ from facade.mapping.models import (
     SAFE_METHODS,
     LegacySection,
     MappingFile,
+    MigrationSection,
     NewSection,
     RouteSection,
 )
@@ -69,11 +70,28 @@ class NewBinding:
 
 
 @dataclass(frozen=True)
+class ComparePolicy:
+    """How shadow mode compares the two answers (see facade.migration.compare for paths)."""
+
+    ignore: tuple[str, ...] = ()
+    """Places left out of the comparison, e.g. `updatedAt`, `lines[*].etag`."""
+    sort: tuple[tuple[str, str], ...] = ()
+    """(array path, item field): both arrays are sorted by that field before comparing."""
+    baseline: bool = False
+    """Legacy is called twice; places where its two answers differ are ignored."""
+    redact: tuple[str, ...] = ()
+    """Field names hidden in recorded diffs, on top of the default sensitive names."""
+
+
+@dataclass(frozen=True)
 class MigrationPolicy:
-    """Which side serves the route: `legacy` or `new` (shadow and canary come later and
-    will add their percentage, stickiness and fallback here)."""
+    """Which side serves the route: `legacy`, `new`, or `shadow` (legacy serves, new is
+    called in the background and compared). Canary comes later with its percentage."""
 
     mode: Mode = "legacy"
+    shadow_writes: bool = False
+    """Shadow mode calls the new side for writes too (safe methods only otherwise)."""
+    compare: ComparePolicy = field(default_factory=ComparePolicy)
 
 
 @dataclass(frozen=True)
@@ -266,7 +284,7 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
             safe=legacy.safe if legacy.safe is not None else route.method in SAFE_METHODS,
         ),
         new=_new_binding(model.new, route.method),
-        migration=MigrationPolicy(mode=model.migration.mode),
+        migration=_migration(model.migration),
     )
 
 
@@ -281,4 +299,18 @@ def _new_binding(new: NewSection | None, route_method: str) -> NewBinding | None
         timeout=new.timeout,
         max_reply_bytes=new.max_reply_bytes,
         response=new.response,
+    )
+
+
+def _migration(section: MigrationSection) -> MigrationPolicy:
+    compare = section.compare
+    return MigrationPolicy(
+        mode=section.mode,
+        shadow_writes=section.shadow_writes,
+        compare=ComparePolicy(
+            ignore=compare.ignore,
+            sort=tuple(compare.sort.items()),
+            baseline=compare.baseline,
+            redact=compare.redact,
+        ),
     )

@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from facade.migration.compare import PathSyntaxError, parse_path
 from facade.net.headers import is_hop_by_hop
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
 from facade.paths import is_template, path_parameters
@@ -39,7 +40,7 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-LATER_MODES = ("shadow", "canary")
+LATER_MODES = ("canary",)
 """Modes of the design that are not built yet: refused with a message saying so."""
 
 
@@ -228,19 +229,85 @@ class NewSection(_Strict):
         return self
 
 
-class MigrationSection(_Strict):
-    """Which backend serves the route. `shadow` and `canary` are not built yet."""
+class CompareSection(_Strict):
+    """How shadow mode compares the two answers. Paths are dotted names with `[*]` for every
+    item of an array: `updatedAt`, `customer.address`, `lines[*].etag`."""
 
-    mode: Literal["legacy", "new"] = Field(
+    ignore: tuple[str, ...] = Field(
+        default=(),
+        description="Places left out of the comparison, with everything below them.",
+        examples=[["updatedAt", "lines[*].etag"]],
+    )
+    sort: dict[str, str] = Field(
+        default_factory=dict,
+        description="Array path -> item field: both arrays are sorted by it before comparing.",
+        examples=[{"lines": "sku"}],
+    )
+    baseline: bool = Field(
+        default=False,
+        description=(
+            "Call legacy twice and ignore the places where its two answers differ (noise)."
+        ),
+    )
+    redact: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Field names whose values are hidden in recorded diffs, besides the default "
+            "sensitive ones (password, token, secret, authorization, ssn, iban, card...)."
+        ),
+        examples=[["pin", "birthDate"]],
+    )
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            _path(path)
+        return value
+
+    @field_validator("sort")
+    @classmethod
+    def _sort_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for path, key in value.items():
+            _path(path)
+            if not key:
+                raise ValueError(f"{path!r}: name the item field to sort by")
+        return value
+
+
+def _path(text: str) -> None:
+    try:
+        parse_path(text)
+    except PathSyntaxError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class MigrationSection(_Strict):
+    """Which backend serves the route, and how shadow mode compares. `canary` is not built yet."""
+
+    mode: Literal["legacy", "shadow", "new"] = Field(
         default="legacy",
-        description="Which side serves: legacy (SOAP) or new (the `new:` section).",
+        description=(
+            "Which side serves: legacy (SOAP), new (the `new:` section), or shadow (legacy "
+            "serves; new is called in the background and the answers compared)."
+        ),
+    )
+    shadow_writes: bool = Field(
+        default=False,
+        description=(
+            "Shadow this route although it writes: the new side receives every write too. "
+            "`facade check` warns about it."
+        ),
+    )
+    compare: CompareSection = Field(
+        default_factory=CompareSection, description="How shadow mode compares the answers."
     )
 
     @field_validator("mode", mode="before")
     @classmethod
     def _not_yet(cls, value: object) -> object:
         if value in LATER_MODES:
-            raise ValueError(f"{value!r} is not available yet; use legacy or new")
+            raise ValueError(f"{value!r} is not available yet; use legacy, shadow or new")
         return value
 
 
