@@ -89,8 +89,8 @@ def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
 
 
 def choose_side(route: ServedRoute) -> Backend:
-    """The backend that serves, by the route's mode. Canary and shadow will decide here,
-    per request, from the same route and context."""
+    """The backend that serves, by the route's mode (in shadow, legacy). Canary will
+    decide here, per request, from the same route and context."""
     if route.compiled.mapping.mode == "new" and route.new is not None:
         return route.new
     return route.legacy
@@ -144,10 +144,11 @@ def shadow_job(route: ServedRoute, request: BackendRequest, outcome: Outcome) ->
 
 
 def answer(outcome: Outcome) -> Answer | None:
-    """An outcome as the comparison sees it: status and JSON; a client error (a mapped
-    fault, a 4xx of the new service) by its status; None when the side failed."""
+    """An outcome as the comparison sees it: status, JSON and contract violations; a client
+    error (a mapped fault, a 4xx of the new service) by its status; None when the side failed."""
     if isinstance(outcome, BackendReply):
-        return Answer(outcome.status, outcome.body)
+        broken = tuple((v.pointer, v.message) for v in outcome.violations)
+        return Answer(outcome.status, outcome.body, broken)
     if outcome.error.status >= 500:
         return None
     return Answer(outcome.error.status)

@@ -16,6 +16,7 @@ from facade.backends.base import BackendReply
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.context import RequestContext
+from facade.contracts.conformance import Violation
 from facade.errors import BackendUnreachable, ClientError
 from facade.mapping.loader import MigrationPolicy, load_mappings
 from facade.migration.compare import Answer
@@ -111,5 +112,7 @@ def test_no_job_outside_mode_shadow(tmp_path: Path) -> None:
 def test_answers_as_the_comparison_sees_them() -> None:
     reply = BackendReply(200, b'{"a": 1}', "new", 0.1)
     assert answer(reply) == Answer(200, {"a": 1})
+    broken = replace(reply, violations=(Violation("/a", "not a string"),))
+    assert answer(broken) == Answer(200, {"a": 1}, (("/a", "not a string"),))
     assert answer(Failure(ClientError("gone", status=404), "legacy")) == Answer(404)
     assert answer(Failure(BackendUnreachable(), "new")) is None

@@ -12,7 +12,8 @@ Paths name places in a JSON answer, as `compare.ignore` and `compare.sort` write
 
 A path covers everything below it: ignoring `audit` ignores `audit.by` too. A difference is
 reported at a concrete path, where an index replaces each [*]: `lines[2].etag`; `$` is the
-whole answer and `(status)` the HTTP status.
+whole answer, `(status)` the HTTP status, and `(contract)/lines/2` a place where the new
+side's answer breaks the route's documented response (its message as the new value).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from facade.types import JSON
 
 ANY_ITEM = "*"
 STATUS = "(status)"
+CONTRACT = "(contract)"
 ROOT = "$"
 
 _STEP = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*|\[\*\]")
@@ -49,6 +51,8 @@ class Answer:
 
     status: int
     body: JSON = None
+    violations: tuple[tuple[str, str], ...] = ()
+    """(JSON pointer, message) where the answer breaks the route's documented response."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ def compare(legacy: Answer, new: Answer, rules: Rules = Rules()) -> list[Differe
         for place, a, b in differences(left, right)
         if not covered(place, rules.ignore)
     ]
+    found += [Difference(f"{CONTRACT}{pointer}", None, text) for pointer, text in new.violations]
     return found
 
 

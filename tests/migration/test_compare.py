@@ -151,3 +151,10 @@ def test_differences_at_or_below_noise_are_dropped() -> None:
     assert without(found, ("at", "lines[0]")) == [Difference("name", "Ada", "Alan")]
     assert without(found, ("lines[0].etag",)) == [found[0], found[2], found[3]]
     assert without(found, ("$",)) == []
+
+
+def test_contract_violations_of_the_new_answer_are_differences() -> None:
+    new = Answer(200, {"id": "one"}, violations=(("/id", "'one' is not of type 'integer'"),))
+    assert compare(Answer(200, {"id": "one"}), new) == [
+        Difference("(contract)/id", None, "'one' is not of type 'integer'")
+    ]

@@ -215,10 +215,9 @@ def test_a_match_a_mismatch_and_the_metrics(
 ) -> None:
     app = served[0]
     before = figures(app, "shadow-customer")
-    # the decimal string of legacy and the number of new are the same balance
-    new.expect_ordered_request("/api/customers/1").respond_with_json(
-        {"id": 1, "name": "Ada Lovelace", "balance": 1234.5}
-    )
+    new.expect_ordered_request("/api/customers/1").respond_with_json(LEGACY_BODY)
+    # 1234.5 is legacy's "1234.50", so the value is no difference; but the route's contract
+    # says the balance is a string, which the new side breaks
     new.expect_ordered_request("/api/customers/1").respond_with_json(
         {"id": 1, "name": "Ada", "balance": 1234.5}
     )
@@ -228,15 +227,26 @@ def test_a_match_a_mismatch_and_the_metrics(
     after = settled(app, "shadow-customer", before["comparisons"] + 2)
     assert after["matches"] == before["matches"] + 1
     assert after["mismatches"] == before["mismatches"] + 1
-    assert after["recent_diffs"][-1] == {
-        "path": "name",
-        "legacy": "Ada Lovelace",
-        "new": "Ada",
-        "request_id": "second",
-    }
+    [name, contract] = after["recent_diffs"][-2:]
+    assert name == {"path": "name", "legacy": "Ada Lovelace", "new": "Ada", "request_id": "second"}
+    assert (contract["path"], contract["legacy"]) == ("(contract)/balance", None)
     metrics = client.get("/metrics").text
     assert 'facade_shadow_comparisons_total{result="match",route="shadow-customer"}' in metrics
     assert 'facade_shadow_comparisons_total{result="mismatch",route="shadow-customer"}' in metrics
+
+
+def test_a_new_answer_breaking_the_contract_shows_where(
+    client: httpx.Client, served: tuple[Starlette, str], legacy: HTTPServer, new: HTTPServer
+) -> None:
+    app = served[0]
+    before = figures(app, "shadow-customer")
+    new.expect_request("/api/customers/1").respond_with_json(
+        {"id": "one", "name": "Ada Lovelace", "balance": "1234.50"}
+    )
+    client.get("/v1/shadow/1", headers={"x-request-id": "typed"})
+    found = settled(app, "shadow-customer", before["comparisons"] + 1)["recent_diffs"]
+    paths = [d["path"] for d in found if d["request_id"] == "typed"]
+    assert paths == ["id", "(contract)/id"]
 
 
 def test_ignored_fields_do_not_count_and_redacted_ones_are_hidden(
