@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from facade.migration.compare import Answer, Rules
 from facade.migration.records import ShadowRecords
@@ -19,11 +20,11 @@ def constant(answer: Answer | None) -> Call:
     return call
 
 
-def job(new: Call, **fields: object) -> ShadowJob:
-    return ShadowJob("r", "req-1", fields.pop("legacy", LEGACY), new, **fields)  # type: ignore[arg-type]
+def job(new: Call, legacy: Answer | None = LEGACY, **fields: Any) -> ShadowJob:
+    return ShadowJob("r", "req-1", legacy, new, **fields)
 
 
-def run(job: ShadowJob) -> tuple[str, dict[str, object]]:
+def run(job: ShadowJob) -> tuple[str, dict[str, Any]]:
     records = ShadowRecords()
     result = asyncio.run(ShadowRunner(records).run(job))
     return result, records.snapshot()["r"]
@@ -49,7 +50,7 @@ def test_a_baseline_ignores_what_differs_between_two_legacy_answers() -> None:
     again = constant(Answer(200, {"id": 1, "at": "t2"}))
     result, figures = run(job(new, legacy_again=again))
     assert result == "mismatch"
-    assert [d["path"] for d in figures["recent_diffs"]] == ["id"]  # type: ignore[attr-defined]
+    assert [d["path"] for d in figures["recent_diffs"]] == ["id"]
     assert run(job(constant(Answer(200, {"id": 1, "at": "t3"})), legacy_again=again))[0] == "match"
     assert run(job(new, legacy_again=constant(None)))[1]["errors"] == {"legacy": 1, "new": 0}
 
@@ -106,7 +107,7 @@ def test_shutdown_cancels_what_cannot_finish_in_time() -> None:
 
 
 def test_a_failing_comparison_does_not_stop_the_worker() -> None:
-    async def scenario() -> dict[str, object]:
+    async def scenario() -> dict[str, Any]:
         async def broken() -> Answer | None:
             raise RuntimeError("bug")
 
