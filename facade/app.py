@@ -29,6 +29,8 @@ from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
+from facade.migration.records import ShadowRecords
+from facade.migration.shadow import ShadowJob, ShadowRunner
 from facade.net import HttpTransport, Transport
 from facade.net.seam import origin
 from facade.observability import (
@@ -41,7 +43,7 @@ from facade.observability import (
 from facade.openapi.document import openapi_document
 from facade.pacing import Pacer, PacingMiddleware
 from facade.paths import RESERVED_PATHS
-from facade.pipeline import Failure, Outcome, ServedRoute, handle
+from facade.pipeline import Failure, Outcome, ServedRoute, serve
 from facade.responses import (
     BACKEND_HEADER,
     encoded_json_response,
@@ -79,6 +81,10 @@ def create_app(
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
+    metrics = Metrics()
+    shadows = ShadowRunner(
+        ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,10 +92,12 @@ def create_app(
             if isinstance(network, HttpTransport):
                 network.open(_origins(table))
             await replies.start()
+            await shadows.start()
             app.state.ready = True
             yield
-        finally:  # pools and the translator go, also when startup itself failed
+        finally:  # pools, shadows and the translator go, also when startup itself failed
             app.state.ready = False
+            await shadows.aclose()
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
@@ -102,7 +110,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.ready = False
-    metrics = Metrics()
+    app.state.shadow_records = shadows.records  # what the admin API will show
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
@@ -110,7 +118,7 @@ def create_app(
     add_docs_routes(app)
     served = [_served(compiled, table, network, replies, threads) for compiled in table]
     for path, by_method in _by_path(served).items():
-        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics)))
+        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
@@ -182,37 +190,45 @@ class _PathEndpoint:
     """Serves every method of one path (an ASGI app, so Starlette hands it all methods)."""
 
     def __init__(
-        self, by_method: dict[str, ServedRoute], settings: Settings, metrics: Metrics
+        self,
+        by_method: dict[str, ServedRoute],
+        settings: Settings,
+        metrics: Metrics,
+        shadows: ShadowRunner,
     ) -> None:
         self.by_method = by_method
         self.settings = settings
         self.metrics = metrics
+        self.shadows = shadows
         methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())
         self.allowed = tuple(m for m in METHOD_ORDER if m in methods)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        response = await self.respond(request)
+        response, shadow = await self.respond(request)
         await response(scope, receive, send)
+        if shadow is not None:  # the client has its answer; the comparison runs later
+            self.shadows.submit(shadow)
 
-    async def respond(self, request: Request) -> Response:
+    async def respond(self, request: Request) -> tuple[Response, ShadowJob | None]:
         # HEAD is GET without a body; the server drops the body
         served = self.by_method.get("GET" if request.method == "HEAD" else request.method)
         if served is None:
-            return _render(request, Failure(MethodNotAllowed(request.method, self.allowed)))
+            refused = Failure(MethodNotAllowed(request.method, self.allowed))
+            return _render(request, refused), None
         request.state.route = served.name
         try:
             context = await read_context(request, served.name, self.settings.max_body_bytes)
         except FacadeError as exc:
-            return _render(request, Failure(exc))
-        outcome = await handle(served, context)
+            return _render(request, Failure(exc)), None
+        outcome, shadow = await serve(served, context)
         if outcome.side == "legacy-fallback":
             self.metrics.fallbacks.labels(served.name).inc()
             fields = {"route": served.name, "side": "new"}
             log.warning("new side failed; legacy answers instead", extra={"fields": fields})
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
-        return _render(request, outcome, _failed_origin(served, outcome))
+        return _render(request, outcome, _failed_origin(served, outcome)), shadow
 
 
 def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:

@@ -19,6 +19,7 @@ from facade.mapping.loader import read_mappings
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
 from facade.openapi.document import openapi_document
 from facade.routetable import CompiledRoute, RouteTable, build_route_table
+from facade.routetable import warnings as route_warnings
 from facade.scaffold import scaffold as scaffold_mappings
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
@@ -82,8 +83,11 @@ def _report(problems: list[ConfigProblem]) -> None:
 
 @app.command()
 def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
-    """Prove every mapping against its WSDL; print all problems and exit 1 if there are any."""
+    """Prove every mapping against its WSDL; print all problems and exit 1 if there are any.
+    Warnings (allowed, but worth a second look) are printed too and do not fail the check."""
     table = _table(mappings, wsdl)
+    for warning in route_warnings(route.mapping for route in table):
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     typer.echo(f"{len(table)} route{'s' if len(table) != 1 else ''} OK")
 
 

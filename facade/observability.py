@@ -72,6 +72,25 @@ class Metrics:
             ["route", "side"],
             registry=self.registry,
         )
+        self.shadow_comparisons = Counter(
+            "facade_shadow_comparisons",
+            "Shadow comparisons by route and result: match, mismatch or error (either side).",
+            ["route", "result"],
+            registry=self.registry,
+        )
+        self.shadow_drops = Counter(
+            "facade_shadow_drops",
+            "Shadow calls dropped because the shadow queue was full, by route.",
+            ["route"],
+            registry=self.registry,
+        )
+
+    def shadowed(self, route: str, result: str | None) -> None:
+        """Count a shadow comparison by its result, or a dropped one (None)."""
+        if result is None:
+            self.shadow_drops.labels(route).inc()
+        else:
+            self.shadow_comparisons.labels(route, result).inc()
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this process's metrics, or every worker's added up."""

@@ -5,6 +5,7 @@
             -> that backend, within the side's deadline
             -> the new side's answer checked against the documented response
             -> a new-side failure answered by legacy, when the route falls back -> outcome
+            -> in mode shadow, a job replaying the request on the new side (run later)
 
 The migration decision, the cache and resilience slot in here, each a step that takes and
 returns plain values. Nothing here raises for a request that went wrong: a failure is an
@@ -14,12 +15,16 @@ outcome too, carrying the side that failed (None when the facade itself refused)
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
 from facade.errors import FacadeError
+from facade.mapping.loader import ComparePolicy
+from facade.migration.compare import Answer, Rules
 from facade.migration.routing import may_fall_back, side_for, sticky_key
+from facade.migration.shadow import ShadowJob
 from facade.net.seam import Deadline
 from facade.routetable import CompiledRoute
 from facade.translate.request import build_arguments
@@ -46,7 +51,7 @@ class ServedRoute:
 
     def __post_init__(self) -> None:
         mode = self.compiled.mapping.mode
-        if mode in ("new", "canary") and self.new is None:
+        if mode in ("new", "canary", "shadow") and self.new is None:
             raise ValueError(f"route {self.name!r} is in mode {mode} but has no new backend")
 
     @property
@@ -67,17 +72,23 @@ Outcome = BackendReply | Failure
 
 async def handle(route: ServedRoute, context: RequestContext) -> Outcome:
     """Serve one request; every error becomes a Failure with the side it came from."""
+    outcome, _ = await serve(route, context)
+    return outcome
+
+
+async def serve(route: ServedRoute, context: RequestContext) -> tuple[Outcome, ShadowJob | None]:
+    """The client's outcome, and the shadow job to run once the client has it (if any)."""
     try:
         request = validate(route, context)
     except FacadeError as exc:
-        return Failure(exc)
+        return Failure(exc), None
     backend = choose_side(route, context)
     outcome = conform(route, await call(backend, request))
     if isinstance(outcome, Failure) and may_fall_back(
         route.compiled.mapping.migration.fallback, outcome.side, outcome.error.status
     ):
-        return fall_back(await call(route.legacy, request))
-    return outcome
+        return fall_back(await call(route.legacy, request)), None
+    return outcome, shadow_job(route, request, outcome)
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
@@ -89,8 +100,8 @@ def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
 
 
 def choose_side(route: ServedRoute, context: RequestContext) -> Backend:
-    """The backend that serves this request, by the route's mode; in canary the caller's
-    sticky key picks the side, the same one in every process."""
+    """The backend that serves this request, by the route's mode (in shadow, legacy); in
+    canary the caller's sticky key picks the side, the same one in every process."""
     migration = route.compiled.mapping.migration
     key = None
     if migration.mode == "canary" and route.compiled.sticky is not None:
@@ -125,3 +136,49 @@ def conform(route: ServedRoute, outcome: Outcome) -> Outcome:
         return outcome
     found = route.conformance.violations(outcome.body)
     return replace(outcome, violations=found) if found else outcome
+
+
+def shadow_job(route: ServedRoute, request: BackendRequest, outcome: Outcome) -> ShadowJob | None:
+    """In mode shadow, the request replayed on the new side and compared with legacy's
+    outcome. Only safe methods are replayed, unless the mapping opts writes in: a write
+    sent twice is a write done twice."""
+    mapping = route.compiled.mapping
+    new = route.new
+    if mapping.mode != "shadow" or new is None:
+        return None
+    if not (mapping.legacy.safe or mapping.migration.shadow_writes):
+        return None
+    policy = mapping.migration.compare
+
+    async def call_new() -> Answer | None:
+        return answer(conform(route, await call(new, request)))
+
+    async def call_legacy() -> Answer | None:
+        return answer(await call(route.legacy, request))
+
+    return ShadowJob(
+        route.name,
+        request.context.request_id,
+        answer(outcome),
+        call_new,
+        call_legacy if policy.baseline else None,
+        rules=rules(policy),
+        redact=policy.redact,
+    )
+
+
+def answer(outcome: Outcome) -> Answer | None:
+    """An outcome as the comparison sees it: status, JSON and contract violations; a client
+    error (a mapped fault, a 4xx of the new service) by its status; None when the side failed."""
+    if isinstance(outcome, BackendReply):
+        broken = tuple((v.pointer, v.message) for v in outcome.violations)
+        return Answer(outcome.status, outcome.body, broken)
+    if outcome.error.status >= 500:
+        return None
+    return Answer(outcome.error.status)
+
+
+@lru_cache(maxsize=1024)
+def rules(policy: ComparePolicy) -> Rules:
+    """The route's comparison rules, parsed once (the policy is checked at load)."""
+    return Rules.parse(policy.ignore, policy.sort)

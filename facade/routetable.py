@@ -124,6 +124,23 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
     return RouteTable(tuple(routes), contracts, validators, new_sides)
 
 
+def warnings(mappings: Iterable[RouteMapping]) -> list[ConfigProblem]:
+    """What `facade check` points out without refusing: settings that are allowed but can
+    hurt, such as a write sent to the new side as well as to legacy."""
+    found = []
+    for mapping in mappings:
+        if mapping.migration.shadow_writes and not mapping.legacy.safe:
+            found.append(
+                ConfigProblem(
+                    mapping.source,
+                    "migration.shadow_writes",
+                    f"{mapping.method} {mapping.path} writes; in shadow mode every write "
+                    "also reaches the new side, which must not change shared data",
+                )
+            )
+    return found
+
+
 def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRoute:
     legacy = mapping.legacy
     problems: list[ConfigProblem] = []
@@ -185,7 +202,7 @@ def compile_new(mapping: RouteMapping) -> CompiledNew | None:
     """The route's `new:` section proved, or ConfigError with each of its problems."""
     new = mapping.new
     if new is None:
-        if mapping.mode in ("new", "canary"):
+        if mapping.mode in ("new", "canary", "shadow"):
             message = (
                 f"is {mapping.mode}, but the mapping has no new: section (give it a url or handler)"
             )

@@ -2,6 +2,7 @@
 
 FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
 FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
+FACADE_SHADOW_QUEUE=1000  FACADE_SHADOW_CONCURRENCY=16
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from facade.migration.shadow import CONCURRENCY as SHADOW_CONCURRENCY
+from facade.migration.shadow import QUEUE_SIZE as SHADOW_QUEUE_SIZE
 from facade.net.client import DEFAULT_CONNECTIONS_PER_ORIGIN
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -29,6 +32,10 @@ class Settings:
     """Level of the JSON log lines (one per request at info)."""
     backend_connections: int = DEFAULT_CONNECTIONS_PER_ORIGIN
     """Connections kept per backend origin, in each worker process."""
+    shadow_queue: int = SHADOW_QUEUE_SIZE
+    """Shadow calls waiting, per worker process; beyond it they are dropped and counted."""
+    shadow_concurrency: int = SHADOW_CONCURRENCY
+    """Shadow calls in flight at once, per worker process."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +48,8 @@ class Settings:
             backend_connections=int(
                 env.get("FACADE_BACKEND_CONNECTIONS", DEFAULT_CONNECTIONS_PER_ORIGIN)
             ),
+            shadow_queue=int(env.get("FACADE_SHADOW_QUEUE", SHADOW_QUEUE_SIZE)),
+            shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -51,4 +60,6 @@ class Settings:
             "FACADE_MAX_BODY_BYTES": str(self.max_body_bytes),
             "FACADE_LOG_LEVEL": self.log_level,
             "FACADE_BACKEND_CONNECTIONS": str(self.backend_connections),
+            "FACADE_SHADOW_QUEUE": str(self.shadow_queue),
+            "FACADE_SHADOW_CONCURRENCY": str(self.shadow_concurrency),
         }

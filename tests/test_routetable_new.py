@@ -111,12 +111,6 @@ def test_bad_new_sections_are_located_problems(
     assert message in found_message, found_message
 
 
-def test_shadow_says_it_is_not_available_yet(tmp_path: Path) -> None:
-    field, message = only(tmp_path, document({"url": NEW_URL}, mode="shadow"))
-    assert field == "migration.mode"
-    assert message == "'shadow' is not available yet; use legacy, canary or new"
-
-
 def test_an_unknown_mode_lists_the_ones_there_are(tmp_path: Path) -> None:
     field, message = only(tmp_path, document({"url": NEW_URL}, mode="blue"))
     assert field == "migration.mode"

@@ -70,8 +70,23 @@ class NewBinding:
 
 
 @dataclass(frozen=True)
+class ComparePolicy:
+    """How shadow mode compares the two answers (see facade.migration.compare for paths)."""
+
+    ignore: tuple[str, ...] = ()
+    """Places left out of the comparison, e.g. `updatedAt`, `lines[*].etag`."""
+    sort: tuple[tuple[str, str], ...] = ()
+    """(array path, item field): both arrays are sorted by that field before comparing."""
+    baseline: bool = False
+    """Legacy is called twice; places where its two answers differ are ignored."""
+    redact: tuple[str, ...] = ()
+    """Field names hidden in recorded diffs, on top of the default sensitive names."""
+
+
+@dataclass(frozen=True)
 class MigrationPolicy:
-    """Which side serves the route, and how callers move between the sides."""
+    """Which side serves the route, how callers move between the sides, and how shadow
+    mode compares the two answers."""
 
     mode: Mode = "legacy"
     percent: float = 0.0
@@ -80,6 +95,9 @@ class MigrationPolicy:
     """JMESPath naming the caller; None means the client address (`client.ip`)."""
     fallback: bool = False
     """A 5xx, timeout or connection error of the new side is answered by legacy."""
+    shadow_writes: bool = False
+    """Shadow mode calls the new side for writes too (safe methods only otherwise)."""
+    compare: ComparePolicy = field(default_factory=ComparePolicy)
 
 
 @dataclass(frozen=True)
@@ -285,6 +303,13 @@ def _migration_policy(migration: MigrationSection, safe: bool) -> MigrationPolic
         percent=migration.percent or 0.0,
         sticky=migration.sticky,
         fallback=migration.fallback if migration.fallback is not None else safe,
+        shadow_writes=migration.shadow_writes,
+        compare=ComparePolicy(
+            ignore=migration.compare.ignore,
+            sort=tuple(migration.compare.sort.items()),
+            baseline=migration.compare.baseline,
+            redact=migration.compare.redact,
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from facade.migration.compare import PathSyntaxError, parse_path
 from facade.net.headers import is_hop_by_hop
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
 from facade.paths import is_template, path_parameters
@@ -39,8 +40,6 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-LATER_MODES = ("shadow",)
-"""Modes of the design that are not built yet: refused with a message saying so."""
 
 
 class _Strict(BaseModel):
@@ -228,14 +227,68 @@ class NewSection(_Strict):
         return self
 
 
-class MigrationSection(_Strict):
-    """Which backend serves the route, and how callers move to the new side.
-    `shadow` is not built yet."""
+class CompareSection(_Strict):
+    """How shadow mode compares the two answers. Paths are dotted names with `[*]` for every
+    item of an array: `updatedAt`, `customer.address`, `lines[*].etag`."""
 
-    mode: Literal["legacy", "canary", "new"] = Field(
+    ignore: tuple[str, ...] = Field(
+        default=(),
+        description="Places left out of the comparison, with everything below them.",
+        examples=[["updatedAt", "lines[*].etag"]],
+    )
+    sort: dict[str, str] = Field(
+        default_factory=dict,
+        description="Array path -> item field: both arrays are sorted by it before comparing.",
+        examples=[{"lines": "sku"}],
+    )
+    baseline: bool = Field(
+        default=False,
+        description=(
+            "Call legacy twice and ignore the places where its two answers differ (noise)."
+        ),
+    )
+    redact: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Field names whose values are hidden in recorded diffs, besides the default "
+            "sensitive ones (password, token, secret, authorization, ssn, iban, card...)."
+        ),
+        examples=[["pin", "birthDate"]],
+    )
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            _path(path)
+        return value
+
+    @field_validator("sort")
+    @classmethod
+    def _sort_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for path, key in value.items():
+            _path(path)
+            if not key:
+                raise ValueError(f"{path!r}: name the item field to sort by")
+        return value
+
+
+def _path(text: str) -> None:
+    try:
+        parse_path(text)
+    except PathSyntaxError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class MigrationSection(_Strict):
+    """Which backend serves the route, how callers move to the new side, and how shadow
+    mode compares the two."""
+
+    mode: Literal["legacy", "shadow", "canary", "new"] = Field(
         default="legacy",
         description=(
-            "Which side serves: legacy (SOAP), new (the `new:` section), or canary "
+            "Which side serves: legacy (SOAP), new (the `new:` section), shadow (legacy "
+            "serves; new is called in the background and the answers compared), or canary "
             "(`percent` of callers to new, the rest to legacy)."
         ),
     )
@@ -266,13 +319,16 @@ class MigrationSection(_Strict):
             "for writes."
         ),
     )
-
-    @field_validator("mode", mode="before")
-    @classmethod
-    def _not_yet(cls, value: object) -> object:
-        if value in LATER_MODES:
-            raise ValueError(f"{value!r} is not available yet; use legacy, canary or new")
-        return value
+    shadow_writes: bool = Field(
+        default=False,
+        description=(
+            "Shadow this route although it writes: the new side receives every write too. "
+            "`facade check` warns about it."
+        ),
+    )
+    compare: CompareSection = Field(
+        default_factory=CompareSection, description="How shadow mode compares the answers."
+    )
 
     @model_validator(mode="after")
     def _percent_with_canary(self) -> MigrationSection:

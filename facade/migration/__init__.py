@@ -1,1 +1,1 @@
-"""Moving routes from legacy to new: which side serves each request."""
+"""Moving routes from legacy to new: which side serves, and how the two compare."""
