@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from jmespath.exceptions import JMESPathError
+
 from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
@@ -105,7 +107,10 @@ def choose_side(route: ServedRoute, context: RequestContext) -> Backend:
     migration = route.compiled.mapping.migration
     key = None
     if migration.mode == "canary" and route.compiled.sticky is not None:
-        key = sticky_key(route.compiled.sticky.search(context.expression_data()))
+        try:
+            key = sticky_key(route.compiled.sticky.search(context.expression_data()))
+        except JMESPathError:  # `length(headers."x-user")` without the header: no key
+            key = None
     side = side_for(migration.mode, migration.percent, route.name, key)
     if side == "new" and route.new is not None:
         return route.new
@@ -161,7 +166,8 @@ def shadow_job(route: ServedRoute, request: BackendRequest, outcome: Outcome) ->
         request.context.request_id,
         answer(outcome),
         call_new,
-        call_legacy if policy.baseline else None,
+        # legacy twice is a write done twice: a baseline is for safe routes only
+        call_legacy if policy.baseline and mapping.legacy.safe else None,
         rules=rules(policy),
         redact=policy.redact,
     )
@@ -170,6 +176,8 @@ def shadow_job(route: ServedRoute, request: BackendRequest, outcome: Outcome) ->
 def answer(outcome: Outcome) -> Answer | None:
     """An outcome as the comparison sees it: status, JSON and contract violations; a client
     error (a mapped fault, a 4xx of the new service) by its status; None when the side failed."""
+    if isinstance(outcome, BackendReply) and len(outcome.encoded) > CHECKED_ANSWER_BYTES:
+        return Answer(outcome.status, too_large=True)
     if isinstance(outcome, BackendReply):
         broken = tuple((v.pointer, v.message) for v in outcome.violations)
         return Answer(outcome.status, outcome.body, broken)

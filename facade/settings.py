@@ -52,6 +52,13 @@ class Settings:
             shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
         )
 
+    def __post_init__(self) -> None:
+        # a queue of 0 would be unbounded, a pool of 0 connections or workers would serve
+        # nothing: refuse them at start rather than misbehave under load
+        for name in ("backend_connections", "shadow_queue", "shadow_concurrency"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"FACADE_{name.upper()} must be at least 1")
+
     def to_env(self) -> dict[str, str]:
         """The variables that give the same settings to a worker process."""
         return {

@@ -151,3 +151,16 @@ def test_canary_reads_the_client_address_by_default(tmp_path: Path) -> None:
     context = RequestContext(route=route.name, request_id="r", client={"ip": "192.0.2.7"})
     assert choose_side(route, context).side == "new"
     assert choose_side(route, RequestContext(route=route.name, request_id="r")).side == "legacy"
+
+
+def test_a_sticky_expression_that_fails_on_the_request_keeps_the_caller_on_legacy(
+    tmp_path: Path,
+) -> None:
+    """`length(...)` of a missing header raises in JMESPath; the caller has no key, and a
+    caller without a key is legacy's, never a 500."""
+    answer = Reply(200, JSON, b'{"id": 1, "name": "Ada"}')
+    route, _ = served(tmp_path, "canary", answer, percent=100, sticky='length(headers."x-u")')
+    context = RequestContext(route=route.name, request_id="r", headers={})
+    assert choose_side(route, context).side == "legacy"
+    context = RequestContext(route=route.name, request_id="r", headers={"x-u": "abc"})
+    assert choose_side(route, context).side == "new"

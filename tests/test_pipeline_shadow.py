@@ -116,3 +116,18 @@ def test_answers_as_the_comparison_sees_them() -> None:
     assert answer(broken) == Answer(200, {"a": 1}, (("/a", "not a string"),))
     assert answer(Failure(ClientError("gone", status=404), "legacy")) == Answer(404)
     assert answer(Failure(BackendUnreachable(), "new")) is None
+
+
+def test_a_shadowed_write_never_reaches_legacy_twice(tmp_path: Path) -> None:
+    """shadow_writes lets the new side see a write; a baseline would send it to legacy a
+    second time, so a write route gets no baseline call."""
+    _, job = run(shadow_route(tmp_path, "POST", shadow_writes=True, compare={"baseline": True}))
+    assert job is not None and job.legacy_again is None
+
+
+def test_an_answer_too_large_to_compare_on_the_loop_is_not_decoded() -> None:
+    big = b'{"items": [' + b",".join(b"%d" % i for i in range(20_000)) + b"]}"
+    reply = BackendReply(200, big, "new", 0.1)
+    seen = answer(reply)
+    assert seen is not None and seen.too_large and seen.body is None
+    assert "body" not in reply.__dict__  # the cached decode never ran

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 MAX_VIOLATIONS = 10
 """At most 10 violations are reported per answer: enough to fix it, little to log."""
@@ -39,12 +40,21 @@ class ResponseConformance:
     def violations(self, answer: Any) -> tuple[Violation, ...]:
         """The first violations found (at most MAX_VIOLATIONS), by pointer."""
         errors = itertools.islice(self._validator.iter_errors(answer), MAX_VIOLATIONS)
-        found = (Violation(_pointer(e.absolute_path), _short(e.message)) for e in errors)
+        found = (Violation(_pointer(e.absolute_path), _message(e)) for e in errors)
         return tuple(sorted(found, key=lambda v: v.pointer))
 
 
 def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _message(error: ValidationError) -> str:
+    """What the schema wants, never the value that broke it: jsonschema's own message
+    quotes the whole value, which may hold a password or a card number, and these
+    messages go to logs and to recorded shadow diffs."""
+    if error.validator == "required":
+        return _short(error.message)  # names the missing property only
+    return _short(f"breaks {error.validator}: {error.validator_value!r}")
 
 
 def _short(message: str) -> str:

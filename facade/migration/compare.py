@@ -53,6 +53,8 @@ class Answer:
     body: JSON = None
     violations: tuple[tuple[str, str], ...] = ()
     """(JSON pointer, message) where the answer breaks the route's documented response."""
+    too_large: bool = False
+    """The answer is too large to compare on the event loop; `body` was not decoded."""
 
 
 @dataclass(frozen=True)

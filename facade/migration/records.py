@@ -19,7 +19,7 @@ from typing import Any, Literal
 from facade.migration.compare import Difference
 from facade.types import JSON, RouteName
 
-Result = Literal["match", "mismatch", "error"]
+Result = Literal["match", "mismatch", "error", "skipped"]
 SAMPLE_SIZE = 20
 """Recent differences kept per route."""
 SENSITIVE_NAMES = ("password", "passwd", "token", "secret", "authorization", "ssn", "iban", "card")
@@ -36,6 +36,8 @@ class RouteRecord:
     legacy_errors: int = 0
     new_errors: int = 0
     drops: int = 0
+    skipped: int = 0
+    """Answers too large to compare on the event loop (over 64 KiB of JSON)."""
     recent: deque[dict[str, JSON]] = field(default_factory=lambda: deque(maxlen=SAMPLE_SIZE))
 
     def as_dict(self) -> dict[str, Any]:
@@ -45,6 +47,7 @@ class RouteRecord:
             "mismatches": self.mismatches,
             "errors": {"legacy": self.legacy_errors, "new": self.new_errors},
             "drops": self.drops,
+            "skipped": self.skipped,
             "recent_diffs": list(self.recent),
         }
 
@@ -73,9 +76,14 @@ class ShadowRecords:
             return "match"
         record.mismatches += 1
         names = _names(redact)
-        for diff in diffs:
+        for diff in diffs[-SAMPLE_SIZE:]:  # only these are kept: redact no more
             record.recent.append(_sample(diff, request_id, names))
         return "mismatch"
+
+    def skipped(self, name: RouteName) -> Result:
+        """Count a shadow whose answers were too large to compare without holding the loop."""
+        self.route(name).skipped += 1
+        return "skipped"
 
     def failed(self, name: RouteName, side: Literal["legacy", "new"]) -> Result:
         """Count a comparison that could not be made because one side failed."""

@@ -119,10 +119,16 @@ class ShadowRunner:
     async def _compare(self, job: ShadowJob) -> Result:
         if job.legacy is None:
             return self.records.failed(job.route, "legacy")
+        if job.legacy.too_large:
+            return self.records.skipped(job.route)
         calls = [job.new()] + ([job.legacy_again()] if job.legacy_again else [])
-        new, *again = await asyncio.gather(*calls)
+        answers = await asyncio.gather(*calls, return_exceptions=True)
+        # a call that raised is a failed side; none is left running unsupervised
+        new, *again = [None if isinstance(a, BaseException) else a for a in answers]
         if new is None:
             return self.records.failed(job.route, "new")
+        if new.too_large or (again and again[0] is not None and again[0].too_large):
+            return self.records.skipped(job.route)
         diffs = compare(job.legacy, new, job.rules)
         if again:
             if again[0] is None:

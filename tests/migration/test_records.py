@@ -12,6 +12,7 @@ def test_counts_by_result_per_route() -> None:
     assert records.compared("a", [Difference("x", 1, 2)], "r2") == "mismatch"
     assert records.failed("a", "new") == "error"
     assert records.failed("a", "legacy") == "error"
+    assert records.skipped("a") == "skipped"
     records.dropped("a")
     records.dropped("b")
     snapshot = records.snapshot()
@@ -21,6 +22,7 @@ def test_counts_by_result_per_route() -> None:
         "mismatches": 1,
         "errors": {"legacy": 1, "new": 1},
         "drops": 1,
+        "skipped": 1,
         "recent_diffs": [{"path": "x", "legacy": 1, "new": 2, "request_id": "r2"}],
     }
     assert snapshot["b"]["drops"] == 1 and snapshot["b"]["comparisons"] == 0
@@ -62,3 +64,14 @@ def test_sensitive_values_are_redacted_by_name() -> None:
         "pin": (REDACTED, REDACTED),
         "name": ("Ada", "Alan"),
     }
+
+
+def test_only_the_kept_sample_is_built() -> None:
+    """40,000 differences in one comparison: the record keeps the last few, and builds no
+    more than those."""
+    records = ShadowRecords()
+    diffs = [Difference(f"items[{i}]", i, -i) for i in range(40_000)]
+    records.compared("big", diffs, "r1")
+    recent = records.snapshot()["big"]["recent_diffs"]
+    assert len(recent) == SAMPLE_SIZE
+    assert recent[-1]["path"] == "items[39999]"
