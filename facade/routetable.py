@@ -290,7 +290,7 @@ def _path_problems(mapping: RouteMapping, earlier: list[RouteMapping]) -> list[C
     """The facade's own GET path, or the first earlier route of the same method, that
     `mapping` cannot be told apart from."""
     if segments(mapping.path)[:1] == (RESERVED_PREFIX,):
-        message = f"{mapping.path} is under /{RESERVED_PREFIX}/, kept for the admin API"
+        message = f"{mapping.path} starts with /{RESERVED_PREFIX}, kept for the admin API"
         return [ConfigProblem(mapping.source, "route.path", message)]
     if mapping.method == "GET":
         for reserved in RESERVED_PATHS:

@@ -420,7 +420,9 @@ def test_a_get_route_must_not_take_the_facades_own_paths(
     )
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/admin/status"), ("POST", "/admin/{x}")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/admin/status"), ("POST", "/admin/{x}"), ("PUT", "/admin")]
+)
 def test_no_route_may_live_under_admin(tmp_path: Path, method: str, path: str) -> None:
     mapping = write_mapping(
         tmp_path, "admin", method=method, path=path, request={"CustomerId": "'1'"}
@@ -428,7 +430,7 @@ def test_no_route_may_live_under_admin(tmp_path: Path, method: str, path: str) -
     problem = only_problem(mapping)
     assert (problem.field, problem.message) == (
         "route.path",
-        f"{path} is under /admin/, kept for the admin API",
+        f"{path} starts with /admin, kept for the admin API",
     )
 
 
