@@ -153,7 +153,7 @@ def status(
         typer.Option(
             envvar="FACADE_ADMIN_TOKEN",
             help="The facade's admin token.",
-            show_default="$FACADE_ADMIN_TOKEN",
+            show_default=False,  # the env var line says where it comes from; never echo it
         ),
     ] = None,
     as_json: Annotated[
