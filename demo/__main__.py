@@ -1,7 +1,7 @@
-"""Run the demo: the mock CRM (legacy SOAP) and the facade in front of it.
+"""Run the demo: the mock CRM (legacy SOAP), the new customers service and the facade.
 
-python -m demo              # start both, print curl lines, stop on Ctrl-C
-python -m demo --self-test  # start both, call every demo route, stop; exit 1 on failure
+python -m demo              # start them, print curl lines, stop on Ctrl-C
+python -m demo --self-test  # start them, call every demo route, stop; exit 1 on failure
 """
 
 from __future__ import annotations
@@ -96,13 +96,20 @@ def stop(children: list[Child]) -> None:
 
 
 @contextmanager
-def running(facade_port: int, mock_port: int) -> Iterator[tuple[str, list[Child]]]:
-    """Start the mock CRM and the facade; yield the facade's base URL and the children;
-    stop both."""
+def running(
+    facade_port: int, mock_port: int, new_port: int = 8082
+) -> Iterator[tuple[str, list[Child]]]:
+    """Start the mock CRM, the new customers service and the facade; yield the facade's base
+    URL and the children; stop them all."""
     ensure_free(facade_port, "--port")
     ensure_free(mock_port, "--mock-port")
+    ensure_free(new_port, "--new-port")
     facade = [sys.executable, "-m", "facade"]
-    env = {**os.environ, "CRM_URL": f"http://127.0.0.1:{mock_port}/crm"}
+    env = {
+        **os.environ,
+        "CRM_URL": f"http://127.0.0.1:{mock_port}/crm",
+        "NEW_URL": f"http://127.0.0.1:{new_port}",
+    }
     children: list[Child] = []
     try:
         mock_args = ["mock", "wsdl/crm.wsdl", "--handlers", "demo/crm_handlers.py"]
@@ -110,13 +117,20 @@ def running(facade_port: int, mock_port: int) -> Iterator[tuple[str, list[Child]
             [*facade, *mock_args, "--port", str(mock_port)], cwd=ROOT, env=env
         )
         children.append(Child("the mock CRM", mock_port, "--mock-port", mock))
-        wait_until_up(f"http://127.0.0.1:{mock_port}/crm?wsdl", children[0], children)
+        wait_until_up(f"http://127.0.0.1:{mock_port}/crm?wsdl", children[-1], children)
+        new = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "demo.new_customers", "--port", str(new_port)],
+            cwd=ROOT,
+            env=env,
+        )
+        children.append(Child("the new customers service", new_port, "--new-port", new))
+        wait_until_up(f"{env['NEW_URL']}/healthz", children[-1], children)
         server = subprocess.Popen(  # noqa: S603
             [*facade, "serve", "--port", str(facade_port)], cwd=ROOT, env=env
         )
         children.append(Child("the facade", facade_port, "--port", server))
         base = f"http://127.0.0.1:{facade_port}"
-        wait_until_up(f"{base}/readyz", children[1], children)
+        wait_until_up(f"{base}/readyz", children[-1], children)
         yield base, children
     finally:
         stop(children)
@@ -131,6 +145,19 @@ def curl_lines(base: str) -> list[str]:
         f"curl -s -i {base}/v1/customers/42",
         f"curl -s -X POST {base}/v1/customers -H 'content-type: application/json' -d '{body}'",
     ]
+
+
+def new_service_test(new_base: str) -> int:
+    """Call the new customers service's routes directly; print one line each; 0 when all
+    answer right (the demo's mappings keep serving from legacy until a route is moved)."""
+    checks = [("/customers/1", 200), ("/orders/1001", 200), ("/customers/42", 404)]
+    failures = 0
+    with httpx.Client(base_url=new_base, timeout=10.0) as client:
+        for path, expected in checks:
+            status = client.get(path).status_code
+            failures += status != expected
+            print(f"{'ok ' if status == expected else 'BAD'} GET    {new_base}{path} -> {status}")
+    return 1 if failures else 0
 
 
 def self_test(base: str) -> int:
@@ -175,19 +202,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("FACADE_PORT", 8080)))
     parser.add_argument("--mock-port", type=int, default=int(os.environ.get("CRM_PORT", 8081)))
+    parser.add_argument("--new-port", type=int, default=int(os.environ.get("NEW_PORT", 8082)))
     parser.add_argument("--self-test", action="store_true", help="call every route, then stop")
     args = parser.parse_args()
-    with running(args.port, args.mock_port) as (base, children):
+    with running(args.port, args.mock_port, args.new_port) as (base, children):
         if args.self_test:
-            status = self_test(base)
+            status = self_test(base) | new_service_test(f"http://127.0.0.1:{args.new_port}")
             if (dead := exited(children)) is not None:
                 raise SystemExit(f"error: {dead.exit_message()}")
             return status
-        print(f"\nThe facade is up on {base} (API docs: {base}/docs), in front of the mock CRM.")
+        print(f"\nThe facade is up on {base} (API docs: {base}/docs), in front of the mock CRM;")
+        print(f"the new customers service is on http://127.0.0.1:{args.new_port}.")
         print("Try:\n")
         for line in curl_lines(base):
             print("  " + line)
-        print("\nCtrl-C stops both.")
+        print("\nCtrl-C stops them all.")
         watch(children)
     return 0
 

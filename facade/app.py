@@ -19,6 +19,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from facade import __version__
+from facade.admin.routes import add_admin_routes
 from facade.backends.base import Backend, BackendReply
 from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
@@ -110,11 +111,13 @@ def create_app(
         redoc_url=None,
     )
     app.state.ready = False
-    app.state.shadow_records = shadows.records  # what the admin API will show
+    app.state.shadow_records = shadows.records  # what the admin API shows
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
+    if settings.admin_token:  # off by default: /admin/* is then a 404 like any unknown path
+        add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
     add_docs_routes(app)
     served = [_served(compiled, table, network, replies, threads) for compiled in table]
     for path, by_method in _by_path(served).items():

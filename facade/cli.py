@@ -1,4 +1,4 @@
-"""The `facade` command: serve, check, routes, mock, scaffold."""
+"""The `facade` command: serve, check, routes, status, mock, scaffold."""
 
 from __future__ import annotations
 
@@ -141,6 +141,40 @@ def serve(
             log_level="warning",
             access_log=False,
         )
+
+
+@app.command()
+def status(
+    url: Annotated[
+        str, typer.Option(help="Base URL of the running facade.")
+    ] = "http://127.0.0.1:8080",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FACADE_ADMIN_TOKEN",
+            help="The facade's admin token.",
+            show_default=False,  # the env var line says where it comes from; never echo it
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the admin API's status document as JSON.")
+    ] = False,
+) -> None:
+    """Show each route's mode, requests by side, fallbacks and shadow comparisons, read from
+    a running facade's admin API (served when it has FACADE_ADMIN_TOKEN)."""
+    from facade.admin.client import StatusError, fetch_status
+    from facade.admin.table import status_lines
+
+    try:
+        document = fetch_status(url, token)
+    except StatusError as exc:
+        typer.secho(f"facade status: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+        return
+    for line in status_lines(document):
+        typer.echo(line)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -94,11 +95,25 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this process's metrics, or every worker's added up."""
+        return generate_latest(self._source())
+
+    @property
+    def scope(self) -> str:
+        """Whose values `exposition()` and `samples()` report."""
+        return "all workers" if os.environ.get(MULTIPROCESS_DIR_VARIABLE) else "this worker"
+
+    def samples(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        """Every sample (name, labels, value) of the same source a scrape reads."""
+        for family in self._source().collect():
+            for sample in family.samples:
+                yield sample.name, dict(sample.labels), sample.value
+
+    def _source(self) -> CollectorRegistry:
         if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
-            return generate_latest(self.registry)
+            return self.registry
         merged = CollectorRegistry()
         MultiProcessCollector(merged)
-        return generate_latest(merged)
+        return merged
 
 
 def request_id_from(header_value: str | None) -> str:

@@ -23,10 +23,14 @@ DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", 
 
 RESERVED_PATHS = (
     *("/healthz", "/readyz", "/metrics"),  # the facade's own routes
+    "/admin/status",  # the admin API (served only when an admin token is set)
     *("/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"),  # the API docs
     *(f"/docs/assets/{name}" for name in DOCS_ASSETS),
 )
 """Paths the facade serves itself with GET; no mapping may take a GET one of them could match."""
+RESERVED_PREFIX = "admin"
+"""First path segment kept for the admin API: no mapping's path may start with it, whatever
+its method, so admin endpoints added later cannot collide with a route."""
 
 _PARAMETER = r"\{([A-Za-z_][A-Za-z0-9_]*)\}"
 _PARAMETER_SEGMENT = re.compile(rf"^{_PARAMETER}$")

@@ -23,6 +23,7 @@ from facade.migration.routing import DEFAULT_STICKY
 from facade.net.seam import origin_problem
 from facade.paths import (
     RESERVED_PATHS,
+    RESERVED_PREFIX,
     ambiguous,
     overlaps,
     path_parameters,
@@ -288,6 +289,9 @@ def collisions(mappings: list[RouteMapping]) -> list[ConfigProblem]:
 def _path_problems(mapping: RouteMapping, earlier: list[RouteMapping]) -> list[ConfigProblem]:
     """The facade's own GET path, or the first earlier route of the same method, that
     `mapping` cannot be told apart from."""
+    if segments(mapping.path)[:1] == (RESERVED_PREFIX,):
+        message = f"{mapping.path} starts with /{RESERVED_PREFIX}, kept for the admin API"
+        return [ConfigProblem(mapping.source, "route.path", message)]
     if mapping.method == "GET":
         for reserved in RESERVED_PATHS:
             if overlaps(mapping.path, reserved):

@@ -3,13 +3,14 @@
 FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
 FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
 FACADE_SHADOW_QUEUE=1000  FACADE_SHADOW_CONCURRENCY=16
+FACADE_ADMIN_TOKEN=...  (unset: no admin API)
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from facade.migration.shadow import CONCURRENCY as SHADOW_CONCURRENCY
@@ -36,6 +37,8 @@ class Settings:
     """Shadow calls waiting, per worker process; beyond it they are dropped and counted."""
     shadow_concurrency: int = SHADOW_CONCURRENCY
     """Shadow calls in flight at once, per worker process."""
+    admin_token: str | None = field(default=None, repr=False)
+    """Bearer token of the admin API (/admin/*); None: the API is off (404)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +53,7 @@ class Settings:
             ),
             shadow_queue=int(env.get("FACADE_SHADOW_QUEUE", SHADOW_QUEUE_SIZE)),
             shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
+            admin_token=env.get("FACADE_ADMIN_TOKEN") or None,
         )
 
     def __post_init__(self) -> None:
@@ -61,7 +65,8 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """The variables that give the same settings to a worker process."""
-        return {
+        token = {"FACADE_ADMIN_TOKEN": self.admin_token} if self.admin_token else {}
+        return token | {
             "FACADE_MAPPINGS": str(self.mappings_dir),
             "FACADE_WSDL": str(self.wsdl_dir),
             "FACADE_MAX_BODY_BYTES": str(self.max_body_bytes),

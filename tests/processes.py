@@ -75,11 +75,12 @@ def mock_and_facade(
     wsdl_dir: str = "wsdl",
     address_var: str = "CRM_URL",
     path: str = "/crm",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """The mock legacy system and the facade in front of it; yields the facade's base URL."""
     mock_port, facade_port = free_port(), free_port()
     mock_url = f"http://127.0.0.1:{mock_port}{path}"
-    env = {address_var: mock_url}
+    env = {**(extra_env or {}), address_var: mock_url}
     mock_args = ["mock", wsdl_file, "--handlers", handlers, "--port", str(mock_port)]
     with process(mock_args, f"{mock_url}?wsdl", env):
         serve_args = ["serve", "--port", str(facade_port), "--mappings", mappings]

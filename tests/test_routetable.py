@@ -420,6 +420,20 @@ def test_a_get_route_must_not_take_the_facades_own_paths(
     )
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/admin/status"), ("POST", "/admin/{x}"), ("PUT", "/admin")]
+)
+def test_no_route_may_live_under_admin(tmp_path: Path, method: str, path: str) -> None:
+    mapping = write_mapping(
+        tmp_path, "admin", method=method, path=path, request={"CustomerId": "'1'"}
+    )
+    problem = only_problem(mapping)
+    assert (problem.field, problem.message) == (
+        "route.path",
+        f"{path} starts with /admin, kept for the admin API",
+    )
+
+
 def test_other_methods_may_use_the_facades_own_paths(tmp_path: Path) -> None:
     mapping = write_mapping(
         tmp_path, "post", method="POST", path="/metrics", request={"CustomerId": "'1'"}

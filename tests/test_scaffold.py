@@ -32,6 +32,7 @@ from facade.scaffold import (
     scaffold,
     split_words,
 )
+from facade.scaffold.routes import TakenRoutes
 from facade.soap.registry import WsdlRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -703,3 +704,9 @@ def test_a_reply_of_one_child_is_unwrapped(
         cli, ["check", "--mappings", str(tmp_path / "out"), "--wsdl", str(tmp_path)]
     )
     assert check.exit_code == 0, check.output
+
+
+def test_scaffolded_routes_stay_out_of_the_admin_prefix() -> None:
+    taken = TakenRoutes()
+    assert taken.overlaps("POST", "/admin") and taken.overlaps("GET", "/admin/users/{id}")
+    assert not taken.overlaps("GET", "/admins") and not taken.overlaps("GET", "/v1/admin")

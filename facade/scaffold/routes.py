@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facade.paths import RESERVED_PATHS, overlaps
+from facade.paths import RESERVED_PATHS, RESERVED_PREFIX, overlaps, segments
 from facade.scaffold.naming import (
     UNCOUNTABLE,
     field_expression,
@@ -244,6 +244,9 @@ class TakenRoutes:
         self._routes: list[tuple[str, str]] = [("GET", path) for path in RESERVED_PATHS]
 
     def overlaps(self, method: str, path: str) -> bool:
+        """True when the route is taken, or under the admin API's prefix (any method)."""
+        if segments(path)[:1] == (RESERVED_PREFIX,):
+            return True
         return any(m == method and overlaps(p, path) for m, p in self._routes)
 
     def add(self, method: str, path: str) -> None:

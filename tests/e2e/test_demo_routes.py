@@ -167,6 +167,8 @@ def test_demo_self_test_passes() -> None:
             str(free_port()),
             "--mock-port",
             str(free_port()),
+            "--new-port",
+            str(free_port()),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -176,3 +178,4 @@ def test_demo_self_test_passes() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "BAD" not in result.stdout
+    assert "/customers/1 -> 200" in result.stdout  # the new customers service answered too

@@ -53,10 +53,13 @@ def _demo(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("flag", ["--port", "--mock-port"])
+FLAGS = ("--port", "--mock-port", "--new-port")
+
+
+@pytest.mark.parametrize("flag", FLAGS)
 def test_busy_port_is_named_with_its_flag(stranger: int, flag: str) -> None:
-    other = "--mock-port" if flag == "--port" else "--port"
-    result = _demo(flag, str(stranger), other, str(free_port()))
+    others = [arg for other in FLAGS if other != flag for arg in (other, str(free_port()))]
+    result = _demo(flag, str(stranger), *others)
     assert result.returncode == 1
     assert f"port {stranger} is already in use" in result.stderr
     assert f"choose another with {flag} PORT" in result.stderr

@@ -1,0 +1,1 @@
+"""The admin API (/admin/*, behind a bearer token) and the status it reports."""

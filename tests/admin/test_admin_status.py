@@ -1,0 +1,72 @@
+"""The status document and its table from plain values, and the settings that turn the
+admin API on."""
+
+from __future__ import annotations
+
+from facade.admin.status import RouteState, Sample, empty_shadow, status_document
+from facade.admin.table import status_lines
+from facade.paths import RESERVED_PATHS
+from facade.settings import Settings
+
+ROUTES = [
+    RouteState("get-customer", "GET", "/v1/customers/{id}", "canary", 12.5),
+    RouteState("get-order", "GET", "/v1/orders/{id}", "legacy", 0.0),
+]
+
+
+def request(route: str, side: str, status: str, value: float) -> Sample:
+    return Sample("facade_requests_total", {"route": route, "side": side, "status": status}, value)
+
+
+def test_counters_are_summed_over_statuses_and_sides_default_to_zero() -> None:
+    samples = [
+        request("get-customer", "new", "200", 3),
+        request("get-customer", "new", "404", 1),
+        request("get-customer", "legacy-fallback", "200", 2),
+        Sample("facade_requests_created", {"route": "get-customer", "side": "new"}, 1e9),
+        Sample("facade_fallbacks_total", {"route": "get-customer"}, 2),
+        Sample("facade_contract_violations_total", {"route": "get-customer", "side": "new"}, 4),
+    ]
+    document = status_document(ROUTES, samples, {}, "this worker")
+    customer, order = document["routes"]
+    assert customer["requests"] == {"legacy": 0, "new": 4, "legacy-fallback": 2}
+    assert (customer["fallbacks"], customer["contract_violations"]) == (2, {"legacy": 0, "new": 4})
+    assert (customer["mode"], customer["percent"]) == ("canary", 12.5)
+    assert order["requests"] == {"legacy": 0, "new": 0, "legacy-fallback": 0}
+    assert order["shadow"] == empty_shadow()
+    assert (document["counters"], document["shadow"]) == ("this worker", "this worker")
+
+
+def test_the_table_has_a_row_per_route_and_the_recent_diffs() -> None:
+    shadow = empty_shadow() | {
+        "comparisons": 3,
+        "mismatches": 1,
+        "recent_diffs": [{"path": "Balance", "legacy": "1.50", "new": 1.5, "request_id": "r1"}],
+    }
+    document = status_document(ROUTES, [], {"get-order": shadow}, "all workers")
+    lines = status_lines(document)
+    assert lines[1].split() == ["get-customer", "canary", "12.5", *["0"] * 9]
+    assert lines[2].split() == ["get-order", "legacy", "-", "0", "0", "0", "0", "3", "0", "1"] + [
+        "0",
+        "0",
+    ]
+    assert lines[3:] == [
+        "",
+        "get-order: recent differences (path: legacy -> new, request id)",
+        '  Balance: "1.50" -> 1.5  (r1)',
+        "(requests and fallbacks: all workers; shadow figures: this worker)",
+    ]
+
+
+def test_the_admin_token_comes_from_the_environment_and_stays_out_of_reprs() -> None:
+    assert Settings.from_env({}).admin_token is None
+    assert Settings.from_env({"FACADE_ADMIN_TOKEN": ""}).admin_token is None
+    settings = Settings.from_env({"FACADE_ADMIN_TOKEN": "t0k"})
+    assert settings.admin_token == "t0k"
+    assert "t0k" not in repr(settings)
+    assert settings.to_env()["FACADE_ADMIN_TOKEN"] == "t0k"
+    assert "FACADE_ADMIN_TOKEN" not in Settings().to_env()
+
+
+def test_the_admin_status_path_is_exempt_from_pacing_and_reserved() -> None:
+    assert "/admin/status" in RESERVED_PATHS
