@@ -205,6 +205,8 @@ def main() -> int:
     parser.add_argument("--new-port", type=int, default=int(os.environ.get("NEW_PORT", 8082)))
     parser.add_argument("--self-test", action="store_true", help="call every route, then stop")
     args = parser.parse_args()
+    # a SIGTERM (timeout, a container stop) unwinds like Ctrl-C, so the servers stop too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with running(args.port, args.mock_port, args.new_port) as (base, children):
         if args.self_test:
             status = self_test(base) | new_service_test(f"http://127.0.0.1:{args.new_port}")

@@ -30,7 +30,7 @@ def fetch_status(url: str, token: str | None) -> dict[str, Any]:
         raise StatusError(f"the facade at {url} refused the admin token (401)")
     if response.status_code == 404:
         raise StatusError(
-            f"the facade at {url} has no admin API (404): start it with FACADE_ADMIN_TOKEN set"
+            f"no admin API at {url} (404): is it a facade started with FACADE_ADMIN_TOKEN set?"
         )
     if response.status_code != 200:
         raise StatusError(f"the facade at {url} answered {response.status_code} to {STATUS_PATH}")
@@ -38,6 +38,8 @@ def fetch_status(url: str, token: str | None) -> dict[str, Any]:
         document: dict[str, Any] = response.json()
     except ValueError as exc:
         raise StatusError(f"the facade at {url} did not answer JSON on {STATUS_PATH}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("routes"), list):
+        raise StatusError(f"{url} did not answer a facade status document on {STATUS_PATH}")
     return document
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from facade.migration.records import RouteRecord
+
 REQUESTS = "facade_requests_total"
 FALLBACKS = "facade_fallbacks_total"
 VIOLATIONS = "facade_contract_violations_total"
@@ -43,15 +45,9 @@ class Sample:
 
 
 def empty_shadow() -> dict[str, Any]:
-    """The figures of a route that has not been shadowed (yet) in this worker."""
-    return {
-        "comparisons": 0,
-        "matches": 0,
-        "mismatches": 0,
-        "errors": {"legacy": 0, "new": 0},
-        "drops": 0,
-        "recent_diffs": [],
-    }
+    """The figures of a route that has not been shadowed (yet) in this worker: the shape
+    the records give, from the records themselves."""
+    return RouteRecord().as_dict()
 
 
 def status_document(

@@ -20,6 +20,7 @@ HEADER = (
     "MISMATCH",
     "ERRORS",
     "DROPS",
+    "SKIPPED",
 )
 DIFFS_SHOWN = 5
 """Recent differences printed per route (the admin API keeps more)."""
@@ -50,6 +51,7 @@ def _row(route: dict[str, Any]) -> tuple[str, ...]:
         shadow["mismatches"],
         errors,
         shadow["drops"],
+        shadow.get("skipped", 0),
     )
     return (route["name"], route["mode"], percent, *map(str, figures))
 

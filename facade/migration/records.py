@@ -22,7 +22,11 @@ from facade.types import JSON, RouteName
 Result = Literal["match", "mismatch", "error", "skipped"]
 SAMPLE_SIZE = 20
 """Recent differences kept per route."""
-SENSITIVE_NAMES = ("password", "passwd", "token", "secret", "authorization", "ssn", "iban", "card")
+SENSITIVE_NAMES = (
+    *("password", "passwd", "token", "secret", "authorization", "cookie", "apikey"),
+    *("ssn", "iban", "card", "cvv"),
+    *("email", "phone", "birth", "address"),  # personal data shows in diffs too
+)
 REDACTED = "[redacted]"
 
 

@@ -188,6 +188,7 @@ def test_status_reports_modes_requests_fallbacks_violations_and_shadow_diffs(
         "mismatches": 2,
         "errors": {"legacy": 0, "new": 0},
         "drops": 0,
+        "skipped": 0,
         "recent_diffs": [],
     }
     assert shadowed["shadow"]["recent_diffs"][-1] == {
@@ -239,11 +240,11 @@ def test_facade_status_prints_a_table(
     lines = result.output.splitlines()
     assert lines[0].split() == [
         "ROUTE", "MODE", "PERCENT", "LEGACY", "NEW", "FALLBACK", "FALLBACKS",
-        "COMPARED", "MATCH", "MISMATCH", "ERRORS", "DROPS",
+        "COMPARED", "MATCH", "MISMATCH", "ERRORS", "DROPS", "SKIPPED",
     ]  # fmt: skip
     rows = {line.split()[0]: line.split() for line in lines[1:5]}
     assert rows["ramping"][1:3] == ["canary", "10"]
-    assert rows["untouched"][1:] == ["legacy", "-", *["0"] * 9]
+    assert rows["untouched"][1:] == ["legacy", "-", *["0"] * 10]
     assert rows["shadowed"][1] == "shadow"
     assert '  name: "Ada Lovelace" -> "A"  (for-the-table)' in lines
     assert lines[-1] == "(requests and fallbacks: this worker; shadow figures: this worker)"
@@ -286,6 +287,15 @@ def test_facade_status_says_why_it_cannot_read_the_status(
     off = build(make_httpserver, make_httpserver, tmp_path, Settings())
     with serve_in_thread(off) as url:
         assert error_of(runner, "--url", url, "--token", TOKEN) == (
-            f"facade status: the facade at {url} has no admin API (404): "
-            "start it with FACADE_ADMIN_TOKEN set"
+            f"facade status: no admin API at {url} (404): "
+            "is it a facade started with FACADE_ADMIN_TOKEN set?"
         )
+
+
+def test_facade_status_refuses_a_document_that_is_not_a_status(make_httpserver: HTTPServer) -> None:
+    """A URL that answers 200 with other JSON is one line and exit 1, not a traceback."""
+    make_httpserver.expect_request("/admin/status").respond_with_json({"hello": "world"})
+    url = make_httpserver.url_for("/").rstrip("/")
+    result = CliRunner().invoke(cli, ["status", "--url", url, "--token", TOKEN])
+    assert result.exit_code == 1
+    assert "did not answer a facade status document" in result.output

@@ -45,8 +45,9 @@ def test_the_table_has_a_row_per_route_and_the_recent_diffs() -> None:
     }
     document = status_document(ROUTES, [], {"get-order": shadow}, "all workers")
     lines = status_lines(document)
-    assert lines[1].split() == ["get-customer", "canary", "12.5", *["0"] * 9]
+    assert lines[1].split() == ["get-customer", "canary", "12.5", *["0"] * 10]
     assert lines[2].split() == ["get-order", "legacy", "-", "0", "0", "0", "0", "3", "0", "1"] + [
+        "0",
         "0",
         "0",
     ]
@@ -70,3 +71,12 @@ def test_the_admin_token_comes_from_the_environment_and_stays_out_of_reprs() -> 
 
 def test_the_admin_status_path_is_exempt_from_pacing_and_reserved() -> None:
     assert "/admin/status" in RESERVED_PATHS
+
+
+def test_a_route_never_shadowed_has_the_same_figures_as_one_that_was() -> None:
+    from facade.admin.status import empty_shadow
+    from facade.migration.records import ShadowRecords
+
+    records = ShadowRecords()
+    records.compared("r", [], "req")
+    assert set(empty_shadow()) == set(records.snapshot()["r"])
