@@ -20,6 +20,7 @@ from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.envvars import MissingVariable, expand
 from facade.mapping.models import (
     SAFE_METHODS,
+    CacheSection,
     LegacySection,
     MappingFile,
     MigrationSection,
@@ -102,7 +103,14 @@ class MigrationPolicy:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """How answers of the route are cached: not at all until the response cache exists."""
+    """How answers of the route are cached; not at all without a ttl."""
+
+    ttl: float | None = None
+    """Seconds a successful answer is served from the cache."""
+    vary: tuple[str, ...] = ()
+    """Header names (lower case) the key holds besides those the expressions read."""
+    public: bool = False
+    """The answer is the same for every caller: credentials stay out of the key."""
 
 
 @dataclass(frozen=True)
@@ -292,7 +300,15 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
         ),
         new=_new_binding(model.new, route.method),
         migration=_migration_policy(model.migration, safe),
+        cache=_cache_policy(model.cache),
     )
+
+
+def _cache_policy(cache: CacheSection | None) -> CachePolicy:
+    if cache is None:
+        return CachePolicy()
+    vary = tuple(name.lower() for name in cache.vary)
+    return CachePolicy(ttl=cache.ttl, vary=vary, public=cache.public)
 
 
 def _migration_policy(migration: MigrationSection, safe: bool) -> MigrationPolicy:
