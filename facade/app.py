@@ -26,6 +26,7 @@ from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
@@ -292,6 +293,8 @@ def _render(request: Request, outcome: Outcome, backend: str | None = None) -> R
         return problem_response(error, request.state.request_id, request.url.path, side)
     request.state.side = outcome.side
     headers = {**outcome.headers, BACKEND_HEADER: outcome.side}
+    if not_modified(request.headers.get("if-none-match"), outcome.headers.get("etag")):
+        return Response(status_code=304, headers=headers)
     return encoded_json_response(outcome.encoded, outcome.status, headers)
 
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 from jmespath.exceptions import JMESPathError
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
+from facade.cache.http import wants_bypass
 from facade.cache.keys import KeyReads, cache_key
 from facade.cache.step import ResponseCache
 from facade.context import RequestContext
@@ -49,13 +50,13 @@ class ServedRoute:
     legacy: Backend
     new: Backend | None = None
     """The route's new implementation; none until the mapping names one."""
+    conformance: ResponseConformance | None = None
+    """Checks the new side's answers against the route's documented response schema;
+    none when that schema cannot be derived (an untyped response expression)."""
     cache: ResponseCache | None = None
     """The app's response cache; used when the mapping gives the route a `cache.ttl`."""
     cache_reads: KeyReads = KeyReads()
     """What of the request, beyond path, query and body, the route's cache key holds."""
-    conformance: ResponseConformance | None = None
-    """Checks the new side's answers against the route's documented response schema;
-    none when that schema cannot be derived (an untyped response expression)."""
 
     def __post_init__(self) -> None:
         mode = self.compiled.mapping.mode
@@ -114,7 +115,8 @@ async def cached_call(
     async def produce() -> Outcome:
         return conform(route, await call(backend, request))
 
-    return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce)
+    bypass = mapping.cache.allow_bypass and wants_bypass(request.context.headers)
+    return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce, bypass)
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:

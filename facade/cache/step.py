@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from facade.backends.base import BackendReply
+from facade.cache.http import CACHE_HEADER, etag, hit_headers
 from facade.cache.store import CacheStore, Entry
 from facade.types import RouteName
 
@@ -27,20 +29,30 @@ class ResponseCache:
         self._inflight: dict[str, asyncio.Future[Outcome]] = {}
 
     async def fetch(
-        self, key: str, route: RouteName, ttl: float, wait: float, produce: Produce
+        self,
+        key: str,
+        route: RouteName,
+        ttl: float,
+        wait: float,
+        produce: Produce,
+        bypass: bool = False,
     ) -> tuple[Outcome, bool]:
         """The cached answer for `key`, or the outcome of `produce` (one call for every
         concurrent miss; a waiter gives up after `wait` seconds and calls itself). The flag
-        says whether this request's own backend call produced the outcome."""
+        says whether this request's own backend call produced the outcome. A bypass skips
+        the entry and the shared call, and keeps its fresh answer."""
+        if bypass:
+            return _labelled(await self._lead(key, route, ttl, produce), "bypass"), True
         entry = self.store.get(key)
-        if entry is not None and entry.expires > self.clock():
-            return BackendReply(entry.status, entry.encoded, entry.side, elapsed=0.0), False
+        now = self.clock()
+        if entry is not None and entry.expires > now:
+            return _hit(entry, now), False
         running = self._inflight.get(key)
         if running is not None:
             shared = await _shared(running, wait)
             if shared is not None:
-                return shared, False
-        return await self._lead(key, route, ttl, produce), True
+                return _labelled(shared, "miss"), False
+        return _labelled(await self._lead(key, route, ttl, produce), "miss"), True
 
     async def _lead(self, key: str, route: RouteName, ttl: float, produce: Produce) -> Outcome:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
@@ -55,12 +67,25 @@ class ResponseCache:
                 del self._inflight[key]
         if _cacheable(outcome):
             assert isinstance(outcome, BackendReply)  # noqa: S101 - checked just above
-            expires = self.clock() + ttl
-            self.store.set(
-                key, Entry(route, outcome.status, outcome.encoded, outcome.side, expires)
-            )
+            now, tag = self.clock(), etag(outcome.encoded)
+            outcome = replace(outcome, headers={**outcome.headers, "etag": tag})
+            entry = Entry(route, outcome.status, outcome.encoded, outcome.side, now + ttl, now, tag)
+            self.store.set(key, entry)
         future.set_result(outcome)
         return outcome
+
+
+def _hit(entry: Entry, now: float) -> BackendReply:
+    """The entry as the answer, with its age and the seconds it stays fresh."""
+    headers = hit_headers(entry.etag, now - entry.stored, entry.expires - now)
+    return BackendReply(entry.status, entry.encoded, entry.side, elapsed=0.0, headers=headers)
+
+
+def _labelled(outcome: Outcome, status: str) -> Outcome:
+    """A kept answer (it has its ETag) with its X-Facade-Cache status; others as they are."""
+    if not isinstance(outcome, BackendReply) or "etag" not in outcome.headers:
+        return outcome
+    return replace(outcome, headers={**outcome.headers, CACHE_HEADER: status})
 
 
 async def _shared(running: asyncio.Future[Outcome], wait: float) -> Outcome | None:

@@ -24,6 +24,9 @@ class Entry:
     side: ServedBy
     expires: float
     """Monotonic time after which the entry is no longer served."""
+    stored: float = 0.0
+    """Monotonic time the answer was kept: its age on a hit."""
+    etag: str = ""
 
     def size(self, key: str) -> int:
         return len(self.encoded) + len(key) + ENTRY_OVERHEAD

@@ -111,6 +111,9 @@ class CachePolicy:
     """Header names (lower case) the key holds besides those the expressions read."""
     public: bool = False
     """The answer is the same for every caller: credentials stay out of the key."""
+    allow_bypass: bool = False
+    """A client's `Cache-Control: no-cache` skips the entry (off: clients cannot use it
+    to hammer legacy)."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,9 @@ def _cache_policy(cache: CacheSection | None) -> CachePolicy:
     if cache is None:
         return CachePolicy()
     vary = tuple(name.lower() for name in cache.vary)
-    return CachePolicy(ttl=cache.ttl, vary=vary, public=cache.public)
+    return CachePolicy(
+        ttl=cache.ttl, vary=vary, public=cache.public, allow_bypass=cache.allow_bypass
+    )
 
 
 def _migration_policy(migration: MigrationSection, safe: bool) -> MigrationPolicy:

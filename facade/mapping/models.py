@@ -358,6 +358,13 @@ class CacheSection(_Strict):
             "API key headers) stay out of the key. When false, each caller has its own entries."
         ),
     )
+    allow_bypass: bool = Field(
+        default=False,
+        description=(
+            "A client's `Cache-Control: no-cache` skips the cached entry and refreshes it. "
+            "Off by default, so clients cannot use it to hammer legacy."
+        ),
+    )
 
 
 class MappingFile(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ MAPPINGS = {
     "cached-search": search("/v1/search/{id}", "path.id", ttl=60),
     "by-caller": search("/v1/mine", "headers.authorization", ttl=60),
     "short-lived": search("/v1/brief", "query.name", ttl=0.3),
+    "bypassable": search("/v1/fresh/{id}", "path.id", ttl=60, allow_bypass=True),
 }
 
 
@@ -119,9 +121,59 @@ def test_an_entry_expires_after_its_ttl(base_url: str, httpserver: HTTPServer) -
 
 def test_errors_are_not_cached(base_url: str, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/crm").respond_with_data("down", status=503)
-    assert httpx.get(f"{base_url}/v1/search/31").status_code == 502
+    first = httpx.get(f"{base_url}/v1/search/31")
+    assert first.status_code == 502
+    assert "x-facade-cache" not in first.headers and "etag" not in first.headers
     assert httpx.get(f"{base_url}/v1/search/31").status_code == 502
     assert legacy_calls(httpserver) == 2
+
+
+def test_miss_then_hit_headers(base_url: str, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/crm").respond_with_handler(answer(0))
+    miss = httpx.get(f"{base_url}/v1/search/61")
+    tag = '"' + hashlib.sha256(miss.content).hexdigest()[:32] + '"'
+    assert miss.headers["x-facade-cache"] == "miss"
+    assert miss.headers["etag"] == tag
+    assert "age" not in miss.headers and "cache-control" not in miss.headers
+    time.sleep(1.1)
+    hit = httpx.get(f"{base_url}/v1/search/61")
+    assert hit.headers["x-facade-cache"] == "hit"
+    assert hit.headers["etag"] == tag
+    age = int(hit.headers["age"])
+    max_age = int(hit.headers["cache-control"].removeprefix("max-age="))
+    assert 1 <= age <= 5
+    assert 60 - age - 1 <= max_age <= 60 - age
+    assert hit.content == miss.content
+    assert legacy_calls(httpserver) == 1
+
+
+def test_if_none_match_gets_a_304_without_a_body(base_url: str, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/crm").respond_with_handler(answer(0))
+    tag = httpx.get(f"{base_url}/v1/search/71").headers["etag"]
+    again = httpx.get(f"{base_url}/v1/search/71", headers={"If-None-Match": tag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == tag
+    other = httpx.get(f"{base_url}/v1/search/71", headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200
+    assert legacy_calls(httpserver) == 1
+
+
+def test_no_cache_bypasses_only_where_the_route_allows_it(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/crm").respond_with_handler(answer(0))
+    fresh = {"Cache-Control": "no-cache"}
+    httpx.get(f"{base_url}/v1/search/81")
+    refused = httpx.get(f"{base_url}/v1/search/81", headers=fresh)
+    assert refused.headers["x-facade-cache"] == "hit"
+    assert legacy_calls(httpserver) == 1
+    httpx.get(f"{base_url}/v1/fresh/81")
+    bypassed = httpx.get(f"{base_url}/v1/fresh/81", headers=fresh)
+    assert bypassed.headers["x-facade-cache"] == "bypass"
+    assert legacy_calls(httpserver) == 3
+    assert httpx.get(f"{base_url}/v1/fresh/81").headers["x-facade-cache"] == "hit"
+    assert legacy_calls(httpserver) == 3
 
 
 def test_200_concurrent_misses_make_one_legacy_call(base_url: str, httpserver: HTTPServer) -> None:
