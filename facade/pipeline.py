@@ -116,7 +116,8 @@ async def cached_call(
         return conform(route, await call(backend, request))
 
     bypass = mapping.cache.allow_bypass and wants_bypass(request.context.headers)
-    return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce, bypass)
+    grace = mapping.cache.stale_if_error
+    return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce, bypass, grace)
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:

@@ -36,23 +36,31 @@ class ResponseCache:
         wait: float,
         produce: Produce,
         bypass: bool = False,
+        stale_if_error: float = 0.0,
     ) -> tuple[Outcome, bool]:
         """The cached answer for `key`, or the outcome of `produce` (one call for every
         concurrent miss; a waiter gives up after `wait` seconds and calls itself). The flag
         says whether this request's own backend call produced the outcome. A bypass skips
         the entry and the shared call, and keeps its fresh answer."""
-        if bypass:
-            return _labelled(await self._lead(key, route, ttl, produce), "bypass"), True
         entry = self.store.get(key)
         now = self.clock()
-        if entry is not None and entry.expires > now:
+        if entry is not None and entry.expires > now and not bypass:
             return _hit(entry, now), False
-        running = self._inflight.get(key)
+        outcome, called = await self._miss(key, route, ttl, wait, produce, bypass)
+        if entry is not None and _may_serve_stale(outcome, entry, self.clock(), stale_if_error):
+            return _stale(entry, self.clock()), called
+        return _labelled(outcome, "bypass" if bypass else "miss"), called
+
+    async def _miss(
+        self, key: str, route: RouteName, ttl: float, wait: float, produce: Produce, bypass: bool
+    ) -> tuple[Outcome, bool]:
+        """The shared call in flight for `key` (unless bypassing), or a call of our own."""
+        running = None if bypass else self._inflight.get(key)
         if running is not None:
             shared = await _shared(running, wait)
             if shared is not None:
-                return _labelled(shared, "miss"), False
-        return _labelled(await self._lead(key, route, ttl, produce), "miss"), True
+                return shared, False
+        return await self._lead(key, route, ttl, produce), True
 
     async def _lead(self, key: str, route: RouteName, ttl: float, produce: Produce) -> Outcome:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
@@ -78,6 +86,24 @@ class ResponseCache:
 def _hit(entry: Entry, now: float) -> BackendReply:
     """The entry as the answer, with its age and the seconds it stays fresh."""
     headers = hit_headers(entry.etag, now - entry.stored, entry.expires - now)
+    return BackendReply(entry.status, entry.encoded, entry.side, elapsed=0.0, headers=headers)
+
+
+def _may_serve_stale(outcome: Outcome, entry: Entry, now: float, grace: float) -> bool:
+    """The backend failed (5xx, timeout, unreachable) and the expired entry is still within
+    the route's `stale_if_error` seconds past its ttl."""
+    if isinstance(outcome, BackendReply) or outcome.error.status < 500:
+        return False
+    return now < entry.expires + grace
+
+
+def _stale(entry: Entry, now: float) -> BackendReply:
+    """The expired entry as the answer, marked stale."""
+    headers = {
+        CACHE_HEADER: "stale",
+        "etag": entry.etag,
+        "age": str(max(0, int(now - entry.stored))),
+    }
     return BackendReply(entry.status, entry.encoded, entry.side, elapsed=0.0, headers=headers)
 
 

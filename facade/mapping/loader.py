@@ -111,6 +111,8 @@ class CachePolicy:
     """Header names (lower case) the key holds besides those the expressions read."""
     public: bool = False
     """The answer is the same for every caller: credentials stay out of the key."""
+    stale_if_error: float = 0.0
+    """Seconds past the ttl an entry still answers when the backend fails."""
     allow_bypass: bool = False
     """A client's `Cache-Control: no-cache` skips the entry (off: clients cannot use it
     to hammer legacy)."""
@@ -312,7 +314,11 @@ def _cache_policy(cache: CacheSection | None) -> CachePolicy:
         return CachePolicy()
     vary = tuple(name.lower() for name in cache.vary)
     return CachePolicy(
-        ttl=cache.ttl, vary=vary, public=cache.public, allow_bypass=cache.allow_bypass
+        ttl=cache.ttl,
+        vary=vary,
+        public=cache.public,
+        stale_if_error=cache.stale_if_error,
+        allow_bypass=cache.allow_bypass,
     )
 
 

@@ -358,6 +358,14 @@ class CacheSection(_Strict):
             "API key headers) stay out of the key. When false, each caller has its own entries."
         ),
     )
+    stale_if_error: float = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Seconds past the ttl an expired answer is still served (`X-Facade-Cache: stale`) "
+            "when the backend fails with a 5xx, a timeout or a connection error."
+        ),
+    )
     allow_bypass: bool = Field(
         default=False,
         description=(

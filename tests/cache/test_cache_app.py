@@ -47,6 +47,8 @@ MAPPINGS = {
     "cached-search": search("/v1/search/{id}", "path.id", ttl=60),
     "by-caller": search("/v1/mine", "headers.authorization", ttl=60),
     "short-lived": search("/v1/brief", "query.name", ttl=0.3),
+    "fragile": search("/v1/fragile/{id}", "path.id", ttl=0.2, stale_if_error=60),
+    "fragile-briefly": search("/v1/briefly/{id}", "path.id", ttl=0.2, stale_if_error=0.3),
     "bypassable": search("/v1/fresh/{id}", "path.id", ttl=60, allow_bypass=True),
 }
 
@@ -205,4 +207,39 @@ def test_no_caller_ever_receives_another_callers_answer(
         for (_, sent), response in zip(batch, responses, strict=True):
             assert response.status_code == 200
             assert response.content == callers[sent["Authorization"]]
+    assert legacy_calls(httpserver) == 2
+
+
+def test_an_expired_entry_answers_marked_stale_when_legacy_fails(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_ordered_request("/crm").respond_with_handler(answer(0))
+    httpserver.expect_ordered_request("/crm").respond_with_data("down", status=503)
+    first = httpx.get(f"{base_url}/v1/fragile/91")
+    time.sleep(0.3)
+    stale = httpx.get(f"{base_url}/v1/fragile/91")
+    assert stale.status_code == 200
+    assert stale.headers["x-facade-cache"] == "stale"
+    assert stale.content == first.content == b'{"total":91}'
+    assert legacy_calls(httpserver) == 2
+
+
+def test_a_stale_entry_past_its_grace_is_not_served(base_url: str, httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/crm").respond_with_handler(answer(0))
+    httpserver.expect_ordered_request("/crm").respond_with_data("down", status=503)
+    assert httpx.get(f"{base_url}/v1/briefly/92").status_code == 200
+    time.sleep(0.7)
+    assert httpx.get(f"{base_url}/v1/briefly/92").status_code == 502
+    assert legacy_calls(httpserver) == 2
+
+
+def test_an_expired_entry_is_refreshed_when_legacy_answers(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_ordered_request("/crm").respond_with_handler(answer(0))
+    httpserver.expect_ordered_request("/crm").respond_with_handler(answer(0))
+    httpx.get(f"{base_url}/v1/fragile/93")
+    time.sleep(0.3)
+    fresh = httpx.get(f"{base_url}/v1/fragile/93")
+    assert fresh.headers["x-facade-cache"] == "miss"
     assert legacy_calls(httpserver) == 2

@@ -7,7 +7,7 @@ import asyncio
 from facade.backends.base import BackendReply
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
-from facade.errors import BackendTimeout
+from facade.errors import BackendTimeout, ClientError
 from facade.pipeline import Failure, Outcome
 
 
@@ -93,3 +93,29 @@ def test_a_waiter_that_outlives_its_wait_calls_itself() -> None:
 
     asyncio.run(both())
     assert calls == 2
+
+
+def test_stale_only_within_the_grace_and_only_for_backend_failures() -> None:
+    clock = Clock()
+    cache = ResponseCache(MemoryStore(), clock)
+    replies: list[Outcome] = [
+        BackendReply(200, b"{}", "legacy", elapsed=0.01),
+        Failure(ClientError("no", status=404), side="legacy"),
+        Failure(BackendTimeout(), side="legacy"),
+        Failure(BackendTimeout(), side="legacy"),
+    ]
+
+    async def produce() -> Outcome:
+        return replies.pop(0)
+
+    def fetch() -> Outcome:
+        outcome, _ = asyncio.run(cache.fetch("k", "r", 10, 5.0, produce, stale_if_error=5))
+        return outcome
+
+    fetch()
+    clock.now += 11
+    assert isinstance(fetch(), Failure)  # a 404 is an answer, not a failure to hide
+    stale = fetch()
+    assert isinstance(stale, BackendReply) and stale.headers["x-facade-cache"] == "stale"
+    clock.now += 5
+    assert isinstance(fetch(), Failure)
