@@ -88,7 +88,7 @@ def create_app(
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
     metrics = Metrics()
-    cache = ResponseCache(MemoryStore(settings.cache_bytes))
+    cache = _response_cache(settings, metrics)
     shadows = ShadowRunner(
         ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
@@ -131,6 +131,16 @@ def create_app(
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
+
+
+def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
+    """The app's cache, each request's result counted with the store's bytes and evictions."""
+    store = MemoryStore(settings.cache_bytes)
+
+    def observe(route: str, result: str) -> None:
+        metrics.cached(route, result, store.used, store.evictions)
+
+    return ResponseCache(store, observe=observe)
 
 
 def app_from_env() -> FastAPI:

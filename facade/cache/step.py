@@ -18,14 +18,26 @@ if TYPE_CHECKING:
     from facade.pipeline import Outcome
 
 Produce = Callable[[], Awaitable["Outcome"]]
+Observe = Callable[[RouteName, str], None]
+"""Told each cached-route request's result: hit, miss, stale, bypass or coalesced."""
+
+
+def _unobserved(route: RouteName, result: str) -> None:
+    """No metrics: a cache built without an observer."""
 
 
 class ResponseCache:
     """One per app: the store and the calls in flight, by key."""
 
-    def __init__(self, store: CacheStore, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: CacheStore,
+        clock: Callable[[], float] = time.monotonic,
+        observe: Observe | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.observe = observe or _unobserved
         self._inflight: dict[str, asyncio.Future[Outcome]] = {}
 
     async def fetch(
@@ -45,11 +57,15 @@ class ResponseCache:
         entry = self.store.get(key)
         now = self.clock()
         if entry is not None and entry.expires > now and not bypass:
+            self.observe(route, "hit")
             return _hit(entry, now), False
         outcome, called = await self._miss(key, route, ttl, wait, produce, bypass)
         if entry is not None and _may_serve_stale(outcome, entry, self.clock(), stale_if_error):
+            self.observe(route, "stale")
             return _stale(entry, self.clock()), called
-        return _labelled(outcome, "bypass" if bypass else "miss"), called
+        status = "bypass" if bypass else "miss"
+        self.observe(route, status if called else "coalesced")
+        return _labelled(outcome, status), called
 
     async def _miss(
         self, key: str, route: RouteName, ttl: float, wait: float, produce: Produce, bypass: bool

@@ -243,3 +243,30 @@ def test_an_expired_entry_is_refreshed_when_legacy_answers(
     fresh = httpx.get(f"{base_url}/v1/fragile/93")
     assert fresh.headers["x-facade-cache"] == "miss"
     assert legacy_calls(httpserver) == 2
+
+
+def cache_count(base_url: str, route: str, result: str) -> float:
+    text = httpx.get(f"{base_url}/metrics").text
+    pattern = rf'^facade_cache_total\{{result="{result}",route="{route}"\}} (\S+)$'
+    match = re.search(pattern, text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_metrics_count_hits_misses_and_coalesced_waits(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/crm").respond_with_handler(answer(0.3))
+    results = ("hit", "miss", "coalesced")
+    before = {r: cache_count(base_url, "cached-search", r) for r in results}
+    responses = asyncio.run(burst(base_url, [("/v1/search/101", {})] * 50))
+    httpx.get(f"{base_url}/v1/search/101")
+    after = {r: cache_count(base_url, "cached-search", r) for r in results}
+    grown = {r: after[r] - before[r] for r in results}
+    assert all(r.status_code == 200 for r in responses)
+    assert grown["miss"] == 1
+    assert grown["coalesced"] >= 1
+    assert grown["hit"] + grown["coalesced"] == 50
+    text = httpx.get(f"{base_url}/metrics").text
+    used = re.search(r"^facade_cache_bytes (\S+)$", text, re.MULTILINE)
+    assert used is not None and float(used.group(1)) > 0
+    assert legacy_calls(httpserver) == 1

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from facade.cache.store import ENTRY_OVERHEAD, Entry, MemoryStore
+from facade.observability import Metrics
 
 
 def entry(route: str = "r", size: int = 100) -> Entry:
@@ -78,3 +79,15 @@ def test_concurrent_writers_keep_the_byte_count_exact() -> None:
         thread.join()
     assert store.used == len(store) * (10 + 4 + ENTRY_OVERHEAD)
     assert store.used <= store.max_bytes
+
+
+def test_metrics_take_the_stores_bytes_and_new_evictions() -> None:
+    metrics = Metrics()
+    metrics.cached("r", "miss", used=500, evictions=3)
+    metrics.cached("r", "hit", used=400, evictions=3)
+    metrics.cached("r", "miss", used=450, evictions=5)
+    samples = {(name, labels.get("result")): v for name, labels, v in metrics.samples()}
+    assert samples[("facade_cache_bytes", None)] == 450
+    assert samples[("facade_cache_evictions_total", None)] == 5
+    assert samples[("facade_cache_total", "miss")] == 2
+    assert samples[("facade_cache_total", "hit")] == 1
