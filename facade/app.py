@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +26,10 @@ from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.cache.http import not_modified
+from facade.cache.keys import KeyReads, key_reads
+from facade.cache.step import ResponseCache
+from facade.cache.store import MemoryStore
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
@@ -83,6 +88,7 @@ def create_app(
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
     metrics = Metrics()
+    cache = _response_cache(settings, metrics)
     shadows = ShadowRunner(
         ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
@@ -119,12 +125,22 @@ def create_app(
     if settings.admin_token:  # off by default: /admin/* is then a 404 like any unknown path
         add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
     add_docs_routes(app)
-    served = [_served(compiled, table, network, replies, threads) for compiled in table]
+    served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
     for path, by_method in _by_path(served).items():
         app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
+
+
+def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
+    """The app's cache, each request's result counted with the store's bytes and evictions."""
+    store = MemoryStore(settings.cache_bytes)
+
+    def observe(route: str, result: str) -> None:
+        metrics.cached(route, result, store.used, store.evictions)
+
+    return ResponseCache(store, observe=observe)
 
 
 def app_from_env() -> FastAPI:
@@ -144,6 +160,7 @@ def _served(
     network: Transport,
     replies: Translator,
     threads: Executor,
+    cache: ResponseCache,
 ) -> ServedRoute:
     """One route with its backends: legacy always, new when the mapping names it (and then
     the check of its answers against the route's documented response, when typed)."""
@@ -159,7 +176,24 @@ def _served(
         legacy,
         new=_new_backend(new, compiled.mapping.status, network, threads) if new else None,
         conformance=conformance,
+        cache=cache,
+        cache_reads=_cache_reads(compiled),
     )
+
+
+def _cache_reads(compiled: CompiledRoute) -> KeyReads:
+    """What the route's cache key holds: the headers its expressions read, those it varies
+    on and those passed to a new service; a handler may read any header, so all of them."""
+    mapping = compiled.mapping
+    passed = mapping.new.headers if mapping.new is not None else ()
+    reads = key_reads(
+        [source.expression.parsed for source in compiled.arguments],
+        (*mapping.cache.vary, *passed),
+        mapping.cache.public,
+    )
+    if mapping.new is not None and mapping.new.handler is not None:
+        return replace(reads, all_headers=True)
+    return reads
 
 
 def _new_backend(new: CompiledNew, status: int, network: Transport, threads: Executor) -> Backend:
@@ -269,6 +303,8 @@ def _render(request: Request, outcome: Outcome, backend: str | None = None) -> R
         return problem_response(error, request.state.request_id, request.url.path, side)
     request.state.side = outcome.side
     headers = {**outcome.headers, BACKEND_HEADER: outcome.side}
+    if not_modified(request.headers.get("if-none-match"), outcome.headers.get("etag")):
+        return Response(status_code=304, headers=headers)
     return encoded_json_response(outcome.encoded, outcome.status, headers)
 
 

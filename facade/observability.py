@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,12 +79,40 @@ class Metrics:
             ["route", "result"],
             registry=self.registry,
         )
+        self.cache_results = Counter(
+            "facade_cache",
+            "Requests to cached routes by route and result: hit, miss, stale, bypass, or "
+            "coalesced (answered by another request's backend call).",
+            ["route", "result"],
+            registry=self.registry,
+        )
+        self.cache_bytes = Gauge(
+            "facade_cache_bytes",
+            "Bytes the response cache holds.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.cache_evictions = Counter(
+            "facade_cache_evictions",
+            "Entries evicted from the response cache to make room.",
+            registry=self.registry,
+        )
+        self._evictions_seen = 0
         self.shadow_drops = Counter(
             "facade_shadow_drops",
             "Shadow calls dropped because the shadow queue was full, by route.",
             ["route"],
             registry=self.registry,
         )
+
+    def cached(self, route: str, result: str, used: int, evictions: int) -> None:
+        """Count one cached-route request by its result, and the store's bytes and evictions
+        as they stand after it."""
+        self.cache_results.labels(route, result).inc()
+        self.cache_bytes.set(used)
+        if evictions > self._evictions_seen:
+            self.cache_evictions.inc(evictions - self._evictions_seen)
+            self._evictions_seen = evictions
 
     def shadowed(self, route: str, result: str | None) -> None:
         """Count a shadow comparison by its result, or a dropped one (None)."""

@@ -20,6 +20,9 @@ from functools import lru_cache
 from jmespath.exceptions import JMESPathError
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
+from facade.cache.http import wants_bypass
+from facade.cache.keys import KeyReads, cache_key
+from facade.cache.step import ResponseCache
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
 from facade.errors import FacadeError
@@ -50,6 +53,10 @@ class ServedRoute:
     conformance: ResponseConformance | None = None
     """Checks the new side's answers against the route's documented response schema;
     none when that schema cannot be derived (an untyped response expression)."""
+    cache: ResponseCache | None = None
+    """The app's response cache; used when the mapping gives the route a `cache.ttl`."""
+    cache_reads: KeyReads = KeyReads()
+    """What of the request, beyond path, query and body, the route's cache key holds."""
 
     def __post_init__(self) -> None:
         mode = self.compiled.mapping.mode
@@ -85,12 +92,32 @@ async def serve(route: ServedRoute, context: RequestContext) -> tuple[Outcome, S
     except FacadeError as exc:
         return Failure(exc), None
     backend = choose_side(route, context)
-    outcome = conform(route, await call(backend, request))
+    outcome, called = await cached_call(route, backend, request)
     if isinstance(outcome, Failure) and may_fall_back(
         route.compiled.mapping.migration.fallback, outcome.side, outcome.error.status
     ):
         return fall_back(await call(route.legacy, request)), None
-    return outcome, shadow_job(route, request, outcome)
+    # a cached or shared answer is compared once, by the request whose call produced it
+    return outcome, shadow_job(route, request, outcome) if called else None
+
+
+async def cached_call(
+    route: ServedRoute, backend: Backend, request: BackendRequest
+) -> tuple[Outcome, bool]:
+    """The chosen side's outcome, from the cache when the route caches (safe routes only);
+    the flag says whether this request called the backend itself."""
+    mapping = route.compiled.mapping
+    ttl = mapping.cache.ttl
+    if route.cache is None or ttl is None or not mapping.legacy.safe:
+        return conform(route, await call(backend, request)), True
+    key = cache_key(route.name, mapping.mode, backend.side, request.context, route.cache_reads)
+
+    async def produce() -> Outcome:
+        return conform(route, await call(backend, request))
+
+    bypass = mapping.cache.allow_bypass and wants_bypass(request.context.headers)
+    grace = mapping.cache.stale_if_error
+    return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce, bypass, grace)
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:

@@ -162,6 +162,8 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
     arguments = _arguments(mapping, operation, problem)
     response = _expression(legacy.response, "legacy.response", problem)
     sticky = _sticky(mapping, problem)
+    if mapping.cache.ttl is not None and not legacy.safe:
+        problem("cache", "only safe routes are cached; remove it or set legacy.safe: true")
     address = legacy.address or operation.address or ""
     address_problem = origin_problem(address)
     if address_problem is not None:

@@ -3,7 +3,7 @@
 FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
 FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
 FACADE_SHADOW_QUEUE=1000  FACADE_SHADOW_CONCURRENCY=16
-FACADE_ADMIN_TOKEN=...  (unset: no admin API)
+FACADE_CACHE_BYTES=67108864  FACADE_ADMIN_TOKEN=...  (unset: no admin API)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facade.cache.store import DEFAULT_CACHE_BYTES
 from facade.migration.shadow import CONCURRENCY as SHADOW_CONCURRENCY
 from facade.migration.shadow import QUEUE_SIZE as SHADOW_QUEUE_SIZE
 from facade.net.client import DEFAULT_CONNECTIONS_PER_ORIGIN
@@ -37,6 +38,8 @@ class Settings:
     """Shadow calls waiting, per worker process; beyond it they are dropped and counted."""
     shadow_concurrency: int = SHADOW_CONCURRENCY
     """Shadow calls in flight at once, per worker process."""
+    cache_bytes: int = DEFAULT_CACHE_BYTES
+    """Bytes the response cache may hold, per worker process."""
     admin_token: str | None = field(default=None, repr=False)
     """Bearer token of the admin API (/admin/*); None: the API is off (404)."""
 
@@ -53,13 +56,14 @@ class Settings:
             ),
             shadow_queue=int(env.get("FACADE_SHADOW_QUEUE", SHADOW_QUEUE_SIZE)),
             shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
+            cache_bytes=int(env.get("FACADE_CACHE_BYTES", DEFAULT_CACHE_BYTES)),
             admin_token=env.get("FACADE_ADMIN_TOKEN") or None,
         )
 
     def __post_init__(self) -> None:
         # a queue of 0 would be unbounded, a pool of 0 connections or workers would serve
         # nothing: refuse them at start rather than misbehave under load
-        for name in ("backend_connections", "shadow_queue", "shadow_concurrency"):
+        for name in ("backend_connections", "shadow_queue", "shadow_concurrency", "cache_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"FACADE_{name.upper()} must be at least 1")
 
@@ -74,4 +78,5 @@ class Settings:
             "FACADE_BACKEND_CONNECTIONS": str(self.backend_connections),
             "FACADE_SHADOW_QUEUE": str(self.shadow_queue),
             "FACADE_SHADOW_CONCURRENCY": str(self.shadow_concurrency),
+            "FACADE_CACHE_BYTES": str(self.cache_bytes),
         }

@@ -20,6 +20,7 @@ from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.envvars import MissingVariable, expand
 from facade.mapping.models import (
     SAFE_METHODS,
+    CacheSection,
     LegacySection,
     MappingFile,
     MigrationSection,
@@ -102,7 +103,19 @@ class MigrationPolicy:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """How answers of the route are cached: not at all until the response cache exists."""
+    """How answers of the route are cached; not at all without a ttl."""
+
+    ttl: float | None = None
+    """Seconds a successful answer is served from the cache."""
+    vary: tuple[str, ...] = ()
+    """Header names (lower case) the key holds besides those the expressions read."""
+    public: bool = False
+    """The answer is the same for every caller: credentials stay out of the key."""
+    stale_if_error: float = 0.0
+    """Seconds past the ttl an entry still answers when the backend fails."""
+    allow_bypass: bool = False
+    """A client's `Cache-Control: no-cache` skips the entry (off: clients cannot use it
+    to hammer legacy)."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +305,20 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
         ),
         new=_new_binding(model.new, route.method),
         migration=_migration_policy(model.migration, safe),
+        cache=_cache_policy(model.cache),
+    )
+
+
+def _cache_policy(cache: CacheSection | None) -> CachePolicy:
+    if cache is None:
+        return CachePolicy()
+    vary = tuple(name.lower() for name in cache.vary)
+    return CachePolicy(
+        ttl=cache.ttl,
+        vary=vary,
+        public=cache.public,
+        stale_if_error=cache.stale_if_error,
+        allow_bypass=cache.allow_bypass,
     )
 
 

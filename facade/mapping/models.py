@@ -340,6 +340,41 @@ class MigrationSection(_Strict):
         return self
 
 
+class CacheSection(_Strict):
+    """Successful answers of a safe route served from the facade's cache for `ttl` seconds."""
+
+    ttl: float = Field(gt=0, description="Seconds a successful answer is served from the cache.")
+    vary: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Header names the cache key holds besides those the request expressions read."
+        ),
+        examples=[["accept-language"]],
+    )
+    public: bool = Field(
+        default=False,
+        description=(
+            "The answer is the same for every caller: credentials (Authorization, Cookie, "
+            "API key headers) stay out of the key. When false, each caller has its own entries."
+        ),
+    )
+    stale_if_error: float = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Seconds past the ttl an expired answer is still served (`X-Facade-Cache: stale`) "
+            "when the backend fails with a 5xx, a timeout or a connection error."
+        ),
+    )
+    allow_bypass: bool = Field(
+        default=False,
+        description=(
+            "A client's `Cache-Control: no-cache` skips the cached entry and refreshes it. "
+            "Off by default, so clients cannot use it to hammer legacy."
+        ),
+    )
+
+
 class MappingFile(_Strict):
     """One route: a REST endpoint bound to one SOAP operation, and its new implementation."""
 
@@ -354,3 +389,6 @@ class MappingFile(_Strict):
         default=None, description="The route's new implementation, served in modes new and canary."
     )
     migration: MigrationSection = Field(default_factory=MigrationSection)
+    cache: CacheSection | None = Field(
+        default=None, description="Cache the route's successful answers (safe routes only)."
+    )
