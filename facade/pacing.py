@@ -18,6 +18,11 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+LOOP_WORK_BYTES = 64 * 1024
+"""The most JSON or XML one request may have worked on the event loop (about 15 ms);
+larger replies are translated elsewhere, and larger answers are not checked or compared
+there."""
+
 DEFAULT_WIDTH = 8
 """Tasks resumed per round: 8 stretches of about a millisecond keep a newcomer's wait
 near 10 ms, and a wider round does not add throughput on one core."""

@@ -31,14 +31,16 @@ from facade.migration.compare import Answer, Rules
 from facade.migration.routing import may_fall_back, side_for, sticky_key
 from facade.migration.shadow import ShadowJob
 from facade.net.seam import Deadline
+from facade.pacing import LOOP_WORK_BYTES
 from facade.routetable import CompiledRoute
 from facade.translate.request import build_arguments
 from facade.translate.validate import ArgumentValidator
 from facade.types import RouteName, ServedBy
 
-CHECKED_ANSWER_BYTES = 64 * 1024
-"""New-side answers up to 64 KiB are checked against the contract on the event loop (a
-1 MB answer would hold it for most of a second); larger ones are sent unchecked."""
+CHECKED_ANSWER_BYTES = LOOP_WORK_BYTES
+"""New-side answers up to this size are checked against the contract (and compared in
+shadow) on the event loop; a 1 MB answer would hold it for most of a second, so larger
+ones are sent unchecked."""
 
 
 @dataclass(frozen=True)

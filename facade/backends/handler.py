@@ -35,7 +35,7 @@ from jmespath.parser import ParsedResult
 
 from facade.backends.base import BackendReply, BackendRequest
 from facade.context import RequestContext
-from facade.errors import BackendError, BackendTimeout, FacadeError
+from facade.errors import BackendError, FacadeError
 from facade.net.seam import Deadline
 from facade.translate.response import encode_json, shape
 from facade.types import Side
@@ -111,9 +111,7 @@ class HandlerBackend:
             async with asyncio.timeout(deadline.remaining()):
                 answer = await self._run(request.context)
         except TimeoutError as exc:
-            raise BackendTimeout(
-                f"The new implementation did not answer within {deadline.seconds:g} s"
-            ) from exc
+            raise deadline.passed("The new implementation did not answer") from exc
         try:
             encoded = encode_json(shape(self.response, answer))
         except orjson.JSONEncodeError as exc:

@@ -27,17 +27,17 @@ from dataclasses import replace
 from typing import Protocol
 
 from facade.backends.legacy_reply import translate_reply
-from facade.errors import BackendTimeout, ConfigError
+from facade.errors import ConfigError
 from facade.net.seam import Deadline, Reply
-from facade.pacing import Pacer
+from facade.pacing import LOOP_WORK_BYTES, Pacer
 from facade.routetable import CompiledRoute
 from facade.settings import Settings
 from facade.translate.response import encode_json
 from facade.types import RouteName
 
-OFF_LOOP_BYTES = 64 * 1024
-"""Replies above 64 KiB go to the child process (about 15 ms of work on the loop); below
-that, sending the reply across costs more than it saves."""
+OFF_LOOP_BYTES = LOOP_WORK_BYTES
+"""Replies above this go to the child process; below it, sending the reply across costs
+more than it saves."""
 
 log = logging.getLogger("facade.translator")
 
@@ -101,9 +101,7 @@ class ProcessTranslator:
                 return await loop.run_in_executor(pool, _translate, route.name, reply)
         except TimeoutError as exc:
             # queued behind other large replies past the route's deadline
-            raise BackendTimeout(
-                f"The backend's reply was not translated within {deadline.seconds:g} s"
-            ) from exc
+            raise deadline.passed("The backend's reply was not translated") from exc
         except BrokenProcessPool:
             # the child died (killed, out of memory): serve this one here, and start a new
             # one in the background; until it has loaded, replies are translated on the loop

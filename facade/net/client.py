@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
-from facade.errors import BackendError, BackendReplyTooLarge, BackendTimeout, BackendUnreachable
+from facade.errors import BackendError, BackendReplyTooLarge, BackendUnreachable
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES, Deadline, Reply, origin
 
 DEFAULT_CONNECTIONS_PER_ORIGIN = 100
@@ -42,10 +43,7 @@ class HttpTransport:
 
     def __init__(self, connections_per_origin: int = DEFAULT_CONNECTIONS_PER_ORIGIN) -> None:
         self.connections_per_origin = connections_per_origin
-        self._pools: dict[str, aiohttp.ClientSession] = {}
-        # aiohttp hands a freed connection to whichever call asks next, so under a burst
-        # some callers wait seconds while others pass; a FIFO gate per origin keeps order
-        self._gates: dict[str, asyncio.Semaphore] = {}
+        self._pools: dict[str, _Pool] = {}
 
     def open(self, urls: list[str]) -> None:
         """Make the pools of these backends now (at startup), so no request pays for it."""
@@ -64,10 +62,9 @@ class HttpTransport:
     ) -> Reply:
         started = time.perf_counter()
         pool = self._pool(url)
-        gate = self._gates[origin(url)]
         try:
-            async with asyncio.timeout(deadline.remaining()), gate:
-                async with pool.request(
+            async with asyncio.timeout(deadline.remaining()), pool.gate:
+                async with pool.session.request(
                     method,
                     as_sent(url),
                     data=content,
@@ -78,9 +75,7 @@ class HttpTransport:
                     reply_headers = {k.lower(): v for k, v in response.headers.items()}
                     status = response.status
         except TimeoutError as exc:
-            raise BackendTimeout(
-                f"The backend did not answer within {deadline.seconds:g} s"
-            ) from exc
+            raise deadline.passed() from exc
         except aiohttp.ClientConnectorError as exc:
             raise BackendUnreachable() from exc
         except (aiohttp.ClientError, OSError) as exc:
@@ -89,11 +84,11 @@ class HttpTransport:
         return Reply(status, reply_headers, body, time.perf_counter() - started)
 
     async def aclose(self) -> None:
-        pools, self._pools, self._gates = list(self._pools.values()), {}, {}
+        pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            await pool.close()
+            await pool.session.close()
 
-    def _pool(self, url: str) -> aiohttp.ClientSession:
+    def _pool(self, url: str) -> _Pool:
         key = origin(url)
         pool = self._pools.get(key)
         if pool is None:
@@ -102,7 +97,7 @@ class HttpTransport:
                 limit_per_host=0,
                 keepalive_timeout=KEEPALIVE_SECONDS,
             )
-            pool = aiohttp.ClientSession(
+            session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None),  # the deadline covers everything
                 trust_env=False,
@@ -111,9 +106,19 @@ class HttpTransport:
                 # on another client's call (legacy stacks hand out JSESSIONID freely)
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
+            pool = _Pool(session, asyncio.Semaphore(self.connections_per_origin))
             self._pools[key] = pool
-            self._gates[key] = asyncio.Semaphore(self.connections_per_origin)
         return pool
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """One backend origin's keep-alive session, and the gate its calls queue at: aiohttp
+    hands a freed connection to whichever call asks next, so under a burst some callers
+    would wait seconds while others pass; the FIFO gate keeps them in order."""
+
+    session: aiohttp.ClientSession
+    gate: asyncio.Semaphore
 
 
 def as_sent(url: str) -> URL:

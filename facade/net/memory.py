@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from facade.errors import BackendReplyTooLarge, BackendTimeout
+from facade.errors import BackendReplyTooLarge
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES, Deadline, Reply
 
 
@@ -61,9 +61,7 @@ class MemoryTransport:
                 answer = self.handler(sent)
                 reply = await answer if inspect.isawaitable(answer) else answer
         except TimeoutError as exc:
-            raise BackendTimeout(
-                f"The backend did not answer within {deadline.seconds:g} s"
-            ) from exc
+            raise deadline.passed() from exc
         if len(reply.content) > max_bytes:
             raise BackendReplyTooLarge(max_bytes)
         headers_lower = {k.lower(): v for k, v in reply.headers.items()}

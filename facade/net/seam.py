@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from facade.errors import BackendTimeout
+
 DEFAULT_MAX_REPLY_BYTES = 10 * 1024 * 1024
 """A reply is read up to 10 MiB (counted after decompression); past that it is a 502."""
 
@@ -35,6 +37,10 @@ class Deadline:
     @property
     def expired(self) -> bool:
         return self.remaining() <= 0.0
+
+    def passed(self, what: str = "The backend did not answer") -> BackendTimeout:
+        """The 504 for a call that ran out of this deadline, saying what did not happen."""
+        return BackendTimeout(f"{what} within {self.seconds:g} s")
 
 
 @dataclass(frozen=True)
