@@ -16,15 +16,18 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from facade.durations import seconds
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.envvars import MissingVariable, expand
 from facade.mapping.models import (
     SAFE_METHODS,
     CacheSection,
+    GuardSection,
     LegacySection,
     MappingFile,
     MigrationSection,
     NewSection,
+    RampSection,
     RouteSection,
 )
 from facade.types import Mode, RouteName
@@ -85,6 +88,29 @@ class ComparePolicy:
 
 
 @dataclass(frozen=True)
+class GuardPolicy:
+    """Thresholds that send a route in canary or new back to legacy by themselves."""
+
+    error_rate: float | None = None
+    """The new side's failed share of its last `window` calls (5xx, timeouts, no connection)."""
+    mismatch_rate: float | None = None
+    """The differing share of the last `window` shadow comparisons."""
+    window: int = 200
+
+
+@dataclass(frozen=True)
+class RampPolicy:
+    """A canary raised by `step` percent every `every` seconds, up to `max` (100: mode new)."""
+
+    step: float
+    every: float
+    """Seconds between steps."""
+    max: float = 100.0
+    min_calls: int = 0
+    """New-side calls seen since the last step before the next one."""
+
+
+@dataclass(frozen=True)
 class MigrationPolicy:
     """Which side serves the route, how callers move between the sides, and how shadow
     mode compares the two answers."""
@@ -99,6 +125,8 @@ class MigrationPolicy:
     shadow_writes: bool = False
     """Shadow mode calls the new side for writes too (safe methods only otherwise)."""
     compare: ComparePolicy = field(default_factory=ComparePolicy)
+    guard: GuardPolicy | None = None
+    ramp: RampPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -337,7 +365,21 @@ def _migration_policy(migration: MigrationSection, safe: bool) -> MigrationPolic
             baseline=migration.compare.baseline,
             redact=migration.compare.redact,
         ),
+        guard=_guard_policy(migration.guard),
+        ramp=_ramp_policy(migration.ramp),
     )
+
+
+def _guard_policy(guard: GuardSection | None) -> GuardPolicy | None:
+    if guard is None:
+        return None
+    return GuardPolicy(guard.error_rate, guard.mismatch_rate, guard.window)
+
+
+def _ramp_policy(ramp: RampSection | None) -> RampPolicy | None:
+    if ramp is None:
+        return None
+    return RampPolicy(ramp.step, seconds(ramp.every), ramp.max, ramp.min_calls)
 
 
 def _new_binding(new: NewSection | None, route_method: str) -> NewBinding | None:

@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from facade.durations import seconds
 from facade.migration.compare import PathSyntaxError, parse_path
 from facade.net.headers import is_hop_by_hop
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
@@ -280,6 +281,73 @@ def _path(text: str) -> None:
         raise ValueError(str(exc)) from None
 
 
+class GuardSection(_Strict):
+    """Thresholds that flip a route in canary or new back to legacy by themselves (and mark a
+    shadow route failing): the new side's error rate over its last `window` calls, the shadow
+    mismatch rate over the last `window` comparisons."""
+
+    error_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description=(
+            "Share of the new side's last `window` calls that failed (5xx, timeout, no "
+            "connection; not 4xx) above which the route goes back to legacy, e.g. 0.05."
+        ),
+        examples=[0.05],
+    )
+    mismatch_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description=(
+            "Share of the last `window` shadow comparisons that differed above which the "
+            "route goes back to legacy (a shadow route is marked failing), e.g. 0.01."
+        ),
+        examples=[0.01],
+    )
+    window: int = Field(
+        default=200,
+        ge=1,
+        description="How many recent calls (and comparisons) the rates are taken over.",
+    )
+
+    @model_validator(mode="after")
+    def _some_threshold(self) -> GuardSection:
+        if self.error_rate is None and self.mismatch_rate is None:
+            raise ValueError("give error_rate, mismatch_rate or both (rates from 0 to 1)")
+        return self
+
+
+class RampSection(_Strict):
+    """A canary that promotes itself: `step` percent more every `every`, while its guard
+    holds and at least `min_calls` calls reached the new side since the last step."""
+
+    step: float = Field(gt=0, le=100, description="Percent added at each step.", examples=[10])
+    every: str = Field(
+        description="Time between steps: a number with a unit (30s, 10m, 2h).",
+        examples=["10m"],
+    )
+    max: float = Field(
+        default=100,
+        gt=0,
+        le=100,
+        description="Where the ramp stops; at 100 the route becomes mode new.",
+    )
+    min_calls: int = Field(
+        default=0,
+        ge=0,
+        description="Calls the new side must have served (in the deciding worker) since the "
+        "last step before the next one.",
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        seconds(value)
+        return value
+
+
 class MigrationSection(_Strict):
     """Which backend serves the route, how callers move to the new side, and how shadow
     mode compares the two."""
@@ -329,6 +397,13 @@ class MigrationSection(_Strict):
     compare: CompareSection = Field(
         default_factory=CompareSection, description="How shadow mode compares the answers."
     )
+    guard: GuardSection | None = Field(
+        default=None,
+        description="Error and mismatch thresholds that send the route back to legacy.",
+    )
+    ramp: RampSection | None = Field(
+        default=None, description="Mode canary only: raise the percentage step by step."
+    )
 
     @model_validator(mode="after")
     def _percent_with_canary(self) -> MigrationSection:
@@ -337,6 +412,13 @@ class MigrationSection(_Strict):
                 f"percent applies to mode canary only; remove it or set mode: canary "
                 f"(mode is {self.mode})"
             )
+        if self.ramp is not None and self.mode != "canary":
+            raise ValueError(
+                f"ramp applies to mode canary only; remove it or set mode: canary "
+                f"(mode is {self.mode})"
+            )
+        if self.ramp is not None and self.ramp.max <= (self.percent or 0):
+            raise ValueError("ramp.max must be above percent, or the ramp has nowhere to go")
         return self
 
 
