@@ -4,6 +4,8 @@ problem+json."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -26,7 +28,7 @@ from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
-from facade.cache.http import not_modified
+from facade.cache.http import CACHE_HEADER, not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
@@ -35,8 +37,11 @@ from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
 from facade.mapping.loader import load_mappings
-from facade.migration.records import ShadowRecords
+from facade.migration.control import FlagControl
+from facade.migration.flags import FlagStore, MemoryFlagStore
+from facade.migration.records import Result, ShadowRecords
 from facade.migration.shadow import ShadowJob, ShadowRunner
+from facade.migration.state import FileFlagStore
 from facade.net import HttpTransport, Transport
 from facade.net.seam import origin
 from facade.observability import (
@@ -89,21 +94,31 @@ def create_app(
     threads = handler_threads()
     metrics = Metrics()
     cache = _response_cache(settings, metrics)
+    flags = _flag_control(table, settings)
+    flags.listeners.append(cache.purge)  # a flipped route's cached answers are the old side's
+
+    def shadowed(route: str, result: Result | None) -> None:
+        metrics.shadowed(route, result)
+        flags.compared(route, result)
+
     shadows = ShadowRunner(
-        ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
+        ShadowRecords(), shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ramps = None
         try:
             if isinstance(network, HttpTransport):
                 network.open(_origins(table))
             await replies.start()
             await shadows.start()
+            ramps = start_ramps(flags)
             app.state.ready = True
             yield
         finally:  # pools, shadows and the translator go, also when startup itself failed
             app.state.ready = False
+            await stop_ramps(ramps)
             await shadows.aclose()
             await network.aclose()
             await replies.aclose()
@@ -118,16 +133,21 @@ def create_app(
     )
     app.state.ready = False
     app.state.shadow_records = shadows.records  # what the admin API shows
+    app.state.flags = flags
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
-    _add_operational_routes(app, registry, metrics)
-    if settings.admin_token:  # off by default: /admin/* is then a 404 like any unknown path
-        add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
+    _add_operational_routes(app, registry, metrics, flags)
+    if settings.tokens():  # off by default: /admin/* is then a 404 like any unknown path
+        add_admin_routes(app, settings.tokens(), table, metrics, shadows.records, flags)
     add_docs_routes(app)
-    served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
+    served = [
+        replace(_served(compiled, table, network, replies, threads, cache), flags=flags.setting)
+        for compiled in table
+    ]
     for path, by_method in _by_path(served).items():
-        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
+        endpoint = _PathEndpoint(by_method, settings, metrics, shadows, flags)
+        app.router.routes.append(Route(path, endpoint))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
@@ -141,6 +161,43 @@ def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
         metrics.cached(route, result, store.used, store.evictions)
 
     return ResponseCache(store, observe=observe)
+
+
+def _flag_control(table: RouteTable, settings: Settings) -> FlagControl:
+    """Run-time flags over the declared modes: in a file the workers share, or in-process."""
+    store: FlagStore = MemoryFlagStore()
+    if settings.state_path is not None:
+        store = FileFlagStore(settings.state_path, settings.audit_path)
+    routes = [route.mapping for route in table]
+    return FlagControl(
+        routes, store, has_new=table.new_sides.keys(), retire_after=settings.retire_after
+    )
+
+
+def start_ramps(flags: FlagControl) -> asyncio.Task[None] | None:
+    """The background task that steps ramping canaries; None when no route ramps."""
+    period = flags.tick_seconds()
+    if period is None:
+        return None
+    return asyncio.create_task(_ramp_loop(flags, period))
+
+
+async def stop_ramps(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _ramp_loop(flags: FlagControl, period: float) -> None:
+    """Every `period`: this worker's figures, then the decision under the store's lock in a
+    thread (the lock may wait on another worker), so the event loop never blocks on it."""
+    while True:
+        await asyncio.sleep(period)
+        try:
+            await asyncio.to_thread(flags.ramp_tick, flags.ramp_snapshot())
+        except Exception:  # noqa: BLE001 - one bad tick (a full disk) must not end the ramps
+            log.exception("ramp step failed")
 
 
 def app_from_env() -> FastAPI:
@@ -232,11 +289,13 @@ class _PathEndpoint:
         settings: Settings,
         metrics: Metrics,
         shadows: ShadowRunner,
+        flags: FlagControl,
     ) -> None:
         self.by_method = by_method
         self.settings = settings
         self.metrics = metrics
         self.shadows = shadows
+        self.flags = flags
         methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())
         self.allowed = tuple(m for m in METHOD_ORDER if m in methods)
 
@@ -259,6 +318,7 @@ class _PathEndpoint:
         except FacadeError as exc:
             return _render(request, Failure(exc)), None
         outcome, shadow = await serve(served, context)
+        _count_new_side(self.flags, served.name, outcome)
         if outcome.side == "legacy-fallback":
             self.metrics.fallbacks.labels(served.name).inc()
             fields = {"route": served.name, "side": "new"}
@@ -266,6 +326,15 @@ class _PathEndpoint:
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
         return _render(request, outcome, _failed_origin(served, outcome)), shadow
+
+
+def _count_new_side(flags: FlagControl, name: str, outcome: Outcome) -> None:
+    """Tell the route's guard how the new side did; a cached answer was no call."""
+    if isinstance(outcome, BackendReply):
+        if outcome.headers.get(CACHE_HEADER) not in ("hit", "stale"):
+            flags.served(name, outcome.side, failed=False)
+    else:
+        flags.served(name, outcome.side, failed=outcome.error.status >= 500)
 
 
 def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:
@@ -308,7 +377,9 @@ def _render(request: Request, outcome: Outcome, backend: str | None = None) -> R
     return encoded_json_response(outcome.encoded, outcome.status, headers)
 
 
-def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metrics) -> None:
+def _add_operational_routes(
+    app: FastAPI, registry: WsdlRegistry, metrics: Metrics, flags: FlagControl
+) -> None:
     """Health, readiness and metrics: plain Starlette routes (GET and HEAD), no validation
     layer in front of them, so they stay cheap while the facade is busy."""
 
@@ -318,7 +389,10 @@ def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metri
     async def readyz(request: Request) -> Response:
         wsdls = sorted(registry.loaded)
         ready = bool(request.app.state.ready)
-        return json_response({"ready": ready, "wsdls": wsdls}, 200 if ready else 503)
+        # a broken state file leaves the declared modes serving: ready, with the reason
+        state = {"store": flags.store.describe(), "problem": flags.problem()}
+        document = {"ready": ready, "wsdls": wsdls, "flags": state}
+        return json_response(document, 200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

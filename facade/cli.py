@@ -1,4 +1,4 @@
-"""The `facade` command: serve, check, routes, status, mock, scaffold."""
+"""The `facade` command: serve, check, routes, status, flags, mock, scaffold."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import orjson
 import typer
 
 from facade import __version__
+from facade.admin.commands import flags_app
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
@@ -28,6 +30,8 @@ app = typer.Typer(
     help="A REST/JSON facade in front of legacy SOAP services.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+app.add_typer(flags_app, name="flags")
 
 MappingsOption = Annotated[
     Path, typer.Option("--mappings", help="Folder of mapping files (*.yaml, searched recursively).")
@@ -120,6 +124,24 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            envvar="FACADE_STATE",
+            help="File of the run-time flags: shared by the workers, kept across restarts.",
+            show_default="in-process (a temporary file with several workers)",
+        ),
+    ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit",
+            envvar="FACADE_AUDIT",
+            help="Append-only audit of flips (JSON lines).",
+            show_default="next to the state file",
+        ),
+    ] = None,
 ) -> None:
     """Check the mappings, then serve them."""
     import uvicorn
@@ -128,10 +150,17 @@ def serve(
     if not len(table):  # e.g. a container started without its mappings mounted
         _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
         raise typer.Exit(1)
-    settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
-    os.environ.update(settings.to_env())
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        typer.secho(f"facade serve: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    settings = replace(
+        settings, mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level, audit_path=audit
+    )
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
-    with _shared_metrics(workers):
+    with _shared_metrics(workers), _shared_state(workers, state) as state_path:
+        os.environ.update(replace(settings, state_path=state_path).to_env())
         uvicorn.run(
             "facade.app:app_from_env",
             factory=True,
@@ -190,6 +219,20 @@ def _shared_metrics(workers: int) -> Iterator[None]:
         yield
     finally:
         del os.environ[MULTIPROCESS_DIR_VARIABLE]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _shared_state(workers: int, state: Path | None) -> Iterator[Path | None]:
+    """The state file the workers share: the operator's, or with several workers and none
+    given, a private one for this run (flips must reach every worker), removed at exit."""
+    if state is not None or workers == 1:
+        yield state
+        return
+    folder = tempfile.mkdtemp(prefix="facade-state-")
+    try:
+        yield Path(folder) / "flags.json"
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 

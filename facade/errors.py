@@ -5,7 +5,9 @@
         Unauthorized                 401 unauthorized (WWW-Authenticate)
         Forbidden                    403 forbidden
         RouteNotFound                404 not-found
+          UnknownRoute               404 unknown-route: the admin API names no such route
         MethodNotAllowed             405 method-not-allowed (Allow: every method of the path)
+        FlagStateUnavailable         409 flag-state-unavailable: the state file must be repaired
         PayloadTooLarge              413 payload-too-large
         UnsupportedMediaType         415 unsupported-media-type
         InvalidRequest               422 invalid-request (errors: [{field, message}])
@@ -115,6 +117,20 @@ class RouteNotFound(ClientError):
     title = "Not found"
 
 
+class UnknownRoute(RouteNotFound):
+    """An admin call names a route that no mapping declares; `errors` names the field."""
+
+    slug = "unknown-route"
+    title = "No such route"
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        super().__init__(detail)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": [{"field": self.field, "message": self.detail}]}
+
+
 class MethodNotAllowed(ClientError):
     """The path exists, but not with this method; `Allow` lists every method it has."""
 
@@ -128,6 +144,15 @@ class MethodNotAllowed(ClientError):
 
     def headers(self) -> dict[str, str]:
         return {"Allow": ", ".join(self.allowed)}
+
+
+class FlagStateUnavailable(ClientError):
+    """A flip refused because the flag state file cannot be read: writing it would erase
+    what the operator can still repair."""
+
+    status = 409
+    slug = "flag-state-unavailable"
+    title = "The flag state cannot be changed"
 
 
 def _retry_after(seconds: float) -> dict[str, str]:

@@ -14,6 +14,7 @@ outcome too, carrying the side that failed (None when the facade itself refused)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -35,7 +36,12 @@ from facade.pacing import LOOP_WORK_BYTES
 from facade.routetable import CompiledRoute
 from facade.translate.request import build_arguments
 from facade.translate.validate import ArgumentValidator
-from facade.types import RouteName, ServedBy
+from facade.types import Mode, RouteName, ServedBy
+
+Setting = tuple[Mode, float]
+"""A route's mode and canary percent as they stand for one request."""
+FlagLookup = Callable[[RouteName], Setting]
+"""The run-time setting of a route by name (declared, or flipped by an operator)."""
 
 CHECKED_ANSWER_BYTES = LOOP_WORK_BYTES
 """New-side answers up to this size are checked against the contract (and compared in
@@ -59,6 +65,8 @@ class ServedRoute:
     """The app's response cache; used when the mapping gives the route a `cache.ttl`."""
     cache_reads: KeyReads = KeyReads()
     """What of the request, beyond path, query and body, the route's cache key holds."""
+    flags: FlagLookup | None = None
+    """The route's setting in force (run-time flips); the mapping's declaration when none."""
 
     def __post_init__(self) -> None:
         mode = self.compiled.mapping.mode
@@ -68,6 +76,13 @@ class ServedRoute:
     @property
     def name(self) -> RouteName:
         return self.compiled.name
+
+    def setting(self) -> Setting:
+        """Mode and percent for this request: flipped at run time, or as declared."""
+        if self.flags is not None:
+            return self.flags(self.name)
+        migration = self.compiled.mapping.migration
+        return migration.mode, migration.percent
 
 
 @dataclass(frozen=True)
@@ -93,18 +108,19 @@ async def serve(route: ServedRoute, context: RequestContext) -> tuple[Outcome, S
         request = validate(route, context)
     except FacadeError as exc:
         return Failure(exc), None
-    backend = choose_side(route, context)
-    outcome, called = await cached_call(route, backend, request)
+    setting = route.setting()
+    backend = choose_side(route, context, setting)
+    outcome, called = await cached_call(route, backend, request, setting[0])
     if isinstance(outcome, Failure) and may_fall_back(
         route.compiled.mapping.migration.fallback, outcome.side, outcome.error.status
     ):
         return fall_back(await call(route.legacy, request)), None
     # a cached or shared answer is compared once, by the request whose call produced it
-    return outcome, shadow_job(route, request, outcome) if called else None
+    return outcome, shadow_job(route, request, outcome, setting[0]) if called else None
 
 
 async def cached_call(
-    route: ServedRoute, backend: Backend, request: BackendRequest
+    route: ServedRoute, backend: Backend, request: BackendRequest, mode: Mode
 ) -> tuple[Outcome, bool]:
     """The chosen side's outcome, from the cache when the route caches (safe routes only);
     the flag says whether this request called the backend itself."""
@@ -112,7 +128,7 @@ async def cached_call(
     ttl = mapping.cache.ttl
     if route.cache is None or ttl is None or not mapping.legacy.safe:
         return conform(route, await call(backend, request)), True
-    key = cache_key(route.name, mapping.mode, backend.side, request.context, route.cache_reads)
+    key = cache_key(route.name, mode, backend.side, request.context, route.cache_reads)
 
     async def produce() -> Outcome:
         return conform(route, await call(backend, request))
@@ -130,17 +146,19 @@ def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
     return BackendRequest(context=context, arguments=arguments)
 
 
-def choose_side(route: ServedRoute, context: RequestContext) -> Backend:
+def choose_side(
+    route: ServedRoute, context: RequestContext, setting: Setting | None = None
+) -> Backend:
     """The backend that serves this request, by the route's mode (in shadow, legacy); in
     canary the caller's sticky key picks the side, the same one in every process."""
-    migration = route.compiled.mapping.migration
+    mode, percent = setting or route.setting()
     key = None
-    if migration.mode == "canary" and route.compiled.sticky is not None:
+    if mode == "canary" and route.compiled.sticky is not None:
         try:
             key = sticky_key(route.compiled.sticky.search(context.expression_data()))
         except JMESPathError:  # `length(headers."x-user")` without the header: no key
             key = None
-    side = side_for(migration.mode, migration.percent, route.name, key)
+    side = side_for(mode, percent, route.name, key)
     if side == "new" and route.new is not None:
         return route.new
     return route.legacy
@@ -172,13 +190,15 @@ def conform(route: ServedRoute, outcome: Outcome) -> Outcome:
     return replace(outcome, violations=found) if found else outcome
 
 
-def shadow_job(route: ServedRoute, request: BackendRequest, outcome: Outcome) -> ShadowJob | None:
+def shadow_job(
+    route: ServedRoute, request: BackendRequest, outcome: Outcome, mode: Mode | None = None
+) -> ShadowJob | None:
     """In mode shadow, the request replayed on the new side and compared with legacy's
     outcome. Only safe methods are replayed, unless the mapping opts writes in: a write
     sent twice is a write done twice."""
     mapping = route.compiled.mapping
     new = route.new
-    if mapping.mode != "shadow" or new is None:
+    if (mode or route.setting()[0]) != "shadow" or new is None:
         return None
     if not (mapping.legacy.safe or mapping.migration.shadow_writes):
         return None

@@ -1,5 +1,6 @@
-"""`facade status`'s call to a running facade's admin API, with one clear message per way
-it can fail (no token, refused token, admin API off, facade unreachable)."""
+"""Calls to a running facade's admin API for `facade status` and `facade flags`, with one
+clear message per way they can fail (no token, refused token, admin API off, facade
+unreachable, a flip refused)."""
 
 from __future__ import annotations
 
@@ -12,35 +13,89 @@ from facade.admin.routes import STATUS_PATH
 TIMEOUT_SECONDS = 10.0
 
 
-class StatusError(Exception):
-    """A one-line reason why the status could not be read."""
+class AdminError(Exception):
+    """A one-line reason why the admin API did not do what was asked."""
+
+
+StatusError = AdminError
+"""The name `facade status` has always caught."""
 
 
 def fetch_status(url: str, token: str | None) -> dict[str, Any]:
-    """The status document of the facade at `url`, or StatusError saying why not."""
+    """The status document of the facade at `url`, or AdminError saying why not."""
+    document = admin_call("GET", url, STATUS_PATH, token)
+    if not isinstance(document.get("routes"), list):
+        raise AdminError(f"{url} did not answer a facade status document on {STATUS_PATH}")
+    return document
+
+
+def admin_call(
+    method: str,
+    url: str,
+    path: str,
+    token: str | None,
+    body: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The JSON object the admin API answers to `method path`, or AdminError saying why not."""
     if not token:
-        raise StatusError("no admin token: pass --token or set FACADE_ADMIN_TOKEN")
-    target = url.rstrip("/") + STATUS_PATH
+        raise AdminError("no admin token: pass --token or set FACADE_ADMIN_TOKEN")
+    target = url.rstrip("/") + path
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        response = httpx.get(target, headers=headers, timeout=TIMEOUT_SECONDS, trust_env=False)
+        response = httpx.request(
+            method,
+            target,
+            headers=headers,
+            json=body,
+            params=params,
+            timeout=TIMEOUT_SECONDS,
+            trust_env=False,
+        )
     except httpx.HTTPError as exc:
-        raise StatusError(f"cannot reach the facade at {url}: {_reason(exc)}") from exc
+        raise AdminError(f"cannot reach the facade at {url}: {_reason(exc)}") from exc
     if response.status_code == 401:
-        raise StatusError(f"the facade at {url} refused the admin token (401)")
-    if response.status_code == 404:
-        raise StatusError(
+        raise AdminError(f"the facade at {url} refused the admin token (401)")
+    if response.status_code == 404 and not _problem(response):
+        raise AdminError(
             f"no admin API at {url} (404): is it a facade started with FACADE_ADMIN_TOKEN set?"
         )
     if response.status_code != 200:
-        raise StatusError(f"the facade at {url} answered {response.status_code} to {STATUS_PATH}")
+        raise AdminError(_refused(response, url, path))
     try:
-        document: dict[str, Any] = response.json()
+        document = response.json()
     except ValueError as exc:
-        raise StatusError(f"the facade at {url} did not answer JSON on {STATUS_PATH}") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("routes"), list):
-        raise StatusError(f"{url} did not answer a facade status document on {STATUS_PATH}")
+        raise AdminError(f"the facade at {url} did not answer JSON on {path}") from exc
+    if not isinstance(document, dict):
+        raise AdminError(f"the facade at {url} did not answer a JSON object on {path}")
     return document
+
+
+def _problem(response: httpx.Response) -> dict[str, Any] | None:
+    """The problem+json document of a refusal that names what was wrong, if it is one
+    (a plain not-found is a path the facade does not serve: the admin API is off)."""
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return None
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or str(document.get("type", "")).endswith(":not-found"):
+        return None
+    return document
+
+
+def _refused(response: httpx.Response, url: str, path: str) -> str:
+    """One line: the status and what the facade said was wrong, field by field."""
+    problem = _problem(response)
+    if problem is None:
+        return f"the facade at {url} answered {response.status_code} to {path}"
+    errors = problem.get("errors")
+    if isinstance(errors, list) and errors:
+        detail = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
+    else:
+        detail = str(problem.get("detail") or problem.get("title") or "")
+    return f"refused ({response.status_code}): {detail}"
 
 
 def _reason(exc: httpx.HTTPError) -> str:

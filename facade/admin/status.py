@@ -12,7 +12,7 @@ the sum over all workers; shadow figures come from the worker's ShadowRecords.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from facade.migration.records import RouteRecord
@@ -26,13 +26,18 @@ SIDES = ("legacy", "new", "legacy-fallback")
 
 @dataclass(frozen=True)
 class RouteState:
-    """What the route table says of one route."""
+    """One route: what the route table says, and the setting in force."""
 
     name: str
     method: str
     path: str
     mode: str
     percent: float
+    wsdl: str = ""
+    operation: str = ""
+    flags: Mapping[str, Any] = field(default_factory=dict)
+    """Declared and effective setting, override, guard figures, ramp, retirement
+    (FlagControl.describe)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,36 @@ def status_document(
     and shadow figures. `counters` says whose counters these are (`this worker` or `all
     workers`); shadow figures are always this worker's."""
     totals = _totals(samples)
+    routes = list(routes)
     return {
         "counters": counters,
         "shadow": "this worker",
+        "guards": "this worker",
+        "wsdls": _wsdls(routes),
         "routes": [_route(route, totals, shadow) for route in routes],
     }
+
+
+def _wsdls(routes: list[RouteState]) -> list[dict[str, Any]]:
+    """Per WSDL: how many of its operations still receive traffic, i.e. have a route that
+    is not retired (a route in new with no fallback for the retirement period)."""
+    by_wsdl: dict[str, list[RouteState]] = {}
+    for route in routes:
+        by_wsdl.setdefault(route.wsdl, []).append(route)
+    summary = []
+    for wsdl, members in sorted(by_wsdl.items()):
+        operations = {route.operation for route in members}
+        in_use = {r.operation for r in members if not r.flags.get("retired", False)}
+        summary.append(
+            {
+                "wsdl": wsdl,
+                "routes": len(members),
+                "retired_routes": sum(bool(r.flags.get("retired", False)) for r in members),
+                "operations": len(operations),
+                "legacy_operations_in_use": len(in_use),
+            }
+        )
+    return summary
 
 
 def _route(
@@ -81,6 +111,7 @@ def _route(
         "path": route.path,
         "mode": route.mode,
         "percent": route.percent,
+        **route.flags,
         "requests": {side: count(REQUESTS, side) for side in SIDES},
         "fallbacks": count(FALLBACKS),
         "contract_violations": {side: count(VIOLATIONS, side) for side in ("legacy", "new")},

@@ -40,6 +40,10 @@ class ResponseCache:
         self.observe = observe or _unobserved
         self._inflight: dict[str, asyncio.Future[Outcome]] = {}
 
+    def purge(self, route: RouteName) -> int:
+        """Drop the route's entries: after a flip, answers of the old side must not be served."""
+        return self.store.purge_route(route)
+
     async def fetch(
         self,
         key: str,

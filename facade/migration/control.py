@@ -45,7 +45,8 @@ DEFAULT_RETIRE_AFTER = 7 * 86400.0
 NEEDS_NEW: frozenset[str] = frozenset({"shadow", "canary", "new"})
 GUARDED: frozenset[str] = frozenset({"canary", "new"})
 
-OnFlip = Callable[[RouteName], None]
+OnFlip = Callable[[RouteName], object]
+"""Told the name of a route whose mode or percent changed (its return value is ignored)."""
 
 
 @dataclass(frozen=True)
