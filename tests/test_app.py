@@ -440,7 +440,9 @@ def test_healthz(client: httpx.Client) -> None:
 
 def test_readyz(client: httpx.Client) -> None:
     response = client.get("/readyz")
-    assert (response.status_code, response.json()) == (200, {"ready": True, "wsdls": ["crm.wsdl"]})
+    flags = {"store": "in-process (lost at exit)", "problem": None}
+    expected = {"ready": True, "wsdls": ["crm.wsdl"], "flags": flags}
+    assert (response.status_code, response.json()) == (200, expected)
 
 
 def test_metrics_count_each_route_by_side_and_status(
