@@ -23,7 +23,8 @@ DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", 
 
 RESERVED_PATHS = (
     *("/healthz", "/readyz", "/metrics"),  # the facade's own routes
-    "/admin/status",  # the admin API (served only when an admin token is set)
+    # the admin API's GET paths (served only when an admin token is set)
+    *("/admin/status", "/admin/flags", "/admin/history"),
     *("/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"),  # the API docs
     *(f"/docs/assets/{name}" for name in DOCS_ASSETS),
 )

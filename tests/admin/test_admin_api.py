@@ -239,15 +239,20 @@ def test_facade_status_prints_a_table(
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == [
-        "ROUTE", "MODE", "PERCENT", "LEGACY", "NEW", "FALLBACK", "FALLBACKS",
-        "COMPARED", "MATCH", "MISMATCH", "ERRORS", "DROPS", "SKIPPED",
+        "ROUTE", "MODE", "PERCENT", "DECLARED", "LEGACY", "NEW", "FALLBACK", "FALLBACKS",
+        "COMPARED", "MATCH", "MISMATCH", "ERRORS", "DROPS", "SKIPPED", "GUARD",
     ]  # fmt: skip
     rows = {line.split()[0]: line.split() for line in lines[1:5]}
-    assert rows["ramping"][1:3] == ["canary", "10"]
-    assert rows["untouched"][1:] == ["legacy", "-", *["0"] * 10]
+    assert rows["ramping"][1:4] == ["canary", "10", "canary:10"]
+    assert rows["untouched"][1:] == ["legacy", "-", "legacy", *["0"] * 10, "-"]
     assert rows["shadowed"][1] == "shadow"
     assert '  name: "Ada Lovelace" -> "A"  (for-the-table)' in lines
-    assert lines[-1] == "(requests and fallbacks: this worker; shadow figures: this worker)"
+    assert "crm.wsdl: 1 of 1 legacy operations still receive traffic (0 of 4 routes retired)" in (
+        lines
+    )
+    assert lines[-1] == (
+        "(requests and fallbacks: this worker; shadow and guard figures: this worker)"
+    )
 
 
 def test_facade_status_json_is_the_admin_document(

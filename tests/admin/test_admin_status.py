@@ -45,18 +45,51 @@ def test_the_table_has_a_row_per_route_and_the_recent_diffs() -> None:
     }
     document = status_document(ROUTES, [], {"get-order": shadow}, "all workers")
     lines = status_lines(document)
-    assert lines[1].split() == ["get-customer", "canary", "12.5", *["0"] * 10]
-    assert lines[2].split() == ["get-order", "legacy", "-", "0", "0", "0", "0", "3", "0", "1"] + [
+    assert lines[1].split() == ["get-customer", "canary", "12.5", "canary:12.5", *["0"] * 10, "-"]
+    assert lines[2].split() == ["get-order", "legacy", "-", "legacy", "0", "0", "0", "0", "3"] + [
+        "0",
+        "1",
         "0",
         "0",
         "0",
+        "-",
     ]
     assert lines[3:] == [
         "",
         "get-order: recent differences (path: legacy -> new, request id)",
         '  Balance: "1.50" -> 1.5  (r1)',
-        "(requests and fallbacks: all workers; shadow figures: this worker)",
+        ": 1 of 1 legacy operations still receive traffic (0 of 2 routes retired)",
+        "(requests and fallbacks: all workers; shadow and guard figures: this worker)",
     ]
+
+
+def test_status_counts_the_legacy_operations_still_in_use_per_wsdl() -> None:
+    routes = [
+        RouteState("a", "GET", "/a", "new", 0.0, "crm.wsdl", "GetCustomer", {"retired": True}),
+        RouteState("b", "GET", "/b", "new", 0.0, "crm.wsdl", "GetCustomer", {"retired": False}),
+        RouteState("c", "GET", "/c", "new", 0.0, "crm.wsdl", "GetOrder", {"retired": True}),
+        RouteState("d", "GET", "/d", "legacy", 0.0, "erp.wsdl", "GetStock", {"retired": False}),
+    ]
+    document = status_document(routes, [], {}, "this worker")
+    assert document["wsdls"] == [
+        {
+            "wsdl": "crm.wsdl",
+            "routes": 3,
+            "retired_routes": 2,
+            "operations": 2,
+            "legacy_operations_in_use": 1,
+        },
+        {
+            "wsdl": "erp.wsdl",
+            "routes": 1,
+            "retired_routes": 0,
+            "operations": 1,
+            "legacy_operations_in_use": 1,
+        },
+    ]
+    assert "crm.wsdl: 1 of 2 legacy operations still receive traffic (2 of 3 routes retired)" in (
+        status_lines(document)
+    )
 
 
 def test_the_admin_token_comes_from_the_environment_and_stays_out_of_reprs() -> None:
