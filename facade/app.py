@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from facade import __version__
-from facade.admin.routes import KILL_PATH, add_admin_routes
+from facade.admin.routes import add_admin_routes, flip_paths
 from facade.backends.base import Backend, BackendReply
 from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
@@ -134,9 +134,7 @@ def create_app(
     app.state.ready = False
     app.state.shadow_records = shadows.records  # what the admin API shows
     app.state.flags = flags
-    # the kill switch must answer at once, however busy the worker is
-    exempt = (*RESERVED_PATHS, KILL_PATH)
-    app.add_middleware(PacingMiddleware, pacer=pacer, exempt=exempt)
+    app.add_middleware(PacingMiddleware, pacer=pacer, exempt=(*RESERVED_PATHS, *flip_paths(table)))
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics, flags)

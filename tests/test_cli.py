@@ -178,3 +178,51 @@ def test_serve_refuses_an_empty_mappings_folder(
     result = runner.invoke(app, _args("serve", tmp_path))
     assert result.exit_code == 1
     assert f"{tmp_path}: has no mapping files, so there is nothing to serve" in result.output
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_gives_several_workers_a_private_state_file_it_removes(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    import uvicorn
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    os.environ.pop("FACADE_STATE", None)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(os.environ.get("FACADE_STATE")))
+    result = runner.invoke(app, [*_args("serve"), "--workers", str(workers)])
+    assert result.exit_code == 0, result.output
+    [state] = seen
+    assert (state is None) is (workers == 1)
+    assert state is None or (state.endswith("flags.json") and not Path(state).parent.exists())
+
+
+def test_serve_keeps_the_state_file_the_operator_names(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    seen: list[tuple[str | None, str | None]] = []
+
+    def run(*args: object, **kwargs: object) -> None:
+        seen.append((os.environ.get("FACADE_STATE"), os.environ.get("FACADE_AUDIT")))
+
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    monkeypatch.setattr(uvicorn, "run", run)
+    state, audit = tmp_path / "flags.json", tmp_path / "audit.jsonl"
+    args = [*_args("serve"), "--workers", "2", "--state", str(state), "--audit", str(audit)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen == [(str(state), str(audit))]
+
+
+def test_serve_refuses_admin_tokens_without_names(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(os, "environ", {**os.environ, "FACADE_ADMIN_TOKENS": "just-a-token"})
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("must not serve"))
+    result = runner.invoke(app, _args("serve"))
+    assert result.exit_code == 1
+    assert "facade serve: admin tokens are written name=token" in result.output

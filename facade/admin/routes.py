@@ -67,6 +67,17 @@ def authorize(header: str | None, tokens: Mapping[str, str]) -> str:
     return found
 
 
+def flip_paths(table: RouteTable) -> list[str]:
+    """The paths that flip routes: exempt from pacing, so that an operator moving a route
+    back during an incident does not queue behind the burst that caused it."""
+    names = [route.name for route in table]
+    return [
+        KILL_PATH,
+        *(f"{FLAGS_PATH}/{n}" for n in names),
+        *(f"{FLAGS_PATH}/{n}/reset" for n in names),
+    ]
+
+
 def route_states(table: RouteTable, flags: FlagControl | None = None) -> list[RouteState]:
     """Each route's mode and canary share in force, with the flag details when known."""
     states = []

@@ -20,6 +20,7 @@ from test_admin_api import LEGACY_BODY, legacy_answer
 from test_app import closed_port
 from typer.testing import CliRunner
 
+from facade.admin.routes import flip_paths
 from facade.app import create_app
 from facade.cli import app as cli
 from facade.mapping.loader import load_mappings
@@ -28,7 +29,7 @@ from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
-ALICE, BOB = "alice-token-1", "bob-token-2"
+ALICE, BOB, WRONG = "alice-token-1", "bob-token-2", "not-a-token"
 NEW_BODY = {"id": 1, "name": "Ada Lovelace", "balance": "1234.50"}
 WAIT_SECONDS = 20.0
 """How long a background step may take to show under a loaded machine (a bound, not a timing)."""
@@ -377,7 +378,7 @@ def test_the_cli_flips_lists_resets_and_shows_history(start: Start, peers: HTTPS
 )
 def test_the_cli_exits_non_zero_on_a_wrong_token(start: Start, args: list[str], says: str) -> None:
     with start() as url:
-        result = flags_cli(url, *args, token="wrong")
+        result = flags_cli(url, *args, token=WRONG)
         assert result.exit_code == 1
         assert says in result.output
         assert len(result.output.strip().splitlines()) == 1
@@ -425,3 +426,57 @@ def test_the_cli_says_when_the_facade_is_unreachable_or_has_no_token() -> None:
 def test_the_legacy_answer_is_what_clients_get(start: Start) -> None:
     with start() as url:
         assert httpx.get(url + "/v1/customer/1").json() == LEGACY_BODY
+
+
+def test_flips_skip_the_pacing_like_health_checks() -> None:
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    paths = flip_paths([Named("a"), Named("b")])  # type: ignore[arg-type]
+    assert paths == [
+        "/admin/kill-switch",
+        "/admin/flags/a",
+        "/admin/flags/b",
+        "/admin/flags/a/reset",
+        "/admin/flags/b/reset",
+    ]
+
+
+def test_status_shows_guard_figures_ramp_and_overrides(start: Start, peers: HTTPServer) -> None:
+    peers.expect_request("/api/customers/1").respond_with_json(NEW_BODY)
+    with start() as url:
+        put(url, "customer", {"mode": "new", "reason": "ticket 9"}, token=BOB)
+        backend(url, "/v1/guarded/1")
+        backend(url, "/v1/guarded/1")
+        document = httpx.get(url + "/admin/status", headers=admin()).json()
+        routes = {route["name"]: route for route in document["routes"]}
+        guarded = routes["guarded"]
+        assert guarded["guard"] == {
+            "window": 4,
+            "calls": 2,
+            "comparisons": 0,
+            "error_rate": None,
+            "error_rate_limit": 0.5,
+            "mismatch_rate": None,
+            "mismatch_rate_limit": None,
+        }
+        assert (guarded["failing"], guarded["retired"], guarded["override"]) == (False, False, None)
+        assert routes["customer"]["override"]["who"] == "bob"
+        assert routes["customer"]["declared"] == {"mode": "legacy", "percent": 0.0}
+        assert routes["ramping"]["ramp"]["step"] == 50
+        assert document["wsdls"] == [
+            {
+                "wsdl": "crm.wsdl",
+                "routes": 4,
+                "retired_routes": 0,
+                "operations": 1,
+                "legacy_operations_in_use": 1,
+            }
+        ]
+        shown = CliRunner().invoke(cli, ["status", "--url", url, "--token", ALICE])
+        lines = shown.output.splitlines()
+        assert "customer: flipped by bob: ticket 9" in lines
+        assert "guarded: guard over 4: error_rate n/a (window not full) (limit 0.5)" in lines
+        row = next(line.split() for line in lines if line.startswith("guarded "))
+        assert (row[1], row[3], row[-1]) == ("new", "new", "ok")
