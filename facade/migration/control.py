@@ -115,6 +115,14 @@ class FlagControl:
         effective = self.effective(name)
         return effective.mode, effective.percent
 
+    def redeclare(self, routes: Iterable[RouteMapping], has_new: Iterable[RouteName]) -> None:
+        """New declarations (the mapping files changed); overrides stay as they are. Call it
+        on the event loop, like `effective`."""
+        self.declared = {route.name: route.migration for route in routes}
+        self.has_new = frozenset(has_new)
+        self._effective = {k: v for k, v in self._effective.items() if k in self.declared}
+        self.refresh()
+
     def refresh(self) -> None:
         """Rebuild the effective settings from the store; tell listeners of each change."""
         state = self.store.current()
@@ -286,7 +294,8 @@ class FlagControl:
 
     def _resolve(self, state: FlagState, name: RouteName) -> Effective:
         override = self._local.get(name) or state.overrides.get(name)
-        if override is not None:
+        # an override that needs a new side the mapping no longer names is not applied
+        if override is not None and (override.mode not in NEEDS_NEW or name in self.has_new):
             return Effective(override.mode, override.percent, override)
         policy = self.declared[name]
         return Effective(policy.mode, policy.percent)

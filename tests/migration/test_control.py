@@ -260,3 +260,28 @@ def test_a_route_in_new_without_fallbacks_for_the_period_is_retired(
     control.served("get-customer", "legacy-fallback", failed=False)
     assert control.describe("get-customer")["retired"] is False
     assert control.describe("get-order")["retired"] is False
+
+
+def test_new_declarations_keep_the_overrides_that_still_make_sense(
+    control: FlagControl, tmp_path: Path
+) -> None:
+    control.flip("get-customer", "new", None, "", "alice")
+    control.flip("guarded", "canary", 5, "", "alice")
+    assert control.setting("guarded") == ("canary", 5.0)
+    assert control.setting("get-customer") == ("new", 0.0)
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    edited = routes(
+        folder,
+        {
+            "get-customer": mapping("/c/{id}", mode="shadow"),
+            "guarded": mapping("/g/{id}", new=False),  # its new: side is gone
+        },
+    )
+    told: list[str] = []
+    control.listeners.append(told.append)
+    control.redeclare(edited, has_new=["get-customer"])
+    assert control.setting("get-customer") == ("new", 0.0)
+    assert control.setting("guarded") == ("legacy", 0.0)
+    assert told == ["guarded"]
+    assert sorted(control.declared) == ["get-customer", "guarded"]
