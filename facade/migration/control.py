@@ -19,27 +19,27 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from facade.mapping.loader import MigrationPolicy, RouteMapping
 from facade.migration.figures import DEFAULT_KEEP, Crossing, Figures, RouteFigures, crossing
 from facade.migration.flags import (
+    FACADE,
     MODES,
     AuditEntry,
+    Effective,
     FlagState,
     FlagStore,
     Override,
     StateUnavailable,
+    audit_entry,
+    iso_time,
 )
-from facade.migration.ramp import due, next_step
+from facade.migration.ramp import RampSnapshot, next_step, step_route
 from facade.types import Mode, RouteName, ServedBy
 
 log = logging.getLogger("facade.flags")
 
-FACADE = "facade"
-"""Who an automatic flip is audited as."""
 DEFAULT_RETIRE_AFTER = 7 * 86400.0
 """A route in new with no fallback for this long counts as retired (FACADE_RETIRE_AFTER)."""
 NEEDS_NEW: frozenset[str] = frozenset({"shadow", "canary", "new"})
@@ -49,30 +49,12 @@ OnFlip = Callable[[RouteName], object]
 """Told the name of a route whose mode or percent changed (its return value is ignored)."""
 
 
-@dataclass(frozen=True)
-class Effective:
-    """The setting a route serves with now, and the override behind it (None: declared)."""
-
-    mode: Mode
-    percent: float
-    override: Override | None = None
-
-
 class FlipRefused(Exception):
     """A flip that makes no sense; `field` is the request field that is wrong."""
 
     def __init__(self, field: str, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.field, self.message, self.status = field, message, status
-
-
-@dataclass(frozen=True)
-class RampSnapshot:
-    """What the ramp decision needs of this worker's figures, copied on the event loop."""
-
-    calls: tuple[float, ...]
-    """When the new side's recent calls were made."""
-    crossed: bool
 
 
 class FlagControl:
@@ -164,7 +146,7 @@ class FlagControl:
 
         def change(state: FlagState) -> tuple[FlagState, list[AuditEntry]]:
             before = self._resolve(state, name)
-            entry = _entry(now, who, name, before, chosen, override.percent, reason, False)
+            entry = audit_entry(now, who, name, before, chosen, override.percent, reason, False)
             return state.with_override(name, override).with_ramp_step(name, None), [entry]
 
         self._update(change)
@@ -178,7 +160,9 @@ class FlagControl:
 
         def change(state: FlagState) -> tuple[FlagState, list[AuditEntry]]:
             before = self._resolve(state, name)
-            entry = _entry(now, who, name, before, declared.mode, declared.percent, reason, False)
+            entry = audit_entry(
+                now, who, name, before, declared.mode, declared.percent, reason, False
+            )
             return state.with_override(name, None).with_ramp_step(name, None), [entry]
 
         self._local.pop(name, None)
@@ -199,7 +183,7 @@ class FlagControl:
                     continue
                 state = state.with_override(name, Override("legacy", 0.0, reason, who, now))
                 state = state.with_ramp_step(name, None)
-                entries.append(_entry(now, who, name, before, "legacy", 0.0, reason, False))
+                entries.append(audit_entry(now, who, name, before, "legacy", 0.0, reason, False))
                 moved.append(name)
             return state, entries
 
@@ -327,7 +311,17 @@ class FlagControl:
             before = self._resolve(state, name)
             if before.mode not in GUARDED:  # another worker tripped it first
                 return state, []
-            entry = _entry(now, FACADE, name, before, "legacy", 0.0, reason, True, found)
+            entry = audit_entry(
+                now,
+                FACADE,
+                name,
+                before,
+                "legacy",
+                0.0,
+                reason,
+                True,
+                (found.value, found.threshold),
+            )
             return state.with_override(name, override).with_ramp_step(name, None), [entry]
 
         log.warning("guard tripped", extra={"fields": {"route": name, "reason": reason}})
@@ -353,24 +347,9 @@ class FlagControl:
         self, state: FlagState, name: RouteName, figures: RampSnapshot, now: float
     ) -> tuple[FlagState, AuditEntry | None]:
         ramp = self.declared[name].ramp
-        before = self._resolve(state, name)
-        if ramp is None or before.mode != "canary" or (before.override and before.override.tripped):
-            return state.with_ramp_step(name, None), None
-        last = state.ramp_steps.get(name)
-        if last is None:  # the ramp starts now: its first step comes `every` later
-            return state.with_ramp_step(name, now), None
-        if not due(ramp, last, now) or figures.crossed:
+        if ramp is None:
             return state, None
-        if sum(1 for at in figures.calls if at >= last) < ramp.min_calls:
-            return state, None
-        step = next_step(ramp, before.percent)
-        if step is None:
-            return state, None
-        mode, percent = step
-        reason = f"ramp: {before.percent:g}% -> {'new' if mode == 'new' else f'{percent:g}%'}"
-        override = Override(mode, percent, reason, FACADE, now, automatic=True)
-        entry = _entry(now, FACADE, name, before, mode, percent, reason, True)
-        return state.with_override(name, override).with_ramp_step(name, now), entry
+        return step_route(state, name, ramp, self._resolve(state, name), figures, now)
 
     def _ramp_status(self, name: RouteName, effective: Effective) -> dict[str, Any] | None:
         ramp = self.declared[name].ramp
@@ -384,7 +363,7 @@ class FlagControl:
         status["state"] = "tripped" if tripped else ("running" if active else "stopped")
         if active and step is not None:
             status["next_percent"] = 100.0 if step[0] == "new" else step[1]
-            status["next_at"] = _iso(last + ramp.every) if last is not None else None
+            status["next_at"] = iso_time(last + ramp.every) if last is not None else None
         return status
 
     def _retired(self, name: RouteName, effective: Effective) -> bool:
@@ -395,33 +374,3 @@ class FlagControl:
         since = override.when if override and override.mode == "new" else self.started
         since = max(since, self._last_fallback.get(name, 0.0))
         return self.clock() - since >= self.retire_after
-
-
-def _entry(
-    when: float,
-    who: str,
-    name: RouteName,
-    before: Effective,
-    mode: Mode,
-    percent: float,
-    reason: str,
-    automatic: bool,
-    found: Crossing | None = None,
-) -> AuditEntry:
-    return AuditEntry(
-        when,
-        who,
-        name,
-        before.mode,
-        before.percent,
-        mode,
-        percent,
-        reason,
-        automatic,
-        found.value if found else None,
-        found.threshold if found else None,
-    )
-
-
-def _iso(when: float) -> str:
-    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")

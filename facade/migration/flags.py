@@ -23,6 +23,8 @@ from typing import Any, Protocol, cast, get_args
 from facade.types import Mode, RouteName
 
 MODES: tuple[Mode, ...] = get_args(Mode)
+FACADE = "facade"
+"""Who an automatic flip (a guard trip, a ramp step) is audited as."""
 HISTORY_LIMIT = 1000
 """Audit entries an answer holds at most: the newest ones."""
 
@@ -165,6 +167,15 @@ class AuditEntry:
         )
 
 
+@dataclass(frozen=True)
+class Effective:
+    """The setting a route serves with now, and the override behind it (None: declared)."""
+
+    mode: Mode
+    percent: float
+    override: Override | None = None
+
+
 Change = Callable[[FlagState], tuple[FlagState, list[AuditEntry]]]
 """A read-modify-write: the state as it is now -> the state to keep and the flips to audit."""
 
@@ -238,3 +249,35 @@ def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{value!r} is not a number")
     return float(value)
+
+
+def audit_entry(
+    when: float,
+    who: str,
+    name: RouteName,
+    before: Effective,
+    mode: Mode,
+    percent: float,
+    reason: str,
+    automatic: bool,
+    found: tuple[float, float] | None = None,
+) -> AuditEntry:
+    """The audit line of a flip from `before` to `mode`/`percent`; `found` is a guard
+    trip's (figure, threshold)."""
+    return AuditEntry(
+        when,
+        who,
+        name,
+        before.mode,
+        before.percent,
+        mode,
+        percent,
+        reason,
+        automatic,
+        found[0] if found else None,
+        found[1] if found else None,
+    )
+
+
+def iso_time(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")

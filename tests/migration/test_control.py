@@ -11,8 +11,8 @@ import yaml
 from facades import legacy
 
 from facade.mapping.loader import RouteMapping, load_mappings
-from facade.migration.control import FACADE, FlagControl, FlipRefused
-from facade.migration.flags import MemoryFlagStore
+from facade.migration.control import FlagControl, FlipRefused
+from facade.migration.flags import FACADE, MemoryFlagStore
 from facade.migration.state import FileFlagStore
 
 NEW = {"url": "http://127.0.0.1:9/customers/{path.id}"}
