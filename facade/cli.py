@@ -159,7 +159,7 @@ def serve(
         settings, mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level, audit_path=audit
     )
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
-    with _shared_metrics(workers), _shared_state(workers, state) as state_path:
+    with _shared_metrics(workers), _shared_state(workers, state, audit) as state_path:
         os.environ.update(replace(settings, state_path=state_path).to_env())
         uvicorn.run(
             "facade.app:app_from_env",
@@ -223,10 +223,10 @@ def _shared_metrics(workers: int) -> Iterator[None]:
 
 
 @contextmanager
-def _shared_state(workers: int, state: Path | None) -> Iterator[Path | None]:
-    """The state file the workers share: the operator's, or with several workers and none
-    given, a private one for this run (flips must reach every worker), removed at exit."""
-    if state is not None or workers == 1:
+def _shared_state(workers: int, state: Path | None, audit: Path | None) -> Iterator[Path | None]:
+    """The state file the workers share: the operator's, or with several workers (or an
+    audit file to write) and none given, a private one for this run, removed at exit."""
+    if state is not None or (workers == 1 and audit is None):
         yield state
         return
     folder = tempfile.mkdtemp(prefix="facade-state-")

@@ -184,6 +184,7 @@ def test_serve_refuses_an_empty_mappings_folder(
 def test_serve_gives_several_workers_a_private_state_file_it_removes(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
+    """One worker keeps its flags in memory; several share a file made for the run."""
     import uvicorn
 
     seen: list[str | None] = []
@@ -226,3 +227,18 @@ def test_serve_refuses_admin_tokens_without_names(
     result = runner.invoke(app, _args("serve"))
     assert result.exit_code == 1
     assert "facade serve: admin tokens are written name=token" in result.output
+
+
+def test_serve_with_an_audit_file_and_no_state_still_writes_the_audit(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    os.environ.pop("FACADE_STATE", None)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(os.environ.get("FACADE_STATE")))
+    result = runner.invoke(app, [*_args("serve"), "--audit", str(tmp_path / "audit.jsonl")])
+    assert result.exit_code == 0, result.output
+    [state] = seen
+    assert state is not None and state.endswith("flags.json")
