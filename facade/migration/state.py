@@ -1,13 +1,18 @@
 """The flag state in a file, shared by every worker process of one facade.
 
     store = FileFlagStore(Path("/var/lib/facade/flags.json"))   # audit: flags.audit.jsonl
-    store.current()          # one stat() when nothing changed; a re-read when it did
+    store.current()          # 8 bytes of shared memory compared; a re-read when they changed
     store.update(change)     # under an exclusive lock: read, change, write, audit
 
 Writes are atomic: a temp file in the same folder, fsync, rename over the state, fsync of
 the folder; a reader sees the old state or the new one, never half of one. A separate lock
 file (`.flags.json.lock`) is held with fcntl around every read-modify-write, so two workers
 that flip at once both land. The audit is JSON lines appended under the same lock.
+
+Each write also bumps a counter in the lock file, which every worker maps into memory: the
+check a request makes is a comparison of 8 bytes, with no system call. A stat() of the state
+file (inode, mtime, size) at most every STAT_SECONDS also catches an operator's own edit (a
+repair). Where the lock file cannot be mapped, every request makes that stat() instead.
 
 A state file that cannot be parsed is never overwritten: `current()` serves the declared
 modes (an empty state) and reports the problem, `update()` raises StateUnavailable until an
@@ -19,9 +24,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import mmap
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +45,10 @@ from facade.types import RouteName
 
 log = logging.getLogger("facade.flags")
 
+STAT_SECONDS = 1.0
+"""How often a worker looks at the state file itself, for edits made by hand."""
+VERSION_BYTES = 8
+
 Signature = tuple[int, int, int]
 """(inode, mtime in ns, size) of the state file: it changes with every rename over it."""
 
@@ -50,21 +61,32 @@ def audit_path_for(state: Path) -> Path:
 class FileFlagStore:
     """A FlagStore in a JSON file, for the workers of one facade on one machine."""
 
-    def __init__(self, path: Path, audit: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, audit: Path | None = None, stat_seconds: float = STAT_SECONDS
+    ) -> None:
         self.path = path
+        self.stat_seconds = stat_seconds
         self.audit = audit or audit_path_for(path)
         self._lockfile = path.with_name(f".{path.name}.lock")
         self._guard = threading.Lock()
         self._seen: Signature | None = None
         self._state = FlagState()
         self._problem: str | None = None
+        self._version = b""
+        self._stat_at = time.monotonic()
+        self._map = self._map_version()
         self._load(self._signature())
 
     def current(self) -> FlagState:
-        signature = self._signature()
-        if signature != self._seen:
-            self._load(signature)
+        if self._changed():
+            self._load(self._signature())
         return self._state
+
+    def close(self) -> None:
+        """Unmap the version counter (the store then stats the file on every call)."""
+        shared, self._map = self._map, None
+        if shared is not None:
+            shared.close()
 
     def update(self, change: Change) -> FlagState:
         with self._locked():
@@ -75,6 +97,7 @@ class FileFlagStore:
             state, entries = change(self._state)
             if state != self._state:
                 self._write(state)
+                self._bump()
             self._append(entries)
             self._load(self._signature())
             return state
@@ -101,6 +124,40 @@ class FileFlagStore:
     def _at(self, line: int) -> dict[str, object]:
         return {"file": str(self.audit), "line": line}
 
+    def _changed(self) -> bool:
+        """Whether the state may have changed since it was read: the shared counter moved,
+        or (now and then, and always without the counter) the file's signature did."""
+        shared = self._map
+        if shared is not None and shared[:VERSION_BYTES] != self._version:
+            return True
+        now = time.monotonic()
+        if shared is not None and now - self._stat_at < self.stat_seconds:
+            return False
+        self._stat_at = now
+        return self._signature() != self._seen
+
+    def _map_version(self) -> mmap.mmap | None:
+        """The lock file's first 8 bytes, shared with every worker: the write counter."""
+        try:
+            with self._locked():
+                descriptor = os.open(self._lockfile, os.O_RDWR)
+                try:
+                    if os.fstat(descriptor).st_size < VERSION_BYTES:
+                        os.ftruncate(descriptor, VERSION_BYTES)
+                    return mmap.mmap(descriptor, VERSION_BYTES)
+                finally:
+                    os.close(descriptor)  # the mapping stays valid without it
+        except OSError as exc:
+            fields = {"file": str(self._lockfile), "reason": exc.strerror}
+            log.warning("flag changes are found by stat() instead", extra={"fields": fields})
+            return None
+
+    def _bump(self) -> None:
+        shared = self._map
+        if shared is not None:
+            count = int.from_bytes(shared[:VERSION_BYTES], "big") + 1
+            shared[:VERSION_BYTES] = (count % 2**64).to_bytes(VERSION_BYTES, "big")
+
     def _signature(self) -> Signature | None:
         try:
             stat = os.stat(self.path)
@@ -111,8 +168,11 @@ class FileFlagStore:
         return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def _load(self, signature: Signature | None) -> None:
-        """Read the state the file holds now; a bad file leaves the declared modes serving."""
+        """Read the state the file holds now; a bad file leaves the declared modes serving.
+        The counter is read first: a write that lands in between is read again next time."""
         with self._guard:
+            if self._map is not None:
+                self._version = self._map[:VERSION_BYTES]
             try:
                 state, problem = (FlagState(), None) if signature is None else (self._read(), None)
             except (OSError, ValueError) as exc:

@@ -59,13 +59,24 @@ def test_a_state_file_survives_a_restart_with_its_audit(tmp_path: Path) -> None:
 
 def test_a_write_by_another_store_is_seen_on_the_next_read(tmp_path: Path) -> None:
     path = tmp_path / "flags.json"
-    reader, writer = FileFlagStore(path), FileFlagStore(path)
+    # a stat an hour apart: the shared counter alone tells the reader
+    reader, writer = FileFlagStore(path, stat_seconds=3600), FileFlagStore(path)
     before = reader.current()
     assert reader.current() is before  # nothing changed: the same state, no re-read
     writer.update(flip())
     assert reader.current().overrides["get-customer"].mode == "canary"
     writer.update(flip(mode="new"))
     assert reader.current().overrides["get-customer"].mode == "new"
+
+
+def test_an_edit_by_hand_is_seen_once_the_file_is_looked_at_again(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    store = FileFlagStore(path, stat_seconds=3600)
+    store.current()
+    path.write_text(json.dumps(FlagState({"get-customer": override()}).as_json()))
+    assert store.current() == FlagState()  # no write went through a store: not seen yet
+    store.close()  # without the shared counter, every call looks at the file
+    assert store.current().overrides == {"get-customer": override()}
 
 
 def test_the_state_is_written_atomically_and_no_temp_file_is_left(tmp_path: Path) -> None:
@@ -108,7 +119,7 @@ def test_a_corrupt_state_file_serves_the_declaration_and_is_never_overwritten(
 ) -> None:
     path = tmp_path / "flags.json"
     path.write_bytes(content)
-    store = FileFlagStore(path)
+    store = FileFlagStore(path, stat_seconds=0)  # the repair below is an edit by hand
     assert store.current() == FlagState()
     problem = store.problem()
     assert problem is not None and str(path) in problem and "repaired" in problem
