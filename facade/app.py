@@ -5,10 +5,12 @@ problem+json."""
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -30,11 +32,11 @@ from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
+from facade.configuration import Configuration, Current, MappedRoutes
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
-from facade.mapping.loader import load_mappings
 from facade.migration.records import ShadowRecords
 from facade.migration.shadow import ShadowJob, ShadowRunner
 from facade.net import HttpTransport, Transport
@@ -50,18 +52,21 @@ from facade.openapi.document import openapi_document
 from facade.pacing import Pacer, PacingMiddleware
 from facade.paths import RESERVED_PATHS
 from facade.pipeline import Failure, Outcome, ServedRoute, serve
+from facade.reload import Changes, Reloader
 from facade.responses import (
     BACKEND_HEADER,
     encoded_json_response,
     json_response,
     problem_response,
 )
-from facade.routetable import CompiledNew, CompiledRoute, RouteTable, build_route_table
+from facade.routetable import CompiledNew, CompiledRoute, RouteTable
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
+from facade.sources import Built, build_from_folders
 
 log = logging.getLogger("facade.app")
 
+TITLE = "Strangler facade"
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -72,15 +77,19 @@ def create_app(
     transport: Transport | None = None,
     translator: Translator | None = None,
     pacer: Pacer | None = None,
+    built: Built | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
     table = build_route_table(load_mappings(Path("mappings")), registry)
     app = create_app(table, registry)                       # real network
     app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
+    app = create_app(built.table, built.registry, settings, built=build_from_folders(...))
 
     Replies are translated on the event loop unless a `translator` says otherwise
-    (`app_from_env` gives large ones to a child process).
+    (`app_from_env` gives large ones to a child process). Given the folders' build, the app
+    reloads them on SIGHUP, and when they change if `settings.reload_mappings` (see
+    facade/reload.py); a table given alone is served as it is.
     """
     settings = settings or Settings()
     network = transport or HttpTransport(settings.backend_connections)
@@ -93,43 +102,92 @@ def create_app(
         ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
 
+    def configure(source: Built, generation: int) -> Configuration:
+        served = [
+            _served(compiled, source, network, replies, threads, cache) for compiled in source.table
+        ]
+        routes = tuple(
+            Route(path, _PathEndpoint(by_method, settings, metrics, shadows))
+            for path, by_method in _by_path(served).items()
+        )
+        document = openapi_document(source.table, source.table.contracts, title=TITLE)
+        return Configuration(
+            source.table,
+            source.registry,
+            routes,
+            document,
+            source.version or None,
+            source.revisions,
+            generation,
+        )
+
+    def adopt(configuration: Configuration, changes: Changes) -> None:
+        if isinstance(network, HttpTransport):  # pools of origins no longer used stay open
+            network.open(_origins(configuration.table))
+        if configuration.version is not None:
+            replies.reconfigure(configuration.version)
+        for name in (*changes.changed, *changes.removed):  # their entries can never hit again
+            cache.store.purge_route(name)
+
+    def count(result: str) -> None:
+        metrics.reloads.labels(result).inc()
+
+    current = Current(configure(built or Built(table, registry, "", {}), 1))
+    reloader = None
+    if built is not None:
+        reloader = Reloader(
+            settings.mappings_dir,
+            settings.wsdl_dir,
+            current,
+            configure,
+            adopt,
+            count,
+        )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             if isinstance(network, HttpTransport):
-                network.open(_origins(table))
+                network.open(_origins(current.configuration.table))
             await replies.start()
             await shadows.start()
+            if reloader is not None:
+                await reloader.start(watch=settings.reload_mappings, on_signal=True)
             app.state.ready = True
             yield
         finally:  # pools, shadows and the translator go, also when startup itself failed
             app.state.ready = False
+            if reloader is not None:
+                await reloader.aclose()
             await shadows.aclose()
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
-        title="Strangler facade",
+        title=TITLE,
         version=__version__,
         lifespan=lifespan,
         docs_url=None,  # facade/docs.py serves the docs pages without a CDN
         redoc_url=None,
     )
     app.state.ready = False
+    app.state.current = current  # the configuration served now
+    app.state.reloader = reloader
     app.state.shadow_records = shadows.records  # what the admin API shows
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
-    _add_operational_routes(app, registry, metrics)
+    _add_operational_routes(app, current, reloader, metrics)
     if settings.admin_token:  # off by default: /admin/* is then a 404 like any unknown path
-        add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
+
+        def table_now() -> RouteTable:
+            return current.configuration.table
+
+        add_admin_routes(app, settings.admin_token, table_now, metrics, shadows.records)
     add_docs_routes(app)
-    served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
-    for path, by_method in _by_path(served).items():
-        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
-    document = openapi_document(table, table.contracts, title=app.title)
-    app.openapi = lambda: document  # type: ignore[method-assign]
+    app.router.routes.append(MappedRoutes(current))  # after the facade's own paths
+    app.openapi = lambda: dict(current.configuration.document)  # type: ignore[method-assign]
     return app
 
 
@@ -145,18 +203,20 @@ def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and worker processes: settings from the environment."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the lifespan listens: never fatal
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    registry = WsdlRegistry(settings.wsdl_dir)
-    table = build_route_table(load_mappings(settings.mappings_dir), registry)
+    built = build_from_folders(settings.mappings_dir, settings.wsdl_dir)
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
-    return create_app(table, registry, settings, translator=translator, pacer=pacer)
+    return create_app(
+        built.table, built.registry, settings, translator=translator, pacer=pacer, built=built
+    )
 
 
 def _served(
     compiled: CompiledRoute,
-    table: RouteTable,
+    source: Built,
     network: Transport,
     replies: Translator,
     threads: Executor,
@@ -164,7 +224,8 @@ def _served(
 ) -> ServedRoute:
     """One route with its backends: legacy always, new when the mapping names it (and then
     the check of its answers against the route's documented response, when typed)."""
-    legacy = LegacyBackend(compiled, network, replies)
+    table = source.table
+    legacy = LegacyBackend(compiled, network, replies, source.version or None)
     new = table.new_sides.get(compiled.name)
     contract = table.contracts.routes[compiled.name]
     conformance = None
@@ -178,6 +239,7 @@ def _served(
         conformance=conformance,
         cache=cache,
         cache_reads=_cache_reads(compiled),
+        revision=source.revisions.get(compiled.name, ""),
     )
 
 
@@ -308,17 +370,26 @@ def _render(request: Request, outcome: Outcome, backend: str | None = None) -> R
     return encoded_json_response(outcome.encoded, outcome.status, headers)
 
 
-def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metrics) -> None:
+def _add_operational_routes(
+    app: FastAPI, current: Current, reloader: Reloader | None, metrics: Metrics
+) -> None:
     """Health, readiness and metrics: plain Starlette routes (GET and HEAD), no validation
-    layer in front of them, so they stay cheap while the facade is busy."""
+    layer in front of them, so they stay cheap while the facade is busy.
+
+    Readiness stays 200 after a failed reload: the previous configuration still serves.
+    Its `configuration` detail says which generation serves and how the last reload went.
+    """
 
     async def healthz(request: Request) -> Response:
         return json_response({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        wsdls = sorted(registry.loaded)
+        wsdls = sorted(current.configuration.registry.loaded)
         ready = bool(request.app.state.ready)
-        return json_response({"ready": ready, "wsdls": wsdls}, 200 if ready else 503)
+        document: dict[str, Any] = {"ready": ready, "wsdls": wsdls}
+        if reloader is not None:
+            document["configuration"] = reloader.report()
+        return json_response(document, 200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

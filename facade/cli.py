@@ -15,14 +15,14 @@ import typer
 
 from facade import __version__
 from facade.errors import ConfigError, ConfigProblem
-from facade.mapping.loader import read_mappings
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
 from facade.openapi.document import openapi_document
-from facade.routetable import CompiledRoute, RouteTable, build_route_table
+from facade.routetable import CompiledRoute, RouteTable
 from facade.routetable import warnings as route_warnings
 from facade.scaffold import scaffold as scaffold_mappings
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
+from facade.sources import compile_folders
 
 app = typer.Typer(
     help="A REST/JSON facade in front of legacy SOAP services.",
@@ -57,21 +57,11 @@ def main(
 
 def _table(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = None) -> RouteTable:
     """The route table; or every problem found on the way to it, printed, and exit 1."""
-    loaded = read_mappings(mappings)
-    problems = list(loaded.problems)
-    if not wsdl.is_dir():
-        problems.append(ConfigProblem(str(wsdl), "", "the WSDL folder does not exist (see --wsdl)"))
-        _report(problems)
-        raise typer.Exit(1)
-    registry = registry or WsdlRegistry(wsdl)
     try:
-        table = build_route_table(loaded.routes, registry)
+        return compile_folders(mappings, wsdl, registry)
     except ConfigError as exc:
-        problems += exc.problems
-    if problems:
-        _report(problems)
-        raise typer.Exit(1)
-    return table
+        _report(exc.problems)
+        raise typer.Exit(1) from exc
 
 
 def _report(problems: list[ConfigProblem]) -> None:

@@ -4,6 +4,7 @@ FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
 FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
 FACADE_SHADOW_QUEUE=1000  FACADE_SHADOW_CONCURRENCY=16
 FACADE_CACHE_BYTES=67108864  FACADE_ADMIN_TOKEN=...  (unset: no admin API)
+FACADE_RELOAD_MAPPINGS=0  (1: reload when a mapping or WSDL file changes)
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Settings:
     """Bytes the response cache may hold, per worker process."""
     admin_token: str | None = field(default=None, repr=False)
     """Bearer token of the admin API (/admin/*); None: the API is off (404)."""
+    reload_mappings: bool = False
+    """Watch the mapping and WSDL folders and reload on a change (SIGHUP reloads anyway)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +61,7 @@ class Settings:
             shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
             cache_bytes=int(env.get("FACADE_CACHE_BYTES", DEFAULT_CACHE_BYTES)),
             admin_token=env.get("FACADE_ADMIN_TOKEN") or None,
+            reload_mappings=env.get("FACADE_RELOAD_MAPPINGS", "0") == "1",
         )
 
     def __post_init__(self) -> None:
@@ -79,4 +83,5 @@ class Settings:
             "FACADE_SHADOW_QUEUE": str(self.shadow_queue),
             "FACADE_SHADOW_CONCURRENCY": str(self.shadow_concurrency),
             "FACADE_CACHE_BYTES": str(self.cache_bytes),
+            "FACADE_RELOAD_MAPPINGS": "1" if self.reload_mappings else "0",
         }

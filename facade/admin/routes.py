@@ -1,6 +1,6 @@
 """The admin API's endpoints, mounted only when an admin token is configured.
 
-    add_admin_routes(app, token, table, metrics, records)   # GET /admin/status
+    add_admin_routes(app, token, lambda: table, metrics, records)   # GET /admin/status
 
 Every call needs `Authorization: Bearer <token>`; the token is compared in constant time,
 so the time a refusal takes says nothing about how much of a guess was right.
@@ -9,6 +9,7 @@ so the time a refusal takes says nothing about how much of a guess was right.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -52,13 +53,18 @@ def route_states(table: RouteTable) -> list[RouteState]:
 
 
 def add_admin_routes(
-    app: Starlette, token: str, table: RouteTable, metrics: Metrics, records: ShadowRecords
+    app: Starlette,
+    token: str,
+    table: Callable[[], RouteTable],
+    metrics: Metrics,
+    records: ShadowRecords,
 ) -> None:
-    """Mount GET /admin/status; errors (a 401) go through the app's problem+json handlers."""
-    routes = route_states(table)
+    """Mount GET /admin/status; errors (a 401) go through the app's problem+json handlers.
+    `table` gives the route table served at the time of the call (it changes on a reload)."""
 
     async def status(request: Request) -> Response:
         authorize(request.headers.get("authorization"), token)
+        routes = route_states(table())
         samples = [Sample(*sample) for sample in metrics.samples()]
         return json_response(status_document(routes, samples, records.snapshot(), metrics.scope))
 
