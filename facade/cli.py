@@ -110,27 +110,49 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    reload_mappings: Annotated[
+        bool,
+        typer.Option(
+            "--reload-mappings",
+            help="Reload when a mapping or WSDL file changes (SIGHUP always reloads).",
+        ),
+    ] = False,
 ) -> None:
-    """Check the mappings, then serve them."""
+    """Check the mappings, then serve them. SIGHUP reloads the mappings and WSDLs without
+    a restart; a broken edit is reported and the previous configuration keeps serving."""
     import uvicorn
+
+    from facade.supervisor import serve_workers
 
     table = _table(mappings, wsdl)
     if not len(table):  # e.g. a container started without its mappings mounted
         _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
         raise typer.Exit(1)
-    settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
+    settings = Settings(
+        mappings_dir=mappings,
+        wsdl_dir=wsdl,
+        log_level=log_level,
+        reload_mappings=reload_mappings,
+    )
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
+    config = uvicorn.Config(
+        "facade.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
     with _shared_metrics(workers):
-        uvicorn.run(
-            "facade.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            access_log=False,
-        )
+        if workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:  # as uvicorn.run does: a failed start is an error
+                raise typer.Exit(3)
+        else:  # SIGHUP reaches every worker (see facade/supervisor.py)
+            serve_workers(config)
 
 
 @app.command()
