@@ -142,3 +142,23 @@ class Traffic:
             self._stop.set()
             for worker in workers:
                 worker.join(60)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while listed
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def workers_started(app: Facade, workers: int) -> bool:
+    """Every worker of the supervisor has its translator process: past its startup's
+    reading of the files, so a later edit is one it must reload."""
+    started = [pid for pid in children(app.running.proc.pid) if children(pid)]
+    return len(started) >= workers

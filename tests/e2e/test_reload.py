@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from reloading import Facade, Traffic, facade, reload_count, wait_for
+from reloading import Facade, Traffic, facade, reload_count, wait_for, workers_started
 
 pytestmark = pytest.mark.e2e
 
@@ -155,6 +155,7 @@ def test_two_workers_reload_on_sighup_in_place(tmp_path: Path) -> None:
     place: every answer afterwards comes from generation 2 (a restarted worker would be
     at generation 1 again)."""
     with facade(tmp_path, "--workers", "2") as app:
+        wait_for(lambda: workers_started(app, 2), "both workers")
         traffic = Traffic(app.base, [CUSTOMER], threads=2)
         with traffic.running():
             app.write("get-client", added_route(app))
@@ -166,6 +167,7 @@ def test_two_workers_reload_on_sighup_in_place(tmp_path: Path) -> None:
 
 def test_two_workers_each_watch_the_folders(tmp_path: Path) -> None:
     with facade(tmp_path, "--workers", "2", "--reload-mappings") as app:
+        wait_for(lambda: workers_started(app, 2), "both workers")
         app.write("get-client", added_route(app))
         wait_for(
             lambda: all(get(app, CLIENT).status_code == 200 for _ in range(20)),
