@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -33,6 +33,7 @@ MappingsOption = Annotated[
     Path, typer.Option("--mappings", help="Folder of mapping files (*.yaml, searched recursively).")
 ]
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
+APP_FACTORY = "facade.app:app_from_env"
 NOTHING_TO_SERVE = (
     "has no mapping files, so there is nothing to serve: add some (`facade scaffold WSDL` "
     "writes a start), or mount your mappings/ and wsdl/ folders into the container"
@@ -136,23 +137,18 @@ def serve(
     )
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
-    config = uvicorn.Config(
-        "facade.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
     with _shared_metrics(workers):
         if workers == 1:
-            server = uvicorn.Server(config)
-            server.run()
-            if not server.started:  # as uvicorn.run does: a failed start is an error
-                raise typer.Exit(3)
+            uvicorn.run(APP_FACTORY, **options)
         else:  # SIGHUP reaches every worker (see facade/supervisor.py)
-            serve_workers(config)
+            serve_workers(uvicorn.Config(APP_FACTORY, workers=workers, **options))
 
 
 @app.command()

@@ -103,6 +103,8 @@ class Reloader:
         self.count = count
         self.last: Outcome | None = None
         """The last reload's outcome; None until one ran."""
+        self.finished = 0
+        """Reloads asked for by `request` that have ended, crashed ones included."""
         self._wanted = asyncio.Event()
         self._reasons: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -204,6 +206,7 @@ class Reloader:
                 await self.reload(", ".join(dict.fromkeys(reasons)) or "request")
             except Exception:  # noqa: BLE001 - a bug in one reload must not end reloading
                 log.exception("configuration reload crashed; the previous configuration serves")
+            self.finished += 1
 
     async def _watch(self) -> None:
         """Reload after each batch of changes in either folder. Folders are watched, not

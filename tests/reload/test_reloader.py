@@ -150,3 +150,61 @@ def test_a_changed_route_is_reported_with_a_new_revision(folder: Path) -> None:
     assert before.revisions["get-customer"] != after.revisions["get-customer"]
     assert before.version != after.version
     assert after.document["paths"].keys() == before.document["paths"].keys()
+
+
+async def settled(reloader: Any, count: int) -> None:
+    """Wait until `count` reloads have finished (or crashed)."""
+    for _ in range(int(WAIT * 100)):
+        if reloader.finished >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the reload did not finish")
+
+
+def test_a_change_made_while_starting_is_caught_up(folder: Path) -> None:
+    app = memory_app(folder)
+    (folder / "get-customer.yaml").write_text(
+        mapping("http://crm.test/crm", "Customer.Name"), encoding="utf-8"
+    )
+    reloader = app.state.reloader
+
+    async def run() -> None:
+        await reloader.start(watch=False, on_signal=False)
+        try:
+            await settled(reloader, 1)
+        finally:
+            await reloader.aclose()
+
+    asyncio.run(run())
+    assert (reloader.last.result, reloader.last.reason) == ("ok", "changed while starting")
+    assert app.state.current.configuration.generation == 2
+
+
+def test_a_crashing_reload_is_logged_and_reloading_goes_on(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = memory_app(folder)
+    reloader = app.state.reloader
+    configure = reloader.configure
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    async def run() -> None:
+        await reloader.start(watch=False, on_signal=False)
+        try:
+            (folder / "get-customer.yaml").write_text(
+                mapping("http://crm.test/crm", "Customer.Name"), encoding="utf-8"
+            )
+            reloader.configure = broken
+            reloader.request("first")
+            await settled(reloader, 1)
+            reloader.configure = configure
+            reloader.request("second")
+            await settled(reloader, 2)
+        finally:
+            await reloader.aclose()
+
+    asyncio.run(run())
+    assert "configuration reload crashed" in caplog.text
+    assert (reloader.last.result, reloader.last.reason) == ("ok", "second")
