@@ -11,7 +11,7 @@ the FacadeError.
     translator = ProcessTranslator(settings)       # facade serve uses this one
     await translator.start()
     encoded = await translator.translate(route, reply, deadline, version)   # JSON bytes
-    translator.reconfigure(newer_version)          # after a reload: a child on the new files
+    translator.reconfigure(newer_version)          # after a reload
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class Translator(Protocol):
         fingerprint of the configuration the route belongs to (facade.sources)."""
 
     def reconfigure(self, version: str) -> None:
-        """A new configuration serves from now on: translate its routes with it."""
+        """A new configuration serves from now on: translate its routes with it (its
+        replies may be translated on the loop until a child has its files)."""
 
     async def aclose(self) -> None: ...
 
@@ -88,7 +89,9 @@ class ProcessTranslator:
     The child compiles the folders itself, so it knows only the configuration it loaded
     (its fingerprint). A reply of a route from another configuration (a request that began
     before a reload, or came after one while the child still loads the new files) is
-    translated on the loop instead: never with another configuration's route.
+    translated on the loop instead: never with another configuration's route. After a
+    reload, the first large reply of the new configuration starts a child on its files,
+    once per configuration: a burst of reloads does not start a process for each.
     """
 
     def __init__(self, settings: Settings, pacer: Pacer | None = None) -> None:
@@ -97,6 +100,10 @@ class ProcessTranslator:
         self._pool: ProcessPoolExecutor | None = None
         self._loaded: str | None = None
         """The fingerprint of the configuration the child compiled; None if unknown."""
+        self._wanted: str | None = None
+        """The configuration served now, once a reload named it."""
+        self._tried: str | None = None
+        """The configuration a child was last started for after a reload."""
         self._restarting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -121,8 +128,11 @@ class ProcessTranslator:
         self, route: CompiledRoute, reply: Reply, deadline: Deadline, version: str | None = None
     ) -> bytes:
         pool = self._pool
-        small = len(reply.content) <= OFF_LOOP_BYTES
-        if small or pool is None or (version is not None and version != self._loaded):
+        if version is not None and version != self._loaded:
+            if len(reply.content) > OFF_LOOP_BYTES:
+                self._follow(version)
+            return await self.on_loop.translate(route, reply, deadline)
+        if len(reply.content) <= OFF_LOOP_BYTES or pool is None:
             return await self.on_loop.translate(route, reply, deadline)
         loop = asyncio.get_running_loop()
         try:
@@ -142,8 +152,14 @@ class ProcessTranslator:
             return await self.on_loop.translate(route, reply, deadline)
 
     def reconfigure(self, version: str) -> None:
-        """Start a child on the new files in the background, unless this one has them."""
-        if version != self._loaded:
+        """From now on `version` serves; a child is started on its files when one of its
+        replies needs it."""
+        self._wanted = version
+
+    def _follow(self, version: str) -> None:
+        """Start a child on the files of the configuration served now, once for it."""
+        if version == self._wanted and version != self._tried:
+            self._tried = version
             self._restart()
 
     async def aclose(self) -> None:

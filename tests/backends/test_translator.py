@@ -41,6 +41,12 @@ SEARCH = {
 
 
 def big_reply(count: int = 1000) -> Reply:
+    reply = search_reply(count)
+    assert len(reply.content) > OFF_LOOP_BYTES
+    return reply
+
+
+def search_reply(count: int) -> Reply:
     customers = "".join(
         f"<c:Customer><c:Id>{i}</c:Id><c:Name>Customer {i}</c:Name><c:Status>active</c:Status>"
         f"<c:Balance>{i}.50</c:Balance><c:CreatedAt>2019-03-14T09:26:53Z</c:CreatedAt>"
@@ -52,9 +58,7 @@ def big_reply(count: int = 1000) -> Reply:
         f'<c:SearchCustomersResponse xmlns:c="{CRM}"><c:Customers>{customers}</c:Customers>'
         f"<c:Total>{count}</c:Total></c:SearchCustomersResponse>"
     )
-    content = envelope(body).encode()
-    assert len(content) > OFF_LOOP_BYTES
-    return Reply(200, XML, content)
+    return Reply(200, XML, envelope(body).encode())
 
 
 @pytest.fixture(scope="module")
@@ -175,17 +179,19 @@ def test_reconfigure_starts_a_child_on_the_new_files(tmp_path: Path) -> None:
             file.write_text(yaml.safe_dump(edited), encoding="utf-8")
             built = build_from_folders(folder, ROOT / "wsdl")
             translator.reconfigure(built.version)
-            assert translator._restarting is not None
-            await translator._restarting
-            assert translator._loaded == built.version != first
+            assert translator._restarting is None  # no reply has needed a child yet
             [route] = built.table
-            assert translator._pool is not None
-            children = set(translator._pool._processes or {})
-            in_child = await translator.translate(
-                route, big_reply(), Deadline.after(30), built.version
-            )
-            assert set(translator._pool._processes or {}) == children  # no restart: it answered
-            on_loop = await LoopTranslator().translate(route, big_reply(), Deadline.after(30))
+            deadline = Deadline.after(30)
+            await translator.translate(route, search_reply(1), deadline, built.version)
+            assert translator._restarting is None  # a small reply never needs a child
+            on_loop = await translator.translate(route, big_reply(), deadline, built.version)
+            restarting = translator._restarting
+            assert restarting is not None  # the first large reply started one
+            await translator.translate(route, big_reply(), deadline, built.version)
+            assert translator._restarting is restarting  # once per configuration
+            await restarting
+            assert translator._loaded == built.version != first
+            in_child = await translator.translate(route, big_reply(), deadline, built.version)
             return in_child, on_loop
         finally:
             await translator.aclose()
