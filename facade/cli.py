@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,6 +137,7 @@ def serve(
         reload_mappings=reload_mappings,
     )
     os.environ.update(settings.to_env())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload asked for before the app listens
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
     options: dict[str, Any] = {
         "factory": True,

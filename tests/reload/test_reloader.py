@@ -16,7 +16,7 @@ import yaml
 from servers import REPLY, serve_in_thread
 
 from facade.app import create_app
-from facade.net import MemoryTransport, Reply
+from facade.net import HttpTransport, MemoryTransport, Reply
 from facade.net.memory import MemoryRequest
 from facade.settings import Settings
 from facade.sources import build_from_folders
@@ -208,3 +208,28 @@ def test_a_crashing_reload_is_logged_and_reloading_goes_on(
     asyncio.run(run())
     assert "configuration reload crashed" in caplog.text
     assert (reloader.last.result, reloader.last.reason) == ("ok", "second")
+
+
+def test_a_new_backend_origin_gets_its_pool_at_the_swap(folder: Path) -> None:
+    (folder / "get-customer.yaml").write_text(
+        mapping("http://crm-a.test/crm", "Customer"), encoding="utf-8"
+    )
+    built = build_from_folders(folder, ROOT / "wsdl")
+    transport = HttpTransport()
+    app = create_app(
+        built.table, built.registry, settings(folder), transport=transport, built=built
+    )
+    document = yaml.safe_load(mapping("http://crm-b.test:8080/crm", "Customer"))
+    document["route"]["path"] = "/v1/clients/{id}"
+    (folder / "get-client.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+
+    async def run() -> list[str]:
+        try:
+            assert not transport._pools  # the app has not started: no pool yet
+            outcome = await app.state.reloader.reload("test")
+            assert outcome.changes.added == ("get-client",)
+            return sorted(transport._pools)
+        finally:
+            await transport.aclose()
+
+    assert asyncio.run(run()) == ["http://crm-a.test:80", "http://crm-b.test:8080"]
