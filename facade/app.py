@@ -84,7 +84,8 @@ def create_app(
     table = build_route_table(load_mappings(Path("mappings")), registry)
     app = create_app(table, registry)                       # real network
     app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
-    app = create_app(built.table, built.registry, settings, built=build_from_folders(...))
+    built = build_from_folders(Path("mappings"), Path("wsdl"))
+    app = create_app(built.table, built.registry, settings, built=built)   # reloadable
 
     Replies are translated on the event loop unless a `translator` says otherwise
     (`app_from_env` gives large ones to a child process). Given the folders' build, the app
