@@ -205,22 +205,29 @@ def _raise_child_nofile() -> None:
 
 
 @contextlib.contextmanager
-def facade(mappings: Mapping[str, str], *, workers: int = 1) -> Iterator[str]:
-    """`python -m facade serve` over a temp folder of mappings (file name -> YAML text), with
-    a raised open-file limit; yields its base URL once /readyz answers 200."""
+def facade(
+    mappings: Mapping[str, str],
+    *,
+    workers: int = 1,
+    folder: Path | None = None,
+    options: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """`python -m facade serve OPTIONS` over a folder of mappings (file name -> YAML text; a
+    temp folder unless `folder` names one), with a raised open-file limit; yields its base
+    URL once /readyz answers 200."""
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="bench-facade-") as name:
         tmp = Path(name)
-        folder = tmp / "mappings"
-        folder.mkdir()
+        folder = folder or tmp / "mappings"
+        folder.mkdir(exist_ok=True)
         for file, text in mappings.items():
             (folder / file).write_text(text)
         port = free_port()
         log = tmp / "facade.log"
         args = [sys.executable, "-m", "facade", "serve", "--mappings", str(folder)]
         args += ["--wsdl", str(WSDL_DIR), "--port", str(port), "--workers", str(workers)]
-        args += ["--log-level", "warning"]
+        args += ["--log-level", "warning", *options]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with log.open("wb") as out:
             proc = subprocess.Popen(

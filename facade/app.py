@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from facade import __version__
-from facade.admin.routes import add_admin_routes, flip_paths
+from facade.admin.routes import ADMIN_PREFIX, add_admin_routes
 from facade.backends.base import Backend, BackendReply
 from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
@@ -32,11 +34,11 @@ from facade.cache.http import CACHE_HEADER, not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
+from facade.configuration import Configuration, Current, MappedRoutes
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import read_context
-from facade.mapping.loader import load_mappings
 from facade.migration.control import FlagControl
 from facade.migration.flags import FlagStore, MemoryFlagStore
 from facade.migration.records import Result, ShadowRecords
@@ -55,18 +57,21 @@ from facade.openapi.document import openapi_document
 from facade.pacing import Pacer, PacingMiddleware
 from facade.paths import RESERVED_PATHS
 from facade.pipeline import Failure, Outcome, ServedRoute, serve
+from facade.reload import Changes, Reloader
 from facade.responses import (
     BACKEND_HEADER,
     encoded_json_response,
     json_response,
     problem_response,
 )
-from facade.routetable import CompiledNew, CompiledRoute, RouteTable, build_route_table
+from facade.routetable import CompiledNew, CompiledRoute, RouteTable
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
+from facade.sources import Built, build_from_folders
 
 log = logging.getLogger("facade.app")
 
+TITLE = "Strangler facade"
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -77,15 +82,20 @@ def create_app(
     transport: Transport | None = None,
     translator: Translator | None = None,
     pacer: Pacer | None = None,
+    built: Built | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
     table = build_route_table(load_mappings(Path("mappings")), registry)
     app = create_app(table, registry)                       # real network
     app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
+    built = build_from_folders(Path("mappings"), Path("wsdl"))
+    app = create_app(built.table, built.registry, settings, built=built)   # reloadable
 
     Replies are translated on the event loop unless a `translator` says otherwise
-    (`app_from_env` gives large ones to a child process).
+    (`app_from_env` gives large ones to a child process). Given the folders' build, the app
+    reloads them on SIGHUP, and when they change if `settings.reload_mappings` (see
+    facade/reload.py); a table given alone is served as it is.
     """
     settings = settings or Settings()
     network = transport or HttpTransport(settings.backend_connections)
@@ -105,51 +115,104 @@ def create_app(
         ShadowRecords(), shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
 
+    def configure(source: Built, generation: int) -> Configuration:
+        served = [
+            replace(
+                _served(compiled, source, network, replies, threads, cache), flags=flags.setting
+            )
+            for compiled in source.table
+        ]
+        routes = tuple(
+            Route(path, _PathEndpoint(by_method, settings, metrics, shadows, flags))
+            for path, by_method in _by_path(served).items()
+        )
+        document = openapi_document(source.table, source.table.contracts, title=TITLE)
+        return Configuration(
+            source.table,
+            source.registry,
+            routes,
+            document,
+            source.version or None,
+            source.revisions,
+            generation,
+        )
+
+    def adopt(configuration: Configuration, changes: Changes) -> None:
+        if isinstance(network, HttpTransport):  # pools of origins no longer used stay open
+            network.open(_origins(configuration.table))
+        if configuration.version is not None:
+            replies.reconfigure(configuration.version)
+        for name in (*changes.changed, *changes.removed):  # their entries can never hit again
+            cache.store.purge_route(name)
+        # overrides are kept by route name: they outlive the reload, declarations change
+        table_now = configuration.table
+        flags.redeclare([route.mapping for route in table_now], table_now.new_sides.keys())
+
+    def count(result: str) -> None:
+        metrics.reloads.labels(result).inc()
+
+    current = Current(configure(built or Built(table, registry, "", {}), 1))
+    reloader = None
+    if built is not None:
+        reloader = Reloader(
+            settings.mappings_dir,
+            settings.wsdl_dir,
+            current,
+            configure,
+            adopt,
+            count,
+        )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ramps = None
         try:
             if isinstance(network, HttpTransport):
-                network.open(_origins(table))
+                network.open(_origins(current.configuration.table))
             await replies.start()
             await shadows.start()
             ramps = start_ramps(flags)
+            if reloader is not None:
+                await reloader.start(watch=settings.reload_mappings, on_signal=True)
             app.state.ready = True
             yield
         finally:  # pools, shadows and the translator go, also when startup itself failed
             app.state.ready = False
             await stop_ramps(ramps)
+            if reloader is not None:
+                await reloader.aclose()
             await shadows.aclose()
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
-        title="Strangler facade",
+        title=TITLE,
         version=__version__,
         lifespan=lifespan,
         docs_url=None,  # facade/docs.py serves the docs pages without a CDN
         redoc_url=None,
     )
     app.state.ready = False
+    app.state.current = current  # the configuration served now
+    app.state.reloader = reloader
     app.state.shadow_records = shadows.records  # what the admin API shows
     app.state.flags = flags
-    app.add_middleware(PacingMiddleware, pacer=pacer, exempt=(*RESERVED_PATHS, *flip_paths(table)))
+    app.add_middleware(
+        PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS, exempt_prefix=ADMIN_PREFIX + "/"
+    )
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
-    _add_operational_routes(app, registry, metrics, flags)
+    _add_operational_routes(app, current, reloader, metrics, flags)
     if settings.tokens():  # off by default: /admin/* is then a 404 like any unknown path
-        add_admin_routes(app, settings.tokens(), table, metrics, shadows.records, flags)
+
+        def table_now() -> RouteTable:
+            return current.configuration.table
+
+        add_admin_routes(app, settings.tokens(), table_now, metrics, shadows.records, flags)
     add_docs_routes(app)
-    served = [
-        replace(_served(compiled, table, network, replies, threads, cache), flags=flags.setting)
-        for compiled in table
-    ]
-    for path, by_method in _by_path(served).items():
-        endpoint = _PathEndpoint(by_method, settings, metrics, shadows, flags)
-        app.router.routes.append(Route(path, endpoint))
-    document = openapi_document(table, table.contracts, title=app.title)
-    app.openapi = lambda: document  # type: ignore[method-assign]
+    app.router.routes.append(MappedRoutes(current))  # after the facade's own paths
+    app.openapi = lambda: dict(current.configuration.document)  # type: ignore[method-assign]
     return app
 
 
@@ -174,12 +237,13 @@ def _flag_control(table: RouteTable, settings: Settings) -> FlagControl:
     )
 
 
-def start_ramps(flags: FlagControl) -> asyncio.Task[None] | None:
-    """The background task that steps ramping canaries; None when no route ramps."""
-    period = flags.tick_seconds()
-    if period is None:
-        return None
-    return asyncio.create_task(_ramp_loop(flags, period))
+IDLE_RAMP_CHECK = 1.0
+"""Seconds between looks while no route ramps: a reload may add a ramping route."""
+
+
+def start_ramps(flags: FlagControl) -> asyncio.Task[None]:
+    """The background task that steps ramping canaries."""
+    return asyncio.create_task(_ramp_loop(flags))
 
 
 async def stop_ramps(task: asyncio.Task[None] | None) -> None:
@@ -189,11 +253,15 @@ async def stop_ramps(task: asyncio.Task[None] | None) -> None:
             await task
 
 
-async def _ramp_loop(flags: FlagControl, period: float) -> None:
-    """Every `period`: this worker's figures, then the decision under the store's lock in a
-    thread (the lock may wait on another worker), so the event loop never blocks on it."""
+async def _ramp_loop(flags: FlagControl) -> None:
+    """Each tick: this worker's figures, then the decision under the store's lock in a
+    thread (the lock may wait on another worker), so the event loop never blocks on it.
+    The period follows the declarations, which a reload may change."""
     while True:
-        await asyncio.sleep(period)
+        period = flags.tick_seconds()
+        await asyncio.sleep(IDLE_RAMP_CHECK if period is None else period)
+        if period is None:
+            continue
         try:
             await asyncio.to_thread(flags.ramp_tick, flags.ramp_snapshot())
         except Exception:  # noqa: BLE001 - one bad tick (a full disk) must not end the ramps
@@ -202,18 +270,20 @@ async def _ramp_loop(flags: FlagControl, period: float) -> None:
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and worker processes: settings from the environment."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the lifespan listens: never fatal
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    registry = WsdlRegistry(settings.wsdl_dir)
-    table = build_route_table(load_mappings(settings.mappings_dir), registry)
+    built = build_from_folders(settings.mappings_dir, settings.wsdl_dir)
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
-    return create_app(table, registry, settings, translator=translator, pacer=pacer)
+    return create_app(
+        built.table, built.registry, settings, translator=translator, pacer=pacer, built=built
+    )
 
 
 def _served(
     compiled: CompiledRoute,
-    table: RouteTable,
+    source: Built,
     network: Transport,
     replies: Translator,
     threads: Executor,
@@ -221,7 +291,8 @@ def _served(
 ) -> ServedRoute:
     """One route with its backends: legacy always, new when the mapping names it (and then
     the check of its answers against the route's documented response, when typed)."""
-    legacy = LegacyBackend(compiled, network, replies)
+    table = source.table
+    legacy = LegacyBackend(compiled, network, replies, source.version or None)
     new = table.new_sides.get(compiled.name)
     contract = table.contracts.routes[compiled.name]
     conformance = None
@@ -235,6 +306,7 @@ def _served(
         conformance=conformance,
         cache=cache,
         cache_reads=_cache_reads(compiled),
+        revision=source.revisions.get(compiled.name, ""),
     )
 
 
@@ -378,20 +450,30 @@ def _render(request: Request, outcome: Outcome, backend: str | None = None) -> R
 
 
 def _add_operational_routes(
-    app: FastAPI, registry: WsdlRegistry, metrics: Metrics, flags: FlagControl
+    app: FastAPI,
+    current: Current,
+    reloader: Reloader | None,
+    metrics: Metrics,
+    flags: FlagControl,
 ) -> None:
     """Health, readiness and metrics: plain Starlette routes (GET and HEAD), no validation
-    layer in front of them, so they stay cheap while the facade is busy."""
+    layer in front of them, so they stay cheap while the facade is busy.
+
+    Readiness stays 200 after a failed reload: the previous configuration still serves.
+    Its `configuration` detail says which generation serves and how the last reload went.
+    """
 
     async def healthz(request: Request) -> Response:
         return json_response({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        wsdls = sorted(registry.loaded)
+        wsdls = sorted(current.configuration.registry.loaded)
         ready = bool(request.app.state.ready)
         # a broken state file leaves the declared modes serving: ready, with the reason
         state = {"store": flags.store.describe(), "problem": flags.problem()}
-        document = {"ready": ready, "wsdls": wsdls, "flags": state}
+        document: dict[str, Any] = {"ready": ready, "wsdls": wsdls, "flags": state}
+        if reloader is not None:
+            document["configuration"] = reloader.report()
         return json_response(document, 200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -17,14 +18,14 @@ import typer
 from facade import __version__
 from facade.admin.commands import flags_app
 from facade.errors import ConfigError, ConfigProblem
-from facade.mapping.loader import read_mappings
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
 from facade.openapi.document import openapi_document
-from facade.routetable import CompiledRoute, RouteTable, build_route_table
+from facade.routetable import CompiledRoute, RouteTable
 from facade.routetable import warnings as route_warnings
 from facade.scaffold import scaffold as scaffold_mappings
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
+from facade.sources import compile_folders
 
 app = typer.Typer(
     help="A REST/JSON facade in front of legacy SOAP services.",
@@ -37,6 +38,7 @@ MappingsOption = Annotated[
     Path, typer.Option("--mappings", help="Folder of mapping files (*.yaml, searched recursively).")
 ]
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
+APP_FACTORY = "facade.app:app_from_env"
 NOTHING_TO_SERVE = (
     "has no mapping files, so there is nothing to serve: add some (`facade scaffold WSDL` "
     "writes a start), or mount your mappings/ and wsdl/ folders into the container"
@@ -61,21 +63,11 @@ def main(
 
 def _table(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = None) -> RouteTable:
     """The route table; or every problem found on the way to it, printed, and exit 1."""
-    loaded = read_mappings(mappings)
-    problems = list(loaded.problems)
-    if not wsdl.is_dir():
-        problems.append(ConfigProblem(str(wsdl), "", "the WSDL folder does not exist (see --wsdl)"))
-        _report(problems)
-        raise typer.Exit(1)
-    registry = registry or WsdlRegistry(wsdl)
     try:
-        table = build_route_table(loaded.routes, registry)
+        return compile_folders(mappings, wsdl, registry)
     except ConfigError as exc:
-        problems += exc.problems
-    if problems:
-        _report(problems)
-        raise typer.Exit(1)
-    return table
+        _report(exc.problems)
+        raise typer.Exit(1) from exc
 
 
 def _report(problems: list[ConfigProblem]) -> None:
@@ -142,9 +134,19 @@ def serve(
             show_default="next to the state file",
         ),
     ] = None,
+    reload_mappings: Annotated[
+        bool,
+        typer.Option(
+            "--reload-mappings",
+            help="Reload when a mapping or WSDL file changes (SIGHUP always reloads).",
+        ),
+    ] = False,
 ) -> None:
-    """Check the mappings, then serve them."""
+    """Check the mappings, then serve them. SIGHUP reloads the mappings and WSDLs without
+    a restart; a broken edit is reported and the previous configuration keeps serving."""
     import uvicorn
+
+    from facade.supervisor import serve_workers
 
     table = _table(mappings, wsdl)
     if not len(table):  # e.g. a container started without its mappings mounted
@@ -156,20 +158,28 @@ def serve(
         typer.secho(f"facade serve: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from exc
     settings = replace(
-        settings, mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level, audit_path=audit
+        settings,
+        mappings_dir=mappings,
+        wsdl_dir=wsdl,
+        log_level=log_level,
+        audit_path=audit,
+        reload_mappings=reload_mappings,
     )
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload asked for before the app listens
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
     with _shared_metrics(workers), _shared_state(workers, state, audit) as state_path:
         os.environ.update(replace(settings, state_path=state_path).to_env())
-        uvicorn.run(
-            "facade.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            access_log=False,
-        )
+        if workers == 1:
+            uvicorn.run(APP_FACTORY, **options)
+        else:  # SIGHUP reaches every worker (see facade/supervisor.py)
+            serve_workers(uvicorn.Config(APP_FACTORY, workers=workers, **options))
 
 
 @app.command()

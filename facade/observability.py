@@ -98,6 +98,13 @@ class Metrics:
             registry=self.registry,
         )
         self._evictions_seen = 0
+        self.reloads = Counter(
+            "facade_reloads",
+            "Configuration reloads by result: ok (swapped in), failed (the previous one "
+            "still serves) or unchanged (the files were the ones served).",
+            ["result"],
+            registry=self.registry,
+        )
         self.shadow_drops = Counter(
             "facade_shadow_drops",
             "Shadow calls dropped because the shadow queue was full, by route.",

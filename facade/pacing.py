@@ -44,12 +44,21 @@ class PacingMiddleware:
     """Paces every request except the facade's own (health, readiness, metrics), which
     must answer at once however busy the worker is."""
 
-    def __init__(self, app: ASGIApp, pacer: Pacer, exempt: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, pacer: Pacer, exempt: Iterable[str], exempt_prefix: str | None = None
+    ) -> None:
         self.app = app
         self.pacer = pacer
         self.exempt = frozenset(exempt)
+        self.exempt_prefix = exempt_prefix
+        """Everything under it skips the pacing too: the admin API, so that an operator
+        moving a route back during an incident does not queue behind the burst it caused."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in self.exempt:
+        if scope["type"] == "http" and not self._exempt(scope["path"]):
             await self.pacer.turn()
         await self.app(scope, receive, send)
+
+    def _exempt(self, path: str) -> bool:
+        prefix = self.exempt_prefix
+        return path in self.exempt or (prefix is not None and path.startswith(prefix))

@@ -67,6 +67,9 @@ class ServedRoute:
     """What of the request, beyond path, query and body, the route's cache key holds."""
     flags: FlagLookup | None = None
     """The route's setting in force (run-time flips); the mapping's declaration when none."""
+    revision: str = ""
+    """A digest of the route's mapping and WSDL (facade.sources): in the cache key, so an
+    answer cached before a reload changed the route is never served after it."""
 
     def __post_init__(self) -> None:
         mode = self.compiled.mapping.mode
@@ -128,7 +131,9 @@ async def cached_call(
     ttl = mapping.cache.ttl
     if route.cache is None or ttl is None or not mapping.legacy.safe:
         return conform(route, await call(backend, request)), True
-    key = cache_key(route.name, mode, backend.side, request.context, route.cache_reads)
+    key = cache_key(
+        route.name, mode, backend.side, request.context, route.cache_reads, route.revision
+    )
 
     async def produce() -> Outcome:
         return conform(route, await call(backend, request))

@@ -7,6 +7,7 @@ FACADE_CACHE_BYTES=67108864  FACADE_ADMIN_TOKEN=...  (unset: no admin API)
 FACADE_ADMIN_TOKENS=alice=tok1,bob=tok2  FACADE_ADMIN_TOKENS_FILE=path (name=token lines)
 FACADE_STATE=path (run-time flags; unset: in-process)  FACADE_AUDIT=path
 FACADE_RETIRE_AFTER=7d
+FACADE_RELOAD_MAPPINGS=0  (1: reload when a mapping or WSDL file changes)
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Settings:
     """Append-only audit of flips; None: next to the state file (in-process without one)."""
     retire_after: float = DEFAULT_RETIRE_AFTER
     """Seconds in new without a fallback after which a route counts as retired."""
+    reload_mappings: bool = False
+    """Watch the mapping and WSDL folders and reload on a change (SIGHUP reloads anyway)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +79,7 @@ class Settings:
             state_path=_path(env.get("FACADE_STATE")),
             audit_path=_path(env.get("FACADE_AUDIT")),
             retire_after=seconds(env.get("FACADE_RETIRE_AFTER", DEFAULT_RETIRE_AFTER)),
+            reload_mappings=env.get("FACADE_RELOAD_MAPPINGS", "0") == "1",
         )
 
     def tokens(self) -> dict[str, str]:
@@ -107,6 +111,7 @@ class Settings:
             "FACADE_SHADOW_QUEUE": str(self.shadow_queue),
             "FACADE_SHADOW_CONCURRENCY": str(self.shadow_concurrency),
             "FACADE_CACHE_BYTES": str(self.cache_bytes),
+            "FACADE_RELOAD_MAPPINGS": "1" if self.reload_mappings else "0",
         }
 
 

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -26,8 +27,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Running:
+    """A started process and the file its stdout and stderr go to."""
+
+    proc: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def output(self) -> str:
+        """Everything it wrote so far."""
+        fd = self.log.fileno()  # pread: the offset the process writes at stays put
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
+
 @contextmanager
-def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    args: list[str], ready_url: str, env: dict[str, str] | None = None
+) -> Iterator[Running]:
     """Run `python -m facade ARGS` until `ready_url` answers 200; stop it on exit."""
     # stderr goes to a file: a pipe nobody reads would block a chatty server
     with tempfile.TemporaryFile() as log:
@@ -40,7 +56,7 @@ def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) 
         )
         try:
             _wait(ready_url, proc, log)
-            yield
+            yield Running(proc, log)
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)

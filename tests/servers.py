@@ -46,3 +46,25 @@ def serve_in_thread(app: Any, *, timeout: float = STARTUP_TIMEOUT) -> Iterator[s
             thread.join(timeout)
     finally:
         sock.close()
+
+
+REPLY = (
+    b'<?xml version="1.0" encoding="utf-8"?>'
+    b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+    b'<c:GetCustomerResponse xmlns:c="http://example.com/crm"><c:Customer><c:Id>1</c:Id>'
+    b"<c:Name>Ada Lovelace</c:Name><c:Status>active</c:Status><c:Balance>1234.50</c:Balance>"
+    b"<c:CreatedAt>2019-03-14T09:26:53Z</c:CreatedAt><c:Address><c:Street>x</c:Street>"
+    b"<c:City>London</c:City><c:PostalCode>p</c:PostalCode><c:Country>GB</c:Country>"
+    b"</c:Address></c:Customer></c:GetCustomerResponse></soap:Body></soap:Envelope>"
+)
+
+
+async def canned_soap(scope: Any, receive: Any, send: Any) -> None:
+    """A backend that answers every POST with the same GetCustomer reply, at once."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    headers = [(b"content-type", b"text/xml; charset=utf-8")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": REPLY})

@@ -7,12 +7,13 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
 from typer.testing import CliRunner
 
-from facade import __version__
+from facade import __version__, supervisor
 from facade.cli import app
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
 
@@ -149,6 +150,7 @@ def test_serve_with_workers_shares_metrics_in_a_folder_it_removes(
     monkeypatch.setattr(os, "environ", os.environ.copy())  # serve sets FACADE_* variables
     os.environ.pop(MULTIPROCESS_DIR_VARIABLE, None)
     monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(supervisor, "serve_workers", run)
     result = runner.invoke(app, [*_args("serve"), "--workers", str(workers)])
     assert result.exit_code == 0, result.output
     [folder] = seen
@@ -163,10 +165,28 @@ def test_serve_keeps_a_metrics_folder_the_operator_set(
     import uvicorn
 
     monkeypatch.setattr(os, "environ", {**os.environ, MULTIPROCESS_DIR_VARIABLE: str(tmp_path)})
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("one worker?"))
+    monkeypatch.setattr(supervisor, "serve_workers", lambda config: None)
     result = runner.invoke(app, [*_args("serve"), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert tmp_path.is_dir() and os.environ[MULTIPROCESS_DIR_VARIABLE] == str(tmp_path)
+
+
+@pytest.mark.parametrize("flag", [[], ["--reload-mappings"]])
+def test_serve_passes_the_reload_choice_to_every_worker(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, flag: list[str]
+) -> None:
+    """Workers read their settings from the environment: watching is on only when asked."""
+    seen: list[tuple[int, str | None]] = []
+
+    def serve_workers(config: Any) -> None:
+        seen.append((config.workers, os.environ.get("FACADE_RELOAD_MAPPINGS")))
+
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    monkeypatch.setattr(supervisor, "serve_workers", serve_workers)
+    result = runner.invoke(app, [*_args("serve"), "--workers", "2", *flag])
+    assert result.exit_code == 0, result.output
+    assert seen == [(2, "1" if flag else "0")]
 
 
 def test_serve_refuses_an_empty_mappings_folder(

@@ -1,6 +1,6 @@
 """The admin API's endpoints, mounted only when an admin token is configured.
 
-    add_admin_routes(app, {"admin": token}, table, metrics, records, flags)
+    add_admin_routes(app, {"admin": token}, lambda: table, metrics, records, flags)
 
     GET  /admin/status                 every route: modes, traffic, shadow, guard, ramp, retirement
     GET  /admin/flags                  declared and effective setting of every route
@@ -67,17 +67,6 @@ def authorize(header: str | None, tokens: Mapping[str, str]) -> str:
     return found
 
 
-def flip_paths(table: RouteTable) -> list[str]:
-    """The paths that flip routes: exempt from pacing, so that an operator moving a route
-    back during an incident does not queue behind the burst that caused it."""
-    names = [route.name for route in table]
-    return [
-        KILL_PATH,
-        *(f"{FLAGS_PATH}/{n}" for n in names),
-        *(f"{FLAGS_PATH}/{n}/reset" for n in names),
-    ]
-
-
 def route_states(table: RouteTable, flags: FlagControl | None = None) -> list[RouteState]:
     """Each route's mode and canary share in force, with the flag details when known."""
     states = []
@@ -106,12 +95,13 @@ def route_states(table: RouteTable, flags: FlagControl | None = None) -> list[Ro
 def add_admin_routes(
     app: Starlette,
     tokens: Mapping[str, str],
-    table: RouteTable,
+    table: Callable[[], RouteTable],
     metrics: Metrics,
     records: ShadowRecords,
     flags: FlagControl,
 ) -> None:
-    """Mount the admin API; errors (401, refusals) go through the app's problem+json handlers."""
+    """Mount the admin API; errors (401, refusals) go through the app's problem+json handlers.
+    `table` gives the route table served at the time of the call (it changes on a reload)."""
 
     def guarded(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
@@ -125,7 +115,7 @@ def add_admin_routes(
 
     async def status(request: Request, who: str) -> Response:
         samples = [Sample(*sample) for sample in metrics.samples()]
-        routes = route_states(table, flags)
+        routes = route_states(table(), flags)
         document = status_document(routes, samples, records.snapshot(), metrics.scope)
         return json_response(document | {"flags": _store(flags)})
 

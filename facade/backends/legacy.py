@@ -23,9 +23,15 @@ class LegacyBackend:
     side: Side = "legacy"
 
     def __init__(
-        self, route: CompiledRoute, transport: Transport, translator: Translator | None = None
+        self,
+        route: CompiledRoute,
+        transport: Transport,
+        translator: Translator | None = None,
+        version: str | None = None,
     ) -> None:
         self.route = route
+        self.version = version
+        """The fingerprint of the configuration the route was compiled in."""
         self.transport = transport
         self.translator = translator or LoopTranslator()
         self.timeout = route.mapping.legacy.timeout
@@ -43,7 +49,7 @@ class LegacyBackend:
             deadline,
             max_bytes=route.mapping.legacy.max_reply_bytes,
         )
-        encoded = await self.translator.translate(route, reply, deadline)
+        encoded = await self.translator.translate(route, reply, deadline, self.version)
         return BackendReply(
             status=route.mapping.status,
             encoded=encoded,

@@ -10,7 +10,8 @@ the FacadeError.
 
     translator = ProcessTranslator(settings)       # facade serve uses this one
     await translator.start()
-    encoded = await translator.translate(route, reply, deadline)     # JSON bytes
+    encoded = await translator.translate(route, reply, deadline, version)   # JSON bytes
+    translator.reconfigure(newer_version)          # after a reload
 """
 
 from __future__ import annotations
@@ -45,9 +46,16 @@ log = logging.getLogger("facade.translator")
 class Translator(Protocol):
     async def start(self) -> None: ...
 
-    async def translate(self, route: CompiledRoute, reply: Reply, deadline: Deadline) -> bytes:
+    async def translate(
+        self, route: CompiledRoute, reply: Reply, deadline: Deadline, version: str | None = None
+    ) -> bytes:
         """The route's answer as encoded JSON, or the FacadeError the reply stands for;
-        waiting for a translation counts against the call's deadline."""
+        waiting for a translation counts against the call's deadline. `version` is the
+        fingerprint of the configuration the route belongs to (facade.sources)."""
+
+    def reconfigure(self, version: str) -> None:
+        """A new configuration serves from now on: translate its routes with it (its
+        replies may be translated on the loop until a child has its files)."""
 
     async def aclose(self) -> None: ...
 
@@ -62,40 +70,71 @@ class LoopTranslator:
     async def start(self) -> None:
         return None
 
-    async def translate(self, route: CompiledRoute, reply: Reply, deadline: Deadline) -> bytes:
+    async def translate(
+        self, route: CompiledRoute, reply: Reply, deadline: Deadline, version: str | None = None
+    ) -> bytes:
         await self.pacer.turn()  # replies arrive in bunches: translate them in turns
         return encode_json(translate_reply(route, reply))
+
+    def reconfigure(self, version: str) -> None:
+        return None  # it translates with the route it is handed
 
     async def aclose(self) -> None:
         return None
 
 
 class ProcessTranslator:
-    """Small replies on the loop, large ones in one child process per worker."""
+    """Small replies on the loop, large ones in one child process per worker.
+
+    The child compiles the folders itself, so it knows only the configuration it loaded
+    (its fingerprint). A reply of a route from another configuration (a request that began
+    before a reload, or came after one while the child still loads the new files) is
+    translated on the loop instead: never with another configuration's route. After a
+    reload, the first large reply of the new configuration starts a child on its files,
+    once per configuration: a burst of reloads does not start a process for each.
+    """
 
     def __init__(self, settings: Settings, pacer: Pacer | None = None) -> None:
         self.settings = settings
         self.on_loop = LoopTranslator(pacer)
         self._pool: ProcessPoolExecutor | None = None
+        self._loaded: str | None = None
+        """The fingerprint of the configuration the child compiled; None if unknown."""
+        self._wanted: str | None = None
+        """The configuration served now, once a reload named it."""
+        self._tried: str | None = None
+        """The configuration a child was last started for after a reload."""
         self._restarting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the child and wait until it has loaded the mappings; without one, every
-        reply is translated on the loop (slower under large replies, never wrong)."""
+        reply is translated on the loop (slower under large replies, never wrong). The
+        child it replaces finishes the translations it was given, then ends."""
         pool = self._new_pool()
         try:
-            await asyncio.get_running_loop().run_in_executor(pool, _ready)
+            loaded = await asyncio.get_running_loop().run_in_executor(pool, _ready)
         except (BrokenProcessPool, OSError, ConfigError):
             log.exception("the translator process did not start; translating on the loop")
             pool.shutdown(wait=False, cancel_futures=True)
             return
-        self._pool = pool
+        except asyncio.CancelledError:  # a newer configuration came while this one loaded
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        previous, self._pool, self._loaded = self._pool, pool, loaded
+        if previous is not None:
+            previous.shutdown(wait=False, cancel_futures=False)
 
-    async def translate(self, route: CompiledRoute, reply: Reply, deadline: Deadline) -> bytes:
-        if len(reply.content) <= OFF_LOOP_BYTES or self._pool is None:
+    async def translate(
+        self, route: CompiledRoute, reply: Reply, deadline: Deadline, version: str | None = None
+    ) -> bytes:
+        pool = self._pool
+        if version is not None and version != self._loaded:
+            if len(reply.content) > OFF_LOOP_BYTES:
+                self._follow(version)
+            return await self.on_loop.translate(route, reply, deadline)
+        if len(reply.content) <= OFF_LOOP_BYTES or pool is None:
             return await self.on_loop.translate(route, reply, deadline)
         loop = asyncio.get_running_loop()
-        pool = self._pool
         try:
             async with asyncio.timeout(deadline.remaining()):
                 return await loop.run_in_executor(pool, _translate, route.name, reply)
@@ -109,8 +148,19 @@ class ProcessTranslator:
                 log.warning("the translator process stopped; starting a new one")
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
-                self._restarting = asyncio.ensure_future(self.start())
+                self._restart()
             return await self.on_loop.translate(route, reply, deadline)
+
+    def reconfigure(self, version: str) -> None:
+        """From now on `version` serves; a child is started on its files when one of its
+        replies needs it."""
+        self._wanted = version
+
+    def _follow(self, version: str) -> None:
+        """Start a child on the files of the configuration served now, once for it."""
+        if version == self._wanted and version != self._tried:
+            self._tried = version
+            self._restart()
 
     async def aclose(self) -> None:
         if self._restarting is not None:
@@ -118,6 +168,11 @@ class ProcessTranslator:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+    def _restart(self) -> None:
+        if self._restarting is not None and not self._restarting.done():
+            self._restarting.cancel()  # a newer configuration supersedes the one loading
+        self._restarting = asyncio.ensure_future(self.start())
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads by now
@@ -130,22 +185,29 @@ class ProcessTranslator:
 # --- in the child process ----------------------------------------------------------------
 
 _routes: dict[RouteName, CompiledRoute] = {}
+_version: list[str | None] = [None]
 
 
 def _load(settings: Settings) -> None:
     """Compile the legacy side of every route; new sides are left out, so the child never
-    imports the handlers' modules (their import-time effects belong to the server)."""
+    imports the handlers' modules (their import-time effects belong to the server). The
+    files are fingerprinted before and after: if they changed meanwhile, the version stays
+    unknown and the server translates on its loop until a child loads a settled set."""
     _exit_with_parent()
     from facade.mapping.loader import MigrationPolicy, load_mappings
     from facade.routetable import build_route_table
     from facade.soap.registry import WsdlRegistry
+    from facade.sources import fingerprint
 
+    before = fingerprint(settings.mappings_dir, settings.wsdl_dir)
     mappings = [
         replace(mapping, new=None, migration=MigrationPolicy())
         for mapping in load_mappings(settings.mappings_dir)
     ]
     table = build_route_table(mappings, WsdlRegistry(settings.wsdl_dir))
     _routes.update({route.name: route for route in table})
+    settled = fingerprint(settings.mappings_dir, settings.wsdl_dir) == before
+    _version[0] = before if settled else None
 
 
 def _exit_with_parent() -> None:
@@ -162,8 +224,8 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _ready() -> int:
-    return len(_routes)
+def _ready() -> str | None:
+    return _version[0]
 
 
 def _translate(name: RouteName, reply: Reply) -> bytes:

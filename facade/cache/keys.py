@@ -78,11 +78,19 @@ def _walk(
             yield node, (following if node is child else pair)
 
 
-def cache_key(route: str, mode: str, side: str, context: RequestContext, reads: KeyReads) -> str:
-    """A digest of the route, the serving side and mode, the normalised request and the
-    caller's identity (hashed: a credential is never stored)."""
+def cache_key(
+    route: str,
+    mode: str,
+    side: str,
+    context: RequestContext,
+    reads: KeyReads,
+    revision: str = "",
+) -> str:
+    """A digest of the route and its revision, the serving side and mode, the normalised
+    request and the caller's identity (hashed: a credential is never stored)."""
     parts: dict[str, Any] = {
         "route": route,
+        "revision": revision,
         "mode": mode,
         "side": side,
         "path": context.path,

@@ -20,10 +20,10 @@ from test_admin_api import LEGACY_BODY, legacy_answer
 from test_app import closed_port
 from typer.testing import CliRunner
 
-from facade.admin.routes import flip_paths
 from facade.app import create_app
 from facade.cli import app as cli
 from facade.mapping.loader import load_mappings
+from facade.pacing import Pacer, PacingMiddleware
 from facade.routetable import build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
@@ -428,19 +428,15 @@ def test_the_legacy_answer_is_what_clients_get(start: Start) -> None:
         assert httpx.get(url + "/v1/customer/1").json() == LEGACY_BODY
 
 
-def test_flips_skip_the_pacing_like_health_checks() -> None:
-    class Named:
-        def __init__(self, name: str) -> None:
-            self.name = name
-
-    paths = flip_paths([Named("a"), Named("b")])  # type: ignore[arg-type]
-    assert paths == [
-        "/admin/kill-switch",
-        "/admin/flags/a",
-        "/admin/flags/b",
-        "/admin/flags/a/reset",
-        "/admin/flags/b/reset",
-    ]
+def test_the_admin_api_skips_the_pacing_like_health_checks() -> None:
+    middleware = PacingMiddleware(
+        app=None, pacer=Pacer(), exempt=("/healthz",), exempt_prefix="/admin/"
+    )  # type: ignore[arg-type]
+    assert middleware._exempt("/admin/kill-switch")
+    assert middleware._exempt("/admin/flags/a/reset")
+    assert middleware._exempt("/healthz")
+    assert not middleware._exempt("/administrators")
+    assert not middleware._exempt("/v1/customer/1")
 
 
 def test_status_shows_guard_figures_ramp_and_overrides(start: Start, peers: HTTPServer) -> None:

@@ -22,6 +22,7 @@ from facade.net import Deadline, Reply
 from facade.routetable import CompiledRoute, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
+from facade.sources import build_from_folders, fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CRM = "http://example.com/crm"
@@ -40,6 +41,12 @@ SEARCH = {
 
 
 def big_reply(count: int = 1000) -> Reply:
+    reply = search_reply(count)
+    assert len(reply.content) > OFF_LOOP_BYTES
+    return reply
+
+
+def search_reply(count: int) -> Reply:
     customers = "".join(
         f"<c:Customer><c:Id>{i}</c:Id><c:Name>Customer {i}</c:Name><c:Status>active</c:Status>"
         f"<c:Balance>{i}.50</c:Balance><c:CreatedAt>2019-03-14T09:26:53Z</c:CreatedAt>"
@@ -51,9 +58,7 @@ def big_reply(count: int = 1000) -> Reply:
         f'<c:SearchCustomersResponse xmlns:c="{CRM}"><c:Customers>{customers}</c:Customers>'
         f"<c:Total>{count}</c:Total></c:SearchCustomersResponse>"
     )
-    content = envelope(body).encode()
-    assert len(content) > OFF_LOOP_BYTES
-    return Reply(200, XML, content)
+    return Reply(200, XML, envelope(body).encode())
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +137,68 @@ def test_a_dead_child_is_replaced_and_no_answer_is_lost(
 
     first, second, third = asyncio.run(run())
     assert first == second == third
+
+
+def test_a_route_of_another_configuration_is_translated_on_the_loop(
+    settings: Settings, route: CompiledRoute
+) -> None:
+    """The child holds the routes of the files it loaded; a reply of a route compiled from
+    other files (before or after a reload) never goes to it. The child is killed first: a
+    reply sent to it would find it dead and start a replacement."""
+
+    async def run() -> bytes:
+        translator = ProcessTranslator(settings)
+        await translator.start()
+        try:
+            assert translator._loaded == fingerprint(settings.mappings_dir, settings.wsdl_dir)
+            assert translator._pool is not None
+            for pid in set(translator._pool._processes or {}):
+                os.kill(pid, signal.SIGKILL)
+            encoded = await translator.translate(route, big_reply(), Deadline.after(30), "other")
+            assert translator._restarting is None  # the dead child was not asked
+            return encoded
+        finally:
+            await translator.aclose()
+
+    assert orjson.loads(asyncio.run(run()))["total"] == 1000
+
+
+def test_reconfigure_starts_a_child_on_the_new_files(tmp_path: Path) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    file = folder / "search-customers.yaml"
+    file.write_text(yaml.safe_dump(SEARCH), encoding="utf-8")
+    settings = Settings(mappings_dir=folder, wsdl_dir=ROOT / "wsdl")
+    edited = {**SEARCH, "legacy": {**SEARCH["legacy"], "response": "{count: Total}"}}
+
+    async def run() -> tuple[bytes, bytes]:
+        translator = ProcessTranslator(settings)
+        await translator.start()
+        try:
+            first = translator._loaded
+            file.write_text(yaml.safe_dump(edited), encoding="utf-8")
+            built = build_from_folders(folder, ROOT / "wsdl")
+            translator.reconfigure(built.version)
+            assert translator._restarting is None  # no reply has needed a child yet
+            [route] = built.table
+            deadline = Deadline.after(30)
+            await translator.translate(route, search_reply(1), deadline, built.version)
+            assert translator._restarting is None  # a small reply never needs a child
+            on_loop = await translator.translate(route, big_reply(), deadline, built.version)
+            restarting = translator._restarting
+            assert restarting is not None  # the first large reply started one
+            await translator.translate(route, big_reply(), deadline, built.version)
+            assert translator._restarting is restarting  # once per configuration
+            await restarting
+            assert translator._loaded == built.version != first
+            in_child = await translator.translate(route, big_reply(), deadline, built.version)
+            return in_child, on_loop
+        finally:
+            await translator.aclose()
+
+    in_child, on_loop = asyncio.run(run())
+    assert in_child == on_loop
+    assert orjson.loads(in_child) == {"count": 1000}
 
 
 def test_translation_waits_no_longer_than_the_deadline(

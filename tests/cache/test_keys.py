@@ -36,6 +36,14 @@ def test_route_mode_side_and_path_are_in_the_key() -> None:
     assert base != key(context(path={"id": "1"}), side="new")
 
 
+def test_the_route_revision_is_in_the_key() -> None:
+    """After a reload changed the route, answers cached by the old revision never hit."""
+    ctx = context(path={"id": "1"})
+    old = cache_key("r", "legacy", "legacy", ctx, KeyReads(), "rev1")
+    assert old == cache_key("r", "legacy", "legacy", ctx, KeyReads(), "rev1")
+    assert old != cache_key("r", "legacy", "legacy", ctx, KeyReads(), "rev2")
+
+
 def test_headers_the_expressions_read_are_found() -> None:
     found = reads('headers."x-tenant"', "path.id || headers.Accept", vary=("X-Region",))
     assert found == KeyReads(("accept", "x-region", "x-tenant"))
