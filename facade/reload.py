@@ -1,8 +1,8 @@
 """Hot reload: rebuild the configuration from the folders and swap it in, or keep serving the
 previous one and say why.
 
-    reloader = Reloader(mappings, wsdl, current, configure, adopt, metrics)
-    await reloader.start(watch=True, signal=True)    # the app's lifespan does this
+    reloader = Reloader(mappings, wsdl, current, configure, adopt, count)
+    await reloader.start(watch=True, on_signal=True)  # the app's lifespan does this
     reloader.request("signal")                        # SIGHUP, or a batch of file changes
     await reloader.aclose()
 

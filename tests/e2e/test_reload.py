@@ -175,3 +175,17 @@ def test_two_workers_each_watch_the_folders(tmp_path: Path) -> None:
         )
         assert all(generation(app) == 2 for _ in range(20))
         assert reload_count(app, "ok") == 2  # one per worker, summed over both
+
+
+def test_a_burst_of_writes_is_reloaded_in_few_swaps(tmp_path: Path) -> None:
+    """Thirty saves in a row, as a checkout or a script makes them: the watcher waits for
+    the writing to pause, so far fewer reloads than saves, and the last save serves."""
+    saves = 30
+    with facade(tmp_path, "--reload-mappings") as app:
+        document = app.mapping("get-order")
+        for turn in range(saves):
+            document["legacy"]["response"] = f"{{Turn: `{turn}`}}"
+            app.write("get-order", document)
+        wait_for(lambda: get(app, ORDER).json() == {"Turn": saves - 1}, "the last save")
+        swaps = reload_count(app, "ok")
+    assert 1 <= swaps < saves
