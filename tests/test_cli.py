@@ -210,7 +210,12 @@ def test_serve_gives_several_workers_a_private_state_file_it_removes(
     seen: list[str | None] = []
     monkeypatch.setattr(os, "environ", os.environ.copy())
     os.environ.pop("FACADE_STATE", None)
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(os.environ.get("FACADE_STATE")))
+
+    def record(*args: object, **kwargs: object) -> None:
+        seen.append(os.environ.get("FACADE_STATE"))
+
+    monkeypatch.setattr(uvicorn, "run", record)  # one worker
+    monkeypatch.setattr(supervisor, "serve_workers", record)  # several
     result = runner.invoke(app, [*_args("serve"), "--workers", str(workers)])
     assert result.exit_code == 0, result.output
     [state] = seen
@@ -230,6 +235,7 @@ def test_serve_keeps_the_state_file_the_operator_names(
 
     monkeypatch.setattr(os, "environ", os.environ.copy())
     monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(supervisor, "serve_workers", run)
     state, audit = tmp_path / "flags.json", tmp_path / "audit.jsonl"
     args = [*_args("serve"), "--workers", "2", "--state", str(state), "--audit", str(audit)]
     result = runner.invoke(app, args)
