@@ -148,7 +148,8 @@ def test_orders_of_an_unknown_customer_are_404_like_the_customer(client: httpx.C
 
 def test_operational_endpoints(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"ready": True, "wsdls": ["crm.wsdl"]}
+    flags = {"store": "in-process (lost at exit)", "problem": None}
+    assert client.get("/readyz").json() == {"ready": True, "wsdls": ["crm.wsdl"], "flags": flags}
     client.get("/v1/customers/1")
     metrics = client.get("/metrics").text
     assert 'facade_requests_total{route="get-customer",side="legacy",status="200"}' in metrics
