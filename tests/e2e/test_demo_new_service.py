@@ -153,4 +153,9 @@ def test_the_readme_walk_of_get_customer_with_facade_flags(new_base: str) -> Non
         )
         assert served_by() == "legacy"
         history = flags("history", "get-customer").splitlines()
-        assert [line.split()[4] for line in history[1:]] == ["shadow", "canary", "new", "legacy"]
+        assert [line.split()[4] for line in history[1:]] == [
+            "shadow",
+            "canary:100%",
+            "new",
+            "legacy",
+        ]
