@@ -27,8 +27,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
-    """Run `python -m facade ARGS` until `ready_url` answers 200; stop it on exit."""
+def process(
+    args: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    startup: float = STARTUP_SECONDS,
+) -> Iterator[None]:
+    """Run `python -m facade ARGS` until `ready_url` answers 200 (within `startup` seconds);
+    stop it on exit."""
     # stderr goes to a file: a pipe nobody reads would block a chatty server
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
@@ -39,7 +45,7 @@ def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) 
             stderr=log,
         )
         try:
-            _wait(ready_url, proc, log)
+            _wait(ready_url, proc, log, startup)
             yield
         finally:
             if proc.poll() is None:
@@ -51,8 +57,8 @@ def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) 
                     proc.wait()
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def _wait(url: str, proc: subprocess.Popen[bytes], log: IO[bytes], startup: float) -> None:
+    deadline = time.monotonic() + startup
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             log.seek(0)
@@ -64,7 +70,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {STARTUP_SECONDS:g} s")
+    raise RuntimeError(f"{url} did not answer within {startup:g} s")
 
 
 @contextmanager
