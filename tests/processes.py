@@ -42,9 +42,13 @@ class Running:
 
 @contextmanager
 def process(
-    args: list[str], ready_url: str, env: dict[str, str] | None = None
+    args: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    startup: float = STARTUP_SECONDS,
 ) -> Iterator[Running]:
-    """Run `python -m facade ARGS` until `ready_url` answers 200; stop it on exit."""
+    """Run `python -m facade ARGS` until `ready_url` answers 200 (within `startup` seconds);
+    stop it on exit."""
     # stderr goes to a file: a pipe nobody reads would block a chatty server
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
@@ -55,7 +59,7 @@ def process(
             stderr=log,
         )
         try:
-            _wait(ready_url, proc, log)
+            _wait(ready_url, proc, log, startup)
             yield Running(proc, log)
         finally:
             if proc.poll() is None:
@@ -67,8 +71,8 @@ def process(
                     proc.wait()
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def _wait(url: str, proc: subprocess.Popen[bytes], log: IO[bytes], startup: float) -> None:
+    deadline = time.monotonic() + startup
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             log.seek(0)
@@ -80,7 +84,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {STARTUP_SECONDS:g} s")
+    raise RuntimeError(f"{url} did not answer within {startup:g} s")
 
 
 @contextmanager

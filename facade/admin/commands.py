@@ -67,12 +67,12 @@ def list_flags(
     rows = [("ROUTE", "DECLARED", "EFFECTIVE", "BY", "REASON")]
     for route in document["routes"]:
         override = route.get("override") or {}
-        by = override.get("who", "") + (" (automatic)" if override.get("automatic") else "")
+        by = override.get("who", "")  # `facade` for its own flips (guard trips, ramp steps)
         rows.append(
             (
                 route["name"],
-                setting(route["declared"]),
-                setting(route["effective"]),
+                cell(route["declared"]),
+                cell(route["effective"]),
                 by or "-",
                 override.get("reason") or "-",
             )
@@ -150,11 +150,11 @@ def history(
         return
     rows = [("WHEN", "WHO", "ROUTE", "FROM", "TO", "REASON")]
     for entry in document["entries"]:
-        who = entry["who"] + (" (automatic)" if entry["automatic"] else "")
+        who = entry["who"]  # `facade` for an automatic flip
         before = {"mode": entry["from"], "percent": entry["from_percent"]}
         after = {"mode": entry["to"], "percent": entry["percent"]}
         rows.append(
-            (entry["when"], who, entry["route"], setting(before), setting(after), entry["reason"])
+            (entry["when"], who, entry["route"], cell(before), cell(after), entry["reason"])
         )
     for line in aligned(rows):
         typer.echo(line)
@@ -163,6 +163,11 @@ def history(
 def setting(value: dict[str, Any]) -> str:
     """`canary 10%`, or the mode alone."""
     return f"canary {value['percent']:g}%" if value["mode"] == "canary" else str(value["mode"])
+
+
+def cell(value: dict[str, Any]) -> str:
+    """The setting in a table cell, without a space: `canary:10%`."""
+    return setting(value).replace(" ", ":")
 
 
 def aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:

@@ -115,8 +115,14 @@ def _route(
         "requests": {side: count(REQUESTS, side) for side in SIDES},
         "fallbacks": count(FALLBACKS),
         "contract_violations": {side: count(VIOLATIONS, side) for side in ("legacy", "new")},
-        "shadow": shadow.get(route.name, empty_shadow()),
+        "shadow": (figures := shadow.get(route.name, empty_shadow())),
+        "shadow_match_rate": _rate(figures["matches"], figures["comparisons"]),
     }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    """Share of comparisons that matched; None before the first one."""
+    return part / whole if whole else None
 
 
 def _totals(samples: Iterable[Sample]) -> dict[tuple[str, str, str], float]:

@@ -34,6 +34,9 @@ def test_counters_are_summed_over_statuses_and_sides_default_to_zero() -> None:
     assert (customer["mode"], customer["percent"]) == ("canary", 12.5)
     assert order["requests"] == {"legacy": 0, "new": 0, "legacy-fallback": 0}
     assert order["shadow"] == empty_shadow()
+    assert order["shadow_match_rate"] is None
+    shadowed = {"get-order": empty_shadow() | {"comparisons": 4, "matches": 3}}
+    assert status_document(ROUTES, [], shadowed, "x")["routes"][1]["shadow_match_rate"] == 0.75
     assert (document["counters"], document["shadow"]) == ("this worker", "this worker")
 
 

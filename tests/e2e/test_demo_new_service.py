@@ -112,4 +112,50 @@ def test_a_demo_route_in_shadow_mode_shows_the_difference_in_facade_status(
             time.sleep(0.1)
     row = next(line for line in result.output.splitlines() if line.startswith("get-customer"))
     # mode, percent, legacy, new, fallback, fallbacks, compared, match, mismatch, errors, drops
-    assert row.split()[1:] == ["shadow", "-", "1", "0", "0", "0", "1", "0", "1", "0", "0", "0"]
+    assert row.split()[1:] == [
+        *("shadow", "-", "shadow"),
+        *("1", "0", "0", "0", "1", "0", "1", "0", "0", "0"),
+        "-",
+    ]
+
+
+def test_the_readme_walk_of_get_customer_with_facade_flags(new_base: str) -> None:
+    """The README's walk, with the shipped mappings and no restart: shadow, canary, new,
+    then every route back to legacy, each step by `facade flags`."""
+
+    def flags(*args: str) -> str:
+        result = CliRunner().invoke(cli, ["flags", *args, "--url", base, "--token", TOKEN])
+        assert result.exit_code == 0, result.output
+        return str(result.output)
+
+    def served_by() -> str:
+        answer = httpx.get(f"{base}/v1/customers/1", timeout=10.0)
+        assert answer.status_code == 200
+        return str(answer.headers["x-facade-backend"])
+
+    env = {"NEW_URL": new_base, "FACADE_ADMIN_TOKEN": TOKEN}
+    with mock_and_facade(extra_env=env) as base:
+        flags("set", "get-customer", "shadow", "--reason", "compare with the rewrite")
+        assert served_by() == "legacy"
+        deadline = time.monotonic() + 10
+        while "get-customer: recent differences" not in (
+            status := CliRunner().invoke(cli, ["status", "--url", base, "--token", TOKEN]).output
+        ):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.1)
+        assert "get-customer: flipped by admin: compare with the rewrite" in status
+        flags("set", "get-customer", "canary", "--percent", "100")
+        assert served_by() == "new"
+        flags("set", "get-customer", "new")
+        assert served_by() == "new"
+        assert flags("set", "--all", "legacy", "--reason", "incident").startswith(
+            "every route on legacy (1 moved: get-customer)"
+        )
+        assert served_by() == "legacy"
+        history = flags("history", "get-customer").splitlines()
+        assert [line.split()[4] for line in history[1:]] == [
+            "shadow",
+            "canary:100%",
+            "new",
+            "legacy",
+        ]

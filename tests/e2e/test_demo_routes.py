@@ -150,6 +150,7 @@ def test_operational_endpoints(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert (ready["ready"], ready["wsdls"]) == (True, ["crm.wsdl"])
+    assert ready["flags"] == {"store": "in-process (lost at exit)", "problem": None}
     assert ready["configuration"]["generation"] == 1  # no reload yet, so no reload report
     assert set(ready["configuration"]) == {"generation", "version"}
     client.get("/v1/customers/1")

@@ -27,6 +27,9 @@ from facade.cli import app as cli
 pytestmark = pytest.mark.e2e
 
 TOKEN = "workers-flags-token"
+WORKERS_STARTUP = 120.0
+"""Two workers each load the WSDLs; on a machine shared by many test runs that can take more
+than the usual 30 s (a bound on waiting, not a timing)."""
 REQUESTS = 40
 BURST = 300
 FLIPS = 4
@@ -54,7 +57,7 @@ def facade(env: dict[str, str], *extra: str) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = ["serve", "--port", str(port), "--workers", "2", "--log-level", "warning", *extra]
-    with process(args, f"{base}/readyz", env):
+    with process(args, f"{base}/readyz", env, startup=WORKERS_STARTUP):
         yield base
 
 
