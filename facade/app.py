@@ -5,6 +5,7 @@ problem+json."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
 from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
+from facade.cache.peers import PurgeLog
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
 from facade.contracts.conformance import ResponseConformance
@@ -40,6 +42,7 @@ from facade.migration.shadow import ShadowJob, ShadowRunner
 from facade.net import HttpTransport, Transport
 from facade.net.seam import origin
 from facade.observability import (
+    MULTIPROCESS_DIR_VARIABLE,
     REQUEST_ID_HEADER,
     UNMATCHED,
     Metrics,
@@ -105,6 +108,7 @@ def create_app(
         finally:  # pools, shadows and the translator go, also when startup itself failed
             app.state.ready = False
             await shadows.aclose()
+            await cache.aclose()
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
@@ -123,7 +127,7 @@ def create_app(
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
     if settings.admin_token:  # off by default: /admin/* is then a 404 like any unknown path
-        add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
+        add_admin_routes(app, settings.admin_token, table, metrics, shadows.records, cache)
     add_docs_routes(app)
     served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
     for path, by_method in _by_path(served).items():
@@ -134,13 +138,17 @@ def create_app(
 
 
 def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
-    """The app's cache, each request's result counted with the store's bytes and evictions."""
+    """The app's cache, each request's result counted with the store's bytes and evictions.
+    With several workers (they share a metrics folder), purges reach all of them through
+    a purge log in that folder."""
     store = MemoryStore(settings.cache_bytes)
 
     def observe(route: str, result: str) -> None:
         metrics.cached(route, result, store.used, store.evictions)
 
-    return ResponseCache(store, observe=observe)
+    shared = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    peers = PurgeLog.in_folder(shared) if shared else None
+    return ResponseCache(store, observe=observe, peers=peers)
 
 
 def app_from_env() -> FastAPI:

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.cache.http import wants_bypass
 from facade.cache.keys import KeyReads, cache_key
-from facade.cache.step import ResponseCache
+from facade.cache.step import Freshness, ResponseCache
+from facade.cache.store import entry_params
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
 from facade.errors import FacadeError
@@ -56,7 +59,8 @@ class ServedRoute:
     """Checks the new side's answers against the route's documented response schema;
     none when that schema cannot be derived (an untyped response expression)."""
     cache: ResponseCache | None = None
-    """The app's response cache; used when the mapping gives the route a `cache.ttl`."""
+    """The app's response cache; used when the mapping gives the route a `cache.ttl`, and
+    purged by a write route's `cache.invalidates`."""
     cache_reads: KeyReads = KeyReads()
     """What of the request, beyond path, query and body, the route's cache key holds."""
 
@@ -98,7 +102,8 @@ async def serve(route: ServedRoute, context: RequestContext) -> tuple[Outcome, S
     if isinstance(outcome, Failure) and may_fall_back(
         route.compiled.mapping.migration.fallback, outcome.side, outcome.error.status
     ):
-        return fall_back(await call(route.legacy, request)), None
+        outcome, called = fall_back(await call(route.legacy, request)), False
+    invalidate(route, context, outcome)
     # a cached or shared answer is compared once, by the request whose call produced it
     return outcome, shadow_job(route, request, outcome) if called else None
 
@@ -117,9 +122,47 @@ async def cached_call(
     async def produce() -> Outcome:
         return conform(route, await call(backend, request))
 
-    bypass = mapping.cache.allow_bypass and wants_bypass(request.context.headers)
-    grace = mapping.cache.stale_if_error
-    return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce, bypass, grace)
+    policy = mapping.cache
+    bypass = policy.allow_bypass and wants_bypass(request.context.headers)
+    freshness = Freshness(ttl, policy.stale_if_error, policy.stale_while_revalidate)
+    params = entry_params(request.context.path, request.context.query)
+    return await route.cache.fetch(
+        key, route.name, freshness, backend.timeout, produce, bypass, params
+    )
+
+
+def invalidate(route: ServedRoute, context: RequestContext, outcome: Outcome) -> None:
+    """After a successful write (2xx, whichever side answered), purge the entries it names:
+    those whose parameters have the values its expressions read from the write request;
+    all of the target's entries when a value cannot be told (null, a list, an object)."""
+    targets = route.compiled.invalidates
+    if not targets or route.cache is None or not isinstance(outcome, BackendReply):
+        return
+    if not 200 <= outcome.status < 300:
+        return
+    data = context.expression_data()
+    for target in targets:
+        params = {name: _param_value(expression, data) for name, expression in target.params}
+        if any(value is None for value in params.values()):
+            route.cache.purge(target.route)
+        else:
+            route.cache.purge(target.route, {k: v for k, v in params.items() if v is not None})
+
+
+def _param_value(expression: ParsedResult, data: dict[str, Any]) -> str | None:
+    """The value as a path or query parameter spells it, or None when it has no one
+    spelling (missing, a list, an object)."""
+    try:
+        value = expression.search(data)
+    except JMESPathError:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:
