@@ -31,7 +31,7 @@ from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.peers import PurgeLog
 from facade.cache.step import ResponseCache
-from facade.cache.store import MemoryStore
+from facade.cache.store import CacheStore, MemoryStore
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
@@ -75,6 +75,7 @@ def create_app(
     transport: Transport | None = None,
     translator: Translator | None = None,
     pacer: Pacer | None = None,
+    store: CacheStore | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
@@ -83,7 +84,8 @@ def create_app(
     app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
 
     Replies are translated on the event loop unless a `translator` says otherwise
-    (`app_from_env` gives large ones to a child process).
+    (`app_from_env` gives large ones to a child process). Cached answers live in an
+    in-process MemoryStore of `settings.cache_bytes` unless a `store` is given.
     """
     settings = settings or Settings()
     network = transport or HttpTransport(settings.backend_connections)
@@ -91,7 +93,7 @@ def create_app(
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
     metrics = Metrics()
-    cache = _response_cache(settings, metrics)
+    cache = _response_cache(store or MemoryStore(settings.cache_bytes), metrics)
     shadows = ShadowRunner(
         ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
@@ -137,14 +139,14 @@ def create_app(
     return app
 
 
-def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
-    """The app's cache, each request's result counted with the store's bytes and evictions.
-    With several workers (they share a metrics folder), purges reach all of them through
-    a purge log in that folder."""
-    store = MemoryStore(settings.cache_bytes)
+def _response_cache(store: CacheStore, metrics: Metrics) -> ResponseCache:
+    """The app's cache, each request's result counted with the store's bytes and evictions
+    (when it tells them). With several workers (they share a metrics folder), purges reach
+    all of them through a purge log in that folder."""
 
     def observe(route: str, result: str) -> None:
-        metrics.cached(route, result, store.used, store.evictions)
+        used, evictions = getattr(store, "used", 0), getattr(store, "evictions", 0)
+        metrics.cached(route, result, used, evictions)
 
     shared = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
     peers = PurgeLog.in_folder(shared) if shared else None

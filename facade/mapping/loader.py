@@ -282,6 +282,8 @@ def _explain(error: Any, loc: tuple[str, ...]) -> str:
 def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
     model: type[BaseModel] = MappingFile
     for part in loc:
+        if part.isdigit():  # an item of a list: the model stays the item's
+            continue
         annotation = model.model_fields[part].annotation
         models = [a for a in (annotation, *get_args(annotation)) if isinstance(a, type)]
         annotation = next((a for a in models if issubclass(a, BaseModel)), annotation)
