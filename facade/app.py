@@ -93,7 +93,9 @@ def create_app(
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
     metrics = Metrics()
-    cache = _response_cache(store or MemoryStore(settings.cache_bytes), metrics)
+    cache = _response_cache(
+        store if store is not None else MemoryStore(settings.cache_bytes), metrics
+    )
     shadows = ShadowRunner(
         ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
