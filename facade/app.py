@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from facade import __version__
 from facade.admin.routes import add_admin_routes
@@ -27,6 +27,7 @@ from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.cache.front import CacheFront, FrontPath, front_paths
 from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.peers import PurgeLog
@@ -126,19 +127,33 @@ def create_app(
     )
     app.state.ready = False
     app.state.shadow_records = shadows.records  # what the admin API shows
+    served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
+    by_path = _by_path(served)
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
+    _serve_hits_first(app, front_paths(by_path), metrics)
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
     if settings.admin_token:  # off by default: /admin/* is then a 404 like any unknown path
         add_admin_routes(app, settings.admin_token, table, metrics, shadows.records, cache)
     add_docs_routes(app)
-    served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
-    for path, by_method in _by_path(served).items():
+    for path, by_method in by_path.items():
         app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
+
+
+def _serve_hits_first(app: FastAPI, paths: tuple[FrontPath, ...], metrics: Metrics) -> None:
+    """Put the cache front outside the whole middleware stack the framework builds (its
+    error, telemetry and body-limit layers, observability, pacing, routing): a fresh hit
+    costs a path match, a key and a lookup."""
+    build = app.build_middleware_stack
+
+    def with_front() -> ASGIApp:
+        return CacheFront(build(), paths, metrics)
+
+    app.build_middleware_stack = with_front  # type: ignore[method-assign]
 
 
 def _response_cache(store: CacheStore, metrics: Metrics) -> ResponseCache:

@@ -131,6 +131,22 @@ async def cached_call(
     )
 
 
+def early_hit(route: ServedRoute, context: RequestContext) -> BackendReply | None:
+    """A fresh cached answer for the request, looked up before validation and translation:
+    an entry exists only for a request that passed them, and its key holds everything they
+    read. None when the route does not cache, the client may bypass and asks to, or there
+    is no fresh entry (the request then goes the whole way)."""
+    cache, mapping = route.cache, route.compiled.mapping
+    if cache is None or mapping.cache.ttl is None or not mapping.legacy.safe:
+        return None
+    if mapping.cache.allow_bypass and wants_bypass(context.headers):
+        return None
+    side = choose_side(route, context).side
+    return cache.fresh(
+        cache_key(route.name, mapping.mode, side, context, route.cache_reads), route.name
+    )
+
+
 def invalidate(route: ServedRoute, context: RequestContext, outcome: Outcome) -> None:
     """After a successful write (2xx, whichever side answered), purge the entries it names:
     those whose parameters have the values its expressions read from the write request;

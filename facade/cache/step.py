@@ -96,6 +96,19 @@ class ResponseCache:
         self._generations[route] = self._generations.get(route, 0) + 1
         return self.store.purge(route, pairs)
 
+    def fresh(self, key: str, route: RouteName) -> BackendReply | None:
+        """The fresh entry under `key` as a hit, counted; None when there is none (the
+        request then takes the whole way, through `fetch`)."""
+        self.apply_peer_purges()
+        entry = self.store.get(key)
+        if entry is None:
+            return None
+        now = self.clock()
+        if entry.expires <= now:
+            return None
+        self.observe(route, "hit")
+        return _hit(entry, now)
+
     async def fetch(
         self,
         key: str,

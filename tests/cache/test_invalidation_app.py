@@ -76,6 +76,10 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     ),
     "wipe": remove("/v1/wipe/{id}", [{"route": "find"}]),
     "swr": find("/v1/swr/{id}", ttl=1, stale_while_revalidate=60),
+    "special": {  # a literal path before find's {id}, not cached
+        "route": {"method": "GET", "path": "/v1/find/special"},
+        "legacy": legacy("SearchCustomers", {"Name": "'7'"}, "{total: Total}"),
+    },
     "shadowed": {
         "route": {"method": "GET", "path": "/v1/shadowed/{id}"},
         "legacy": legacy("GetCustomer", {"CustomerId": "path.id"}, "Customer.{id: Id, name: Name}"),
@@ -393,6 +397,65 @@ def test_a_shadow_comparison_never_reads_or_writes_the_cache(
         time.sleep(0.02)
     assert len(new_server.log) == 1  # only the request whose own call produced the answer
     assert peer.calls["GetCustomer"] == 1
-    assert store.gets - gets == 5  # one look per client request, none by the comparison
+    # the first request looks twice (in front, then in the pipeline), each hit once in
+    # front; the comparison never
+    assert store.gets - gets == 6
     assert store.puts["shadowed"] - puts == 1
     assert app.state.shadow_records.snapshot()["shadowed"]["matches"] == 1
+
+
+def request_count(base_url: str, route: str, side: str, status: str) -> float:
+    text = httpx.get(f"{base_url}/metrics").text
+    pattern = rf'^facade_requests_total\{{route="{route}",side="{side}",status="{status}"\}} (\S+)$'
+    match = re.search(pattern, text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_hits_answered_in_front_carry_the_request_id_and_are_counted(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    peer = peer_for(httpserver)
+    first = httpx.get(base_url + "/v1/find/31", headers={"X-Request-ID": "trace-1"})
+    before = request_count(base_url, "find", "legacy", "200")
+    hit = httpx.get(base_url + "/v1/find/31", headers={"X-Request-ID": "trace-2"})
+    assert hit.headers["x-facade-cache"] == "hit" and hit.content == first.content
+    assert hit.headers["x-request-id"] == "trace-2"
+    assert hit.headers["x-facade-backend"] == "legacy"
+    assert hit.headers["content-type"] == "application/json"
+    assert len(httpx.get(base_url + "/v1/find/31").headers["x-request-id"]) == 32
+    assert request_count(base_url, "find", "legacy", "200") - before == 2
+    head = httpx.head(base_url + "/v1/find/31")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(first.content))
+    tag = first.headers["etag"]
+    unchanged = httpx.get(base_url + "/v1/find/31", headers={"If-None-Match": tag})
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert unchanged.headers["etag"] == tag and "x-request-id" in unchanged.headers
+    assert request_count(base_url, "find", "legacy", "304") >= 1
+    assert peer.calls["SearchCustomers"] == 1
+
+
+def test_a_literal_path_that_does_not_cache_wins_over_a_cached_template(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    peer = peer_for(httpserver)
+    for _ in range(2):
+        response = httpx.get(base_url + "/v1/find/special")
+        assert response.status_code == 200 and "x-facade-cache" not in response.headers
+    assert peer.calls["SearchCustomers"] == 2
+
+
+def test_a_request_the_front_cannot_serve_goes_the_whole_way(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    peer = peer_for(httpserver)
+    assert total(base_url, "/v1/find/32")[1] == "miss"
+    # a body the front does not read (blank: no body to the pipeline), answered by the
+    # pipeline's own lookup of the same key
+    with_body = httpx.request("GET", base_url + "/v1/find/32", content=b" ")
+    assert with_body.headers["x-facade-cache"] == "hit"
+    other_body = httpx.request("GET", base_url + "/v1/find/32", content=b"{}")
+    assert other_body.headers["x-facade-cache"] == "miss"  # the body is part of the key
+    assert httpx.get(base_url + "/v1/find/32x").status_code == 422  # not a valid name: refused
+    assert httpx.post(base_url + "/v1/find/32").status_code == 405
+    assert peer.calls["SearchCustomers"] == 2
