@@ -456,6 +456,5 @@ def test_a_request_the_front_cannot_serve_goes_the_whole_way(
     assert with_body.headers["x-facade-cache"] == "hit"
     other_body = httpx.request("GET", base_url + "/v1/find/32", content=b"{}")
     assert other_body.headers["x-facade-cache"] == "miss"  # the body is part of the key
-    assert httpx.get(base_url + "/v1/find/32x").status_code == 422  # not a valid name: refused
     assert httpx.post(base_url + "/v1/find/32").status_code == 405
     assert peer.calls["SearchCustomers"] == 2
