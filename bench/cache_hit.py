@@ -14,13 +14,17 @@ log level warning, one worker), answering GET with the facade's hit bytes and co
 
 wrk (one thread, N connections, keep-alive) drives each target in turn, round after round,
 so that other work on the machine weighs on all three alike; the table shows the median
-round of each, and the ratios to the bare endpoint.
+round of each, and the ratios to the bare endpoint. Besides req/s, the server process's
+own CPU time per answered request (user + system, from /proc) is measured each round: on
+a machine shared with other work, req/s swings with the neighbours, while the CPU a request
+costs the server stays put, and on an idle machine the two ratios meet.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import shutil
 import statistics
@@ -28,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import _harness as h
@@ -50,6 +54,38 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = float("nan")
+    """Server CPU (user + system) per answered request, in microseconds."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid(port: int) -> int:
+    """The process listening on 127.0.0.1:`port` among this one's children."""
+    inode = _listening_inode(port)
+    for task in Path("/proc").iterdir():
+        if not task.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) != os.getpid():
+                continue
+            for fd in (task / "fd").iterdir():
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return int(task.name)
+    raise RuntimeError(f"no child of this process listens on port {port}")
+
+
+def _listening_inode(port: int) -> str:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if parts[1].endswith(f":{port:04X}") and parts[3] == "0A":
+            return parts[9]
+    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def bare_main(port: int, body_file: str) -> None:
@@ -89,7 +125,19 @@ def bare(body: bytes) -> Iterator[str]:
             h.stop(proc)
 
 
-def wrk(url: str, seconds: int, connections: int, script: Path | None, *args: str) -> Run:
+def measured(
+    pid: int, url: str, seconds: int, connections: int, script: Path | None, *args: str
+) -> Run:
+    """One wrk run with the server's CPU time per answered request."""
+    before = cpu_seconds(pid)
+    run, answered = wrk(url, seconds, connections, script, *args)
+    spent = cpu_seconds(pid) - before
+    return replace(run, cpu_us=spent / max(1, answered) * 1e6)
+
+
+def wrk(
+    url: str, seconds: int, connections: int, script: Path | None, *args: str
+) -> tuple[Run, int]:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script is not None:
         command += ["-s", str(script)]
@@ -100,7 +148,8 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None, *args: st
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    return Run(rate, _latency(out, "50%"), _latency(out, "99%"), errors)
+    answered = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return Run(rate, _latency(out, "50%"), _latency(out, "99%"), errors), answered
 
 
 def _latency(out: str, label: str) -> float:
@@ -146,25 +195,38 @@ def main() -> None:
             script.write_text(MISS_SCRIPT)
             with bare(warmed.content) as bare_base:
                 assert httpx.get(f"{bare_base}/v1/customers/1").content == warmed.content  # noqa: S101
-                results = rounds(args, f"{bare_base}/v1/customers/1", hit_url, facade, script)
+                pids = {
+                    "bare": server_pid(int(bare_base.rsplit(":", 1)[1])),
+                    "facade": server_pid(int(facade.rsplit(":", 1)[1])),
+                }
+                bare_url = f"{bare_base}/v1/customers/1"
+                results = rounds(args, pids, bare_url, hit_url, facade, script)
     report(results, args, len(warmed.content))
 
 
 def rounds(
-    args: argparse.Namespace, bare_url: str, hit_url: str, facade: str, script: Path
+    args: argparse.Namespace,
+    pids: dict[str, int],
+    bare_url: str,
+    hit_url: str,
+    facade: str,
+    script: Path,
 ) -> dict[str, list[Run]]:
     results: dict[str, list[Run]] = {"bare": [], "hit": [], "miss": []}
+    seconds, connections = args.seconds, args.connections
     for index in range(args.rounds):
         print(f"round {index + 1}/{args.rounds}", file=sys.stderr, flush=True)
-        results["bare"].append(wrk(bare_url, args.seconds, args.connections, None))
-        results["hit"].append(wrk(hit_url, args.seconds, args.connections, None))
+        results["bare"].append(measured(pids["bare"], bare_url, seconds, connections, None))
+        results["hit"].append(measured(pids["facade"], hit_url, seconds, connections, None))
         offset = str((index + 1) * 10_000_000)
-        results["miss"].append(wrk(facade, args.seconds, args.connections, script, offset))
+        miss = measured(pids["facade"], facade, seconds, connections, script, offset)
+        results["miss"].append(miss)
     return results
 
 
 def report(results: dict[str, list[Run]], args: argparse.Namespace, size: int) -> None:
     bare_rate = median_run(results["bare"]).requests_per_second
+    bare_cpu = statistics.median(r.cpu_us for r in results["bare"])
     rows = []
     for name, runs in results.items():
         run = median_run(runs)
@@ -177,6 +239,8 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace, size: int) -
                 f"{run.p50_ms:.2f}",
                 f"{run.p99_ms:.2f}",
                 f"{run.requests_per_second / bare_rate:.2f}",
+                f"{(cpu := statistics.median(r.cpu_us for r in runs)):.0f}",
+                f"{bare_cpu / cpu:.2f}",
                 str(sum(r.errors for r in runs)),
             ]
         )
@@ -184,13 +248,26 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace, size: int) -
         f"\n{args.rounds} rounds x {args.seconds} s, wrk -t1 -c{args.connections}, "
         f"{size}-byte answer; {h.machine()}"
     )
-    header = ["target", "req/s (median)", "range", "p50 ms", "p99 ms", "vs bare", "errors"]
+    header = [
+        "target",
+        "req/s (median)",
+        "range",
+        "p50 ms",
+        "p99 ms",
+        "req/s vs bare",
+        "server CPU us/req",
+        "CPU: bare / target",
+        "errors",
+    ]
     print(h.markdown_table(header, rows))
     hits = [r.requests_per_second for r in results["hit"]]
     bares = [r.requests_per_second for r in results["bare"]]
     per_round = [hit / bare for hit, bare in zip(hits, bares, strict=True)]
     print(f"\nhit/bare per round: {', '.join(f'{r:.2f}' for r in per_round)}")
     print(f"median: {statistics.median(per_round):.2f}")
+    cpu = [b.cpu_us / h_.cpu_us for b, h_ in zip(results["bare"], results["hit"], strict=True)]
+    print(f"bare CPU / hit CPU per round: {', '.join(f'{r:.2f}' for r in cpu)}")
+    print(f"median: {statistics.median(cpu):.2f}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # facade/docs.py serves the docs pages without a CDN
         redoc_url=None,
+        # the facade reports through facade.observability and configures no OpenTelemetry
+        # SDK; without this, every request pays FastAPI's look for a configured provider
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ready = False
     app.state.shadow_records = shadows.records  # what the admin API shows

@@ -40,7 +40,7 @@ def scope_context(
         route=route,
         request_id=request_id,
         path={k: str(v) for k, v in path.items()},
-        query=_query(QueryParams(scope.get("query_string", b""))),
+        query=_query(scope.get("query_string", b"")),
         headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
         body=body,
         client={"ip": client[0]} if client else {},
@@ -55,8 +55,11 @@ def has_body(scope: Scope) -> bool:
     return False
 
 
-def _query(params: QueryParams) -> dict[str, str | list[str]]:
+def _query(raw: bytes) -> dict[str, str | list[str]]:
     query: dict[str, str | list[str]] = {}
+    if not raw:
+        return query
+    params = QueryParams(raw)
     for key in params:
         values = params.getlist(key)
         query[key] = values[0] if len(values) == 1 else values

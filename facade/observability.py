@@ -98,6 +98,7 @@ class Metrics:
             registry=self.registry,
         )
         self._evictions_seen = 0
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.shadow_drops = Counter(
             "facade_shadow_drops",
             "Shadow calls dropped because the shadow queue was full, by route.",
@@ -108,11 +109,25 @@ class Metrics:
     def cached(self, route: str, result: str, used: int, evictions: int) -> None:
         """Count one cached-route request by its result, and the store's bytes and evictions
         as they stand after it."""
-        self.cache_results.labels(route, result).inc()
+        self._child(self.cache_results, (route, result)).inc()
         self.cache_bytes.set(used)
         if evictions > self._evictions_seen:
             self.cache_evictions.inc(evictions - self._evictions_seen)
             self._evictions_seen = evictions
+
+    def answered(self, labels: tuple[str, str, str], seconds: float) -> None:
+        """Count one answered request by (route, side, status), with its latency."""
+        self._child(self.requests, labels).inc()
+        self._child(self.latency, labels).observe(seconds)
+
+    def _child(self, family: Any, labels: tuple[str, ...]) -> Any:
+        """The family's child for these label values, looked up once (`labels()` takes a
+        lock and validates its arguments on every call)."""
+        key = (id(family), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(*labels)
+        return child
 
     def shadowed(self, route: str, result: str | None) -> None:
         """Count a shadow comparison by its result, or a dropped one (None)."""
@@ -197,8 +212,7 @@ def record(metrics: Metrics, scope: Scope, status: int, seconds: float, request_
     side = state.get("side", UNMATCHED)
     if route is not None:
         labels = (route, side, str(status))
-        metrics.requests.labels(*labels).inc()
-        metrics.latency.labels(*labels).observe(seconds)
+        metrics.answered(labels, seconds)
     if not access_log.isEnabledFor(logging.INFO):
         return
     access_log.info(
