@@ -98,6 +98,7 @@ class Metrics:
             registry=self.registry,
         )
         self._evictions_seen = 0
+        self._used_seen = -1
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.shadow_drops = Counter(
             "facade_shadow_drops",
@@ -110,7 +111,9 @@ class Metrics:
         """Count one cached-route request by its result, and the store's bytes and evictions
         as they stand after it."""
         self._child(self.cache_results, (route, result)).inc()
-        self.cache_bytes.set(used)
+        if used != self._used_seen:  # a hit changes nothing: no write to the shared value
+            self.cache_bytes.set(used)
+            self._used_seen = used
         if evictions > self._evictions_seen:
             self.cache_evictions.inc(evictions - self._evictions_seen)
             self._evictions_seen = evictions

@@ -458,3 +458,37 @@ def test_a_request_the_front_cannot_serve_goes_the_whole_way(
     assert other_body.headers["x-facade-cache"] == "miss"  # the body is part of the key
     assert httpx.post(base_url + "/v1/find/32").status_code == 405
     assert peer.calls["SearchCustomers"] == 2
+
+
+class FailingLookups(MemoryStore):
+    """A store whose every other read fails: the front's read of each request, here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, key: str) -> Entry | None:
+        self.reads += 1
+        if self.reads % 2:
+            raise RuntimeError("store unavailable")
+        return super().get(key)
+
+
+def test_a_failing_front_lookup_goes_the_whole_way(
+    make_httpserver: HTTPServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    peer = Peer()
+    make_httpserver.clear()
+    make_httpserver.expect_request("/crm").respond_with_handler(peer)
+    (tmp_path / "find.yaml").write_text(yaml.safe_dump(MAPPINGS["find"]), encoding="utf-8")
+    registry = WsdlRegistry(ROOT / "wsdl")
+    env = {"CRM_URL": make_httpserver.url_for("/crm")}
+    table = build_route_table(load_mappings(tmp_path, env), registry)
+    app = create_app(table, registry, Settings(), store=FailingLookups())
+    with serve_in_thread(app) as url, caplog.at_level("ERROR", logger="facade.cache"):
+        assert total(url, "/v1/find/41") == (4100, "miss")
+        assert total(url, "/v1/find/41") == (4100, "hit")  # the pipeline's own lookup
+    assert peer.calls["SearchCustomers"] == 1
+    failures = [r for r in caplog.records if "cache front failed" in r.getMessage()]
+    assert len(failures) == 2
+    make_httpserver.clear()
