@@ -66,9 +66,11 @@ class CacheFront:
 
     def __init__(self, app: ASGIApp, paths: Sequence[FrontPath], metrics: Metrics) -> None:
         self.app = app
-        self.paths = tuple(paths)
+        cached = [index for index, path in enumerate(paths) if path.route is not None]
+        # paths after the last cached one cannot lead to a hit: they are not tried
+        self.paths = tuple(paths[: cached[-1] + 1]) if cached else ()
         self.metrics = metrics
-        self.active = any(path.route is not None for path in self.paths)
+        self.active = bool(cached)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.active and scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
