@@ -25,7 +25,7 @@ from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.cache.http import wants_bypass
 from facade.cache.keys import KeyReads, cache_key
 from facade.cache.step import Freshness, ResponseCache
-from facade.cache.store import entry_params
+from facade.cache.store import entry_params, spelled
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
 from facade.errors import FacadeError
@@ -169,16 +169,9 @@ def _param_value(expression: ParsedResult, data: dict[str, Any]) -> str | None:
     """The value as a path or query parameter spells it, or None when it has no one
     spelling (missing, a list, an object)."""
     try:
-        value = expression.search(data)
+        return spelled(expression.search(data))
     except JMESPathError:
         return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str | int | float):
-        return str(value)
-    return None
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from facade.admin.status import RouteState, Sample, status_document
 from facade.cache.step import ResponseCache
+from facade.cache.store import spelled
 from facade.errors import FieldProblem, InvalidRequest, RouteNotFound, Unauthorized
 from facade.migration.records import ShadowRecords
 from facade.observability import Metrics
@@ -92,7 +93,7 @@ def purge_request(
     found = [problem for problem in problems if problem is not None]
     if found:
         raise InvalidRequest(found)
-    return route, {name: _spelled(value) for name, value in params.items()}
+    return route, {name: str(spelled(value)) for name, value in params.items()}
 
 
 def _param_problem(
@@ -103,18 +104,9 @@ def _param_problem(
         return FieldProblem(
             f"body.params.{name}", f"is not a path or query parameter of {route} (it has: {have})"
         )
-    if isinstance(value, dict | list) or value is None:
+    if spelled(value) is None:
         return FieldProblem(f"body.params.{name}", "must be a string or a number")
     return None
-
-
-def _spelled(value: object) -> str:
-    """A value as a path or query parameter spells it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def add_admin_routes(

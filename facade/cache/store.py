@@ -31,6 +31,18 @@ def entry_params(*sources: Mapping[str, str | list[str]]) -> Params:
     return frozenset(pairs)
 
 
+def spelled(value: object) -> str | None:
+    """A JSON value as a path or query parameter spells it (`42`, `true`, `abc`), or None
+    when it has no single spelling (null, a list, an object)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
+
+
 @dataclass(frozen=True)
 class Entry:
     """One cached answer: the bytes sent as they are, and the side that produced them."""

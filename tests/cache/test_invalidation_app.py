@@ -233,6 +233,18 @@ def test_params_bind_every_named_value(base_url: str, httpserver: HTTPServer) ->
     assert peer.calls["SearchCustomers"] == 5
 
 
+def test_a_parameter_without_a_value_purges_the_whole_route(
+    base_url: str, httpserver: HTTPServer
+) -> None:
+    peer = peer_for(httpserver)
+    assert total(base_url, "/v1/find/21?min=1")[1] == "miss"
+    assert total(base_url, "/v1/find/22")[1] == "miss"
+    assert httpx.delete(base_url + "/v1/floor/21").status_code == 200  # query.min is null
+    assert total(base_url, "/v1/find/21?min=1") == (2101, "miss")
+    assert total(base_url, "/v1/find/22") == (2201, "miss")
+    assert peer.calls["SearchCustomers"] == 4
+
+
 def test_an_invalidation_without_params_purges_the_whole_route(
     base_url: str, httpserver: HTTPServer
 ) -> None:
