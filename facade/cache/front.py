@@ -26,7 +26,7 @@ from facade.backends.base import BackendReply
 from facade.cache.http import not_modified
 from facade.context import REQUEST_ID_HEADER
 from facade.guard import has_body, scope_context
-from facade.observability import Metrics, record, request_id_for, request_id_var
+from facade.observability import UNMATCHED, Metrics, record, request_id_for, request_id_var
 from facade.pipeline import ServedRoute, early_hit
 from facade.responses import BACKEND_HEADER
 
@@ -75,13 +75,15 @@ class CacheFront:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.active and scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             started = time.perf_counter()
-            request_id = request_id_for(scope)
             try:
-                reply = self._hit(scope, request_id)
+                reply = self._hit(scope)
             except Exception:  # the whole way still answers, and reports the failure
                 log.exception("cache front failed; the request goes the whole way")
                 reply = None
             if reply is not None:
+                request_id = request_id_for(scope)  # made only for a hit: the app makes its own
+                state = scope.setdefault("state", {})
+                state["request_id"] = request_id
                 token = request_id_var.set(request_id)
                 try:
                     status = await _send(send, reply, scope, request_id)
@@ -91,16 +93,17 @@ class CacheFront:
                 return
         await self.app(scope, receive, send)
 
-    def _hit(self, scope: Scope, request_id: str) -> BackendReply | None:
+    def _hit(self, scope: Scope) -> BackendReply | None:
         found = self._match(scope["path"])
         if found is None or has_body(scope):
             return None
         route, params = found
-        context = scope_context(scope, route.name, request_id, params)
+        # the request id is no part of a key: the lookup goes without one
+        context = scope_context(scope, route.name, UNMATCHED, params)
         reply = early_hit(route, context)
         if reply is not None:
             state = scope.setdefault("state", {})
-            state["request_id"], state["route"], state["side"] = request_id, route.name, reply.side
+            state["route"], state["side"] = route.name, reply.side
         return reply
 
     def _match(self, path: str) -> tuple[ServedRoute, dict[str, Any]] | None:
