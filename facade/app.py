@@ -130,6 +130,7 @@ def create_app(
     )
     app.state.ready = False
     app.state.shadow_records = shadows.records  # what the admin API shows
+    app.state.cache = cache  # ResponseCache: purge(route, params=None) after a change of mode
     served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
     by_path = _by_path(served)
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)

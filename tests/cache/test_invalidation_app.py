@@ -504,3 +504,14 @@ def test_a_failing_front_lookup_goes_the_whole_way(
     failures = [r for r in caplog.records if "cache front failed" in r.getMessage()]
     assert len(failures) == 2
     make_httpserver.clear()
+
+
+def test_the_apps_cache_purges_a_route_for_a_change_of_mode(
+    served: tuple[Starlette, CountingStore, str], httpserver: HTTPServer
+) -> None:
+    app, _, base_url = served
+    peer = peer_for(httpserver)
+    assert total(base_url, "/v1/other/51")[1] == "miss"
+    assert app.state.cache.purge("other") >= 1
+    assert total(base_url, "/v1/other/51")[1] == "miss"
+    assert peer.calls["SearchCustomers"] == 2
