@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from facade import __version__
 from facade.admin.routes import ADMIN_PREFIX, add_admin_routes
@@ -30,10 +31,12 @@ from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
+from facade.cache.front import CacheFront, front_paths
 from facade.cache.http import CACHE_HEADER, not_modified
 from facade.cache.keys import KeyReads, key_reads
+from facade.cache.peers import PurgeLog
 from facade.cache.step import ResponseCache
-from facade.cache.store import MemoryStore
+from facade.cache.store import CacheStore, MemoryStore
 from facade.configuration import Configuration, Current, MappedRoutes
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
@@ -47,6 +50,7 @@ from facade.migration.state import FileFlagStore
 from facade.net import HttpTransport, Transport
 from facade.net.seam import origin
 from facade.observability import (
+    MULTIPROCESS_DIR_VARIABLE,
     REQUEST_ID_HEADER,
     UNMATCHED,
     Metrics,
@@ -83,6 +87,7 @@ def create_app(
     translator: Translator | None = None,
     pacer: Pacer | None = None,
     built: Built | None = None,
+    store: CacheStore | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
@@ -96,6 +101,8 @@ def create_app(
     (`app_from_env` gives large ones to a child process). Given the folders' build, the app
     reloads them on SIGHUP, and when they change if `settings.reload_mappings` (see
     facade/reload.py); a table given alone is served as it is.
+    (`app_from_env` gives large ones to a child process). Cached answers live in an
+    in-process MemoryStore of `settings.cache_bytes` unless a `store` is given.
     """
     settings = settings or Settings()
     network = transport or HttpTransport(settings.backend_connections)
@@ -103,7 +110,9 @@ def create_app(
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
     metrics = Metrics()
-    cache = _response_cache(settings, metrics)
+    cache = _response_cache(
+        store if store is not None else MemoryStore(settings.cache_bytes), metrics
+    )
     flags = _flag_control(table, settings)
     flags.listeners.append(cache.purge)  # a flipped route's cached answers are the old side's
 
@@ -122,9 +131,10 @@ def create_app(
             )
             for compiled in source.table
         ]
+        by_path = _by_path(served)
         routes = tuple(
             Route(path, _PathEndpoint(by_method, settings, metrics, shadows, flags))
-            for path, by_method in _by_path(served).items()
+            for path, by_method in by_path.items()
         )
         document = openapi_document(source.table, source.table.contracts, title=TITLE)
         return Configuration(
@@ -135,6 +145,7 @@ def create_app(
             source.version or None,
             source.revisions,
             generation,
+            front_paths(by_path),
         )
 
     def adopt(configuration: Configuration, changes: Changes) -> None:
@@ -143,7 +154,7 @@ def create_app(
         if configuration.version is not None:
             replies.reconfigure(configuration.version)
         for name in (*changes.changed, *changes.removed):  # their entries can never hit again
-            cache.store.purge_route(name)
+            cache.store.purge(name)  # this worker's: every worker reloads for itself
         # overrides are kept by route name: they outlive the reload, declarations change
         table_now = configuration.table
         flags.redeclare([route.mapping for route in table_now], table_now.new_sides.keys())
@@ -182,6 +193,7 @@ def create_app(
             if reloader is not None:
                 await reloader.aclose()
             await shadows.aclose()
+            await cache.aclose()
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
@@ -192,16 +204,21 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # facade/docs.py serves the docs pages without a CDN
         redoc_url=None,
+        # the facade reports through facade.observability and configures no OpenTelemetry
+        # SDK; without this, every request pays FastAPI's look for a configured provider
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ready = False
     app.state.current = current  # the configuration served now
     app.state.reloader = reloader
     app.state.shadow_records = shadows.records  # what the admin API shows
     app.state.flags = flags
+    app.state.cache = cache  # ResponseCache: purge(route, params=None) after a change of mode
     app.add_middleware(
         PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS, exempt_prefix=ADMIN_PREFIX + "/"
     )
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
+    _serve_hits_first(app, current, metrics)
     _add_error_handlers(app)
     _add_operational_routes(app, current, reloader, metrics, flags)
     if settings.tokens():  # off by default: /admin/* is then a 404 like any unknown path
@@ -209,21 +226,37 @@ def create_app(
         def table_now() -> RouteTable:
             return current.configuration.table
 
-        add_admin_routes(app, settings.tokens(), table_now, metrics, shadows.records, flags)
+        add_admin_routes(app, settings.tokens(), table_now, metrics, shadows.records, flags, cache)
     add_docs_routes(app)
     app.router.routes.append(MappedRoutes(current))  # after the facade's own paths
     app.openapi = lambda: dict(current.configuration.document)  # type: ignore[method-assign]
     return app
 
 
-def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
-    """The app's cache, each request's result counted with the store's bytes and evictions."""
-    store = MemoryStore(settings.cache_bytes)
+def _serve_hits_first(app: FastAPI, current: Current, metrics: Metrics) -> None:
+    """Put the cache front outside the whole middleware stack the framework builds (its
+    error, telemetry and body-limit layers, observability, pacing, routing): a fresh hit
+    costs a path match, a key and a lookup."""
+    build = app.build_middleware_stack
+
+    def with_front() -> ASGIApp:
+        return CacheFront(build(), lambda: current.configuration.front, metrics)
+
+    app.build_middleware_stack = with_front  # type: ignore[method-assign]
+
+
+def _response_cache(store: CacheStore, metrics: Metrics) -> ResponseCache:
+    """The app's cache, each request's result counted with the store's bytes and evictions
+    (when it tells them). With several workers (they share a metrics folder), purges reach
+    all of them through a purge log in that folder."""
 
     def observe(route: str, result: str) -> None:
-        metrics.cached(route, result, store.used, store.evictions)
+        used, evictions = getattr(store, "used", 0), getattr(store, "evictions", 0)
+        metrics.cached(route, result, used, evictions)
 
-    return ResponseCache(store, observe=observe)
+    shared = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    peers = PurgeLog.in_folder(shared) if shared else None
+    return ResponseCache(store, observe=observe, peers=peers)
 
 
 def _flag_control(table: RouteTable, settings: Settings) -> FlagControl:

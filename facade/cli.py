@@ -1,4 +1,4 @@
-"""The `facade` command: serve, check, routes, status, flags, mock, scaffold."""
+"""The `facade` command: serve, check, routes, status, flags, cache purge, mock, scaffold."""
 
 from __future__ import annotations
 
@@ -214,6 +214,51 @@ def status(
         return
     for line in status_lines(document):
         typer.echo(line)
+
+
+cache_app = typer.Typer(help="The response cache of a running facade (admin API).")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("purge")
+def cache_purge(
+    route: Annotated[str, typer.Argument(help="Name of the cached route.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="NAME=VALUE: only entries whose path or query parameter has this value "
+            "(repeatable).",
+        ),
+    ] = None,
+    url: Annotated[
+        str, typer.Option(help="Base URL of the running facade.")
+    ] = "http://127.0.0.1:8080",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FACADE_ADMIN_TOKEN", help="The facade's admin token.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Drop a route's cached answers in a running facade (served when it has
+    FACADE_ADMIN_TOKEN); with several workers, every worker drops them."""
+    from facade.admin.client import StatusError, purge_cache
+
+    params = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        params[name] = value
+    try:
+        result = purge_cache(url, token, route, params)
+    except StatusError as exc:
+        typer.secho(f"facade cache purge: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    purged = result["purged"]
+    noun = "entry" if purged == 1 else "entries"
+    typer.echo(f"purged {purged} {noun} of {route} ({result.get('scope', 'this worker')})")
 
 
 @contextmanager

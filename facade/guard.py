@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette.types import Scope
 
 from facade.context import RequestContext
 from facade.errors import FieldProblem, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
@@ -23,21 +26,42 @@ _OVERSIZED = object()
 
 async def read_context(request: Request, route: RouteName, max_body_bytes: int) -> RequestContext:
     """The request as mapping expressions see it, or a ClientError saying what is wrong."""
+    body = await _body(request, max_body_bytes)
+    return scope_context(request.scope, route, request.state.request_id, request.path_params, body)
+
+
+def scope_context(
+    scope: Scope, route: RouteName, request_id: str, path: Mapping[str, Any], body: JSON = None
+) -> RequestContext:
+    """The context of a request from its ASGI scope, its path parameters and its parsed body:
+    the one way it is built, so a cache key made before routing equals one made after."""
+    client = scope.get("client")
     return RequestContext(
         route=route,
-        request_id=request.state.request_id,
-        path={k: str(v) for k, v in request.path_params.items()},
-        query=_query(request),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=await _body(request, max_body_bytes),
-        client={"ip": request.client.host} if request.client else {},
+        request_id=request_id,
+        path={k: str(v) for k, v in path.items()},
+        query=_query(scope.get("query_string", b"")),
+        headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+        body=body,
+        client={"ip": client[0]} if client else {},
     )
 
 
-def _query(request: Request) -> dict[str, str | list[str]]:
+def has_body(scope: Scope) -> bool:
+    """The request announces a body (a length other than 0, or chunks)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+def _query(raw: bytes) -> dict[str, str | list[str]]:
     query: dict[str, str | list[str]] = {}
-    for key in request.query_params:
-        values = request.query_params.getlist(key)
+    if not raw:
+        return query
+    params = QueryParams(raw)
+    for key in params:
+        values = params.getlist(key)
         query[key] = values[0] if len(values) == 1 else values
     return query
 

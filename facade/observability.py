@@ -105,6 +105,8 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self._used_seen = -1
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.shadow_drops = Counter(
             "facade_shadow_drops",
             "Shadow calls dropped because the shadow queue was full, by route.",
@@ -115,11 +117,27 @@ class Metrics:
     def cached(self, route: str, result: str, used: int, evictions: int) -> None:
         """Count one cached-route request by its result, and the store's bytes and evictions
         as they stand after it."""
-        self.cache_results.labels(route, result).inc()
-        self.cache_bytes.set(used)
+        self._child(self.cache_results, (route, result)).inc()
+        if used != self._used_seen:  # a hit changes nothing: no write to the shared value
+            self.cache_bytes.set(used)
+            self._used_seen = used
         if evictions > self._evictions_seen:
             self.cache_evictions.inc(evictions - self._evictions_seen)
             self._evictions_seen = evictions
+
+    def answered(self, labels: tuple[str, str, str], seconds: float) -> None:
+        """Count one answered request by (route, side, status), with its latency."""
+        self._child(self.requests, labels).inc()
+        self._child(self.latency, labels).observe(seconds)
+
+    def _child(self, family: Any, labels: tuple[str, ...]) -> Any:
+        """The family's child for these label values, looked up once (`labels()` takes a
+        lock and validates its arguments on every call)."""
+        key = (id(family), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(*labels)
+        return child
 
     def shadowed(self, route: str, result: str | None) -> None:
         """Count a shadow comparison by its result, or a dropped one (None)."""
@@ -169,52 +187,58 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, REQUEST_ID_HEADER.encode())
-        request_id = request_id_from(incoming)
+        request_id = request_id_for(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        id_header = (REQUEST_ID_HEADER.encode(), request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": [*message.get("headers", []), id_header]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._record(scope, state, status, time.perf_counter() - started, request_id)
+            record(self.metrics, scope, status, time.perf_counter() - started, request_id)
             request_id_var.reset(token)
 
-    def _record(
-        self, scope: Scope, state: dict[str, Any], status: int, seconds: float, request_id: str
-    ) -> None:
-        route = state.get("route")
-        side = state.get("side", UNMATCHED)
-        if route is not None:
-            labels = (route, side, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(seconds)
-        access_log.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request_id,
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "route": route or UNMATCHED,
-                    "side": side,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                }
-            },
-        )
+
+def request_id_for(scope: Scope) -> str:
+    """The request's id: the client's X-Request-ID when sane, else a fresh one."""
+    return request_id_from(_header(scope, REQUEST_ID_HEADER.encode()))
+
+
+def record(metrics: Metrics, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+    """Count the request by the route and side its handler left in the scope's state, and
+    write its access log line (the fields are built only when the line is written)."""
+    state = scope.get("state", {})
+    route = state.get("route")
+    side = state.get("side", UNMATCHED)
+    if route is not None:
+        labels = (route, side, str(status))
+        metrics.answered(labels, seconds)
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    access_log.info(
+        "request",
+        extra={
+            "fields": {
+                "request_id": request_id,
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "route": route or UNMATCHED,
+                "side": side,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            }
+        },
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -17,13 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.cache.http import wants_bypass
 from facade.cache.keys import KeyReads, cache_key
-from facade.cache.step import ResponseCache
+from facade.cache.step import Freshness, ResponseCache
+from facade.cache.store import entry_params, spelled
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
 from facade.errors import FacadeError
@@ -62,7 +65,8 @@ class ServedRoute:
     """Checks the new side's answers against the route's documented response schema;
     none when that schema cannot be derived (an untyped response expression)."""
     cache: ResponseCache | None = None
-    """The app's response cache; used when the mapping gives the route a `cache.ttl`."""
+    """The app's response cache; used when the mapping gives the route a `cache.ttl`, and
+    purged by a write route's `cache.invalidates`."""
     cache_reads: KeyReads = KeyReads()
     """What of the request, beyond path, query and body, the route's cache key holds."""
     flags: FlagLookup | None = None
@@ -117,7 +121,8 @@ async def serve(route: ServedRoute, context: RequestContext) -> tuple[Outcome, S
     if isinstance(outcome, Failure) and may_fall_back(
         route.compiled.mapping.migration.fallback, outcome.side, outcome.error.status
     ):
-        return fall_back(await call(route.legacy, request)), None
+        outcome, called = fall_back(await call(route.legacy, request)), False
+    invalidate(route, context, outcome)
     # a cached or shared answer is compared once, by the request whose call produced it
     return outcome, shadow_job(route, request, outcome, setting[0]) if called else None
 
@@ -138,9 +143,56 @@ async def cached_call(
     async def produce() -> Outcome:
         return conform(route, await call(backend, request))
 
-    bypass = mapping.cache.allow_bypass and wants_bypass(request.context.headers)
-    grace = mapping.cache.stale_if_error
-    return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce, bypass, grace)
+    policy = mapping.cache
+    bypass = policy.allow_bypass and wants_bypass(request.context.headers)
+    freshness = Freshness(ttl, policy.stale_if_error, policy.stale_while_revalidate)
+    params = entry_params(request.context.path, request.context.query)
+    return await route.cache.fetch(
+        key, route.name, freshness, backend.timeout, produce, bypass, params
+    )
+
+
+def early_hit(route: ServedRoute, context: RequestContext) -> BackendReply | None:
+    """A fresh cached answer for the request, looked up before validation and translation:
+    an entry exists only for a request that passed them, and its key holds everything they
+    read. None when the route does not cache, the client may bypass and asks to, or there
+    is no fresh entry (the request then goes the whole way)."""
+    cache, mapping = route.cache, route.compiled.mapping
+    if cache is None or mapping.cache.ttl is None or not mapping.legacy.safe:
+        return None
+    if mapping.cache.allow_bypass and wants_bypass(context.headers):
+        return None
+    side = choose_side(route, context).side
+    return cache.fresh(
+        cache_key(route.name, mapping.mode, side, context, route.cache_reads), route.name
+    )
+
+
+def invalidate(route: ServedRoute, context: RequestContext, outcome: Outcome) -> None:
+    """After a successful write (2xx, whichever side answered), purge the entries it names:
+    those whose parameters have the values its expressions read from the write request;
+    all of the target's entries when a value cannot be told (null, a list, an object)."""
+    targets = route.compiled.invalidates
+    if not targets or route.cache is None or not isinstance(outcome, BackendReply):
+        return
+    if not 200 <= outcome.status < 300:
+        return
+    data = context.expression_data()
+    for target in targets:
+        params = {name: _param_value(expression, data) for name, expression in target.params}
+        if any(value is None for value in params.values()):
+            route.cache.purge(target.route)
+        else:
+            route.cache.purge(target.route, {k: v for k, v in params.items() if v is not None})
+
+
+def _param_value(expression: ParsedResult, data: dict[str, Any]) -> str | None:
+    """The value as a path or query parameter spells it, or None when it has no one
+    spelling (missing, a list, an object)."""
+    try:
+        return spelled(expression.search(data))
+    except JMESPathError:
+        return None
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:

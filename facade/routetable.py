@@ -46,6 +46,15 @@ _Report = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
+class CompiledInvalidation:
+    """A cached route a successful write purges, with the expressions that give the values
+    of its parameters."""
+
+    route: RouteName
+    params: tuple[tuple[str, ParsedResult], ...] = ()
+
+
+@dataclass(frozen=True)
 class CompiledRoute:
     """A mapping bound to its operation, with every expression compiled."""
 
@@ -57,6 +66,8 @@ class CompiledRoute:
     sticky: ParsedResult | None = None
     """The expression naming a caller for canary bucketing (`client.ip` unless the
     mapping names one)."""
+    invalidates: tuple[CompiledInvalidation, ...] = ()
+    """Write routes: what a successful write purges from the cache."""
 
     @property
     def name(self) -> str:
@@ -114,6 +125,7 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
         else:
             if new is not None:
                 new_sides[mapping.name] = new
+    problems.extend(invalidation_problems(mappings, routes, new_sides))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
     routes.sort(key=lambda route: sort_key(route.mapping.path))  # literals win
@@ -164,6 +176,7 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
     sticky = _sticky(mapping, problem)
     if mapping.cache.ttl is not None and not legacy.safe:
         problem("cache", "only safe routes are cached; remove it or set legacy.safe: true")
+    invalidates = _invalidations(mapping, problem)
     address = legacy.address or operation.address or ""
     address_problem = origin_problem(address)
     if address_problem is not None:
@@ -175,7 +188,90 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
         )
     if problems:
         raise ConfigError(problems)
-    return CompiledRoute(mapping, operation, arguments, response, address, sticky)
+    return CompiledRoute(mapping, operation, arguments, response, address, sticky, invalidates)
+
+
+def _invalidations(mapping: RouteMapping, problem: _Report) -> tuple[CompiledInvalidation, ...]:
+    """The write's invalidations, each parameter's expression compiled and reading the
+    write request (its path parameters by their names)."""
+    targets = mapping.cache.invalidates
+    if targets and mapping.legacy.safe:
+        problem(
+            "cache.invalidates",
+            "only write routes invalidate; a safe route changes nothing "
+            "(or set legacy.safe: false)",
+        )
+    params = set(path_parameters(mapping.path))
+    compiled = []
+    for index, target in enumerate(targets):
+        bound = []
+        for name, text in target.params:
+            field = f"cache.invalidates.{index}.params.{name}"
+            expression = _expression(text, field, problem)
+            if expression is None:
+                continue
+            path = field_path(expression)
+            if path is not None and (path[0] not in CONTEXT_ROOTS or len(path) < 2):
+                problem(
+                    field,
+                    f"{text!r} must name a value under one of {', '.join(CONTEXT_ROOTS)} "
+                    "of the write request",
+                )
+            elif path is not None and path[0] == "path" and path[1] not in params:
+                problem(field, f"path.{path[1]} is not a parameter of route.path {mapping.path}")
+            bound.append((name, expression))
+        compiled.append(CompiledInvalidation(target.route, tuple(bound)))
+    return tuple(compiled)
+
+
+def invalidation_problems(
+    mappings: list[RouteMapping],
+    routes: list[CompiledRoute],
+    new_sides: Mapping[RouteName, CompiledNew],
+) -> list[ConfigProblem]:
+    """Each named route exists and is cached, and each parameter is one of its path or
+    query parameters (when it compiled: its own problems are reported already)."""
+    by_name = {mapping.name: mapping for mapping in mappings}
+    compiled = {route.name: route for route in routes}
+    problems = []
+    for mapping in mappings:
+        for index, target in enumerate(mapping.cache.invalidates):
+            field = f"cache.invalidates.{index}"
+            named = by_name.get(target.route)
+            if named is None:
+                close = difflib.get_close_matches(target.route, list(by_name), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                message = f"route {target.route!r} does not exist{hint}"
+                problems.append(ConfigProblem(mapping.source, f"{field}.route", message))
+                continue
+            if named.cache.ttl is None:
+                message = f"route {target.route!r} is not cached (it has no cache.ttl)"
+                problems.append(ConfigProblem(mapping.source, f"{field}.route", message))
+                continue
+            if target.route not in compiled:
+                continue
+            known = route_parameters(compiled[target.route], new_sides.get(target.route))
+            for name, _ in target.params:
+                if name not in known:
+                    message = (
+                        f"{name!r} is not a path or query parameter of route {target.route!r} "
+                        f"(it has: {', '.join(sorted(known)) or 'none'})"
+                    )
+                    problems.append(
+                        ConfigProblem(mapping.source, f"{field}.params.{name}", message)
+                    )
+    return problems
+
+
+def route_parameters(route: CompiledRoute, new: CompiledNew | None = None) -> frozenset[str]:
+    """The names a request's path and query parameters of `route` go by: its path's
+    parameters and the `query.NAME` its expressions (and its new URL) read."""
+    names = set(path_parameters(route.mapping.path))
+    paths = [field_path(source.expression) for source in route.arguments]
+    if new is not None and new.template is not None:
+        paths.extend(placeholder.path for placeholder in new.template.placeholders)
+    names.update(path[1] for path in paths if path and len(path) == 2 and path[0] == "query")
+    return frozenset(names)
 
 
 def _sticky(mapping: RouteMapping, problem: _Report) -> ParsedResult | None:

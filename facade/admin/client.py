@@ -1,6 +1,6 @@
-"""Calls to a running facade's admin API for `facade status` and `facade flags`, with one
-clear message per way they can fail (no token, refused token, admin API off, facade
-unreachable, a flip refused)."""
+"""Calls to a running facade's admin API for `facade status`, `facade flags` and `facade
+cache purge`, with one clear message per way they can fail (no token, refused token, admin
+API off, facade unreachable, a flip refused, an unknown route)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from facade.admin.routes import STATUS_PATH
+from facade.admin.routes import PURGE_PATH, STATUS_PATH
 
 TIMEOUT_SECONDS = 10.0
 
@@ -26,6 +26,18 @@ def fetch_status(url: str, token: str | None) -> dict[str, Any]:
     document = admin_call("GET", url, STATUS_PATH, token)
     if not isinstance(document.get("routes"), list):
         raise AdminError(f"{url} did not answer a facade status document on {STATUS_PATH}")
+    return document
+
+
+def purge_cache(
+    url: str, token: str | None, route: str, params: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Purge a route's cached answers (those with these parameter values, when given) in
+    the facade at `url`; its answer says how many went, or AdminError says why not."""
+    body: dict[str, Any] = {"route": route, **({"params": params} if params else {})}
+    document = admin_call("POST", url, PURGE_PATH, token, body)
+    if not isinstance(document.get("purged"), int):
+        raise AdminError(f"{url} did not answer a purge result on {PURGE_PATH}")
     return document
 
 
@@ -56,10 +68,14 @@ def admin_call(
         raise AdminError(f"cannot reach the facade at {url}: {_reason(exc)}") from exc
     if response.status_code == 401:
         raise AdminError(f"the facade at {url} refused the admin token (401)")
+    if response.status_code == 404 and _detail(response).startswith("No cached route"):
+        raise AdminError(f"no cached route named {(body or {}).get('route')!r} at {url}")
     if response.status_code == 404 and not _problem(response):
         raise AdminError(
             f"no admin API at {url} (404): is it a facade started with FACADE_ADMIN_TOKEN set?"
         )
+    if response.status_code == 422:
+        raise StatusError(f"the facade at {url} refused the request: {_detail(response)}")
     if response.status_code != 200:
         raise AdminError(_refused(response, url, path))
     try:
@@ -101,3 +117,13 @@ def _refused(response: httpx.Response, url: str, path: str) -> str:
 def _reason(exc: httpx.HTTPError) -> str:
     """The exception's own text, or its kind when it has none (some timeouts)."""
     return str(exc) or type(exc).__name__
+
+
+def _detail(response: httpx.Response) -> str:
+    """The problem+json detail of a refusal, or nothing."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return ""
+    detail = problem.get("detail") if isinstance(problem, dict) else None
+    return detail if isinstance(detail, str) else ""

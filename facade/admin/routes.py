@@ -1,6 +1,6 @@
 """The admin API's endpoints, mounted only when an admin token is configured.
 
-    add_admin_routes(app, {"admin": token}, lambda: table, metrics, records, flags)
+    add_admin_routes(app, {"admin": token}, lambda: table, metrics, records, flags, cache)
 
     GET  /admin/status                 every route: modes, traffic, shadow, guard, ramp, retirement
     GET  /admin/flags                  declared and effective setting of every route
@@ -8,6 +8,7 @@
     POST /admin/flags/{route}/reset    {"reason": "..."}: back to the mapping's declaration
     POST /admin/kill-switch            {"reason": "..."}: every route back to legacy
     GET  /admin/history[?route=NAME]   the audit of flips
+    POST /admin/cache/purge            {"route": "get-customer", "params": {"id": "42"}}
 
 Every call needs `Authorization: Bearer <token>`; each configured token is compared in
 constant time (all of them, always), so the time a refusal takes says nothing about how
@@ -27,11 +28,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from facade.admin.status import RouteState, Sample, status_document
+from facade.cache.step import ResponseCache
+from facade.cache.store import spelled
 from facade.errors import (
     FieldProblem,
     FlagStateUnavailable,
     InvalidRequest,
     PayloadTooLarge,
+    RouteNotFound,
     Unauthorized,
     UnknownRoute,
 )
@@ -39,13 +43,15 @@ from facade.migration.control import FlagControl, FlipRefused
 from facade.migration.records import ShadowRecords
 from facade.observability import Metrics
 from facade.responses import json_response
-from facade.routetable import RouteTable
+from facade.routetable import RouteTable, route_parameters
+from facade.types import RouteName
 
 ADMIN_PREFIX = "/admin"
 STATUS_PATH = f"{ADMIN_PREFIX}/status"
 FLAGS_PATH = f"{ADMIN_PREFIX}/flags"
 HISTORY_PATH = f"{ADMIN_PREFIX}/history"
 KILL_PATH = f"{ADMIN_PREFIX}/kill-switch"
+PURGE_PATH = f"{ADMIN_PREFIX}/cache/purge"
 MAX_BODY_BYTES = 16 * 1024
 """An admin request body is a mode, a percent and a reason: anything larger is refused."""
 
@@ -92,6 +98,56 @@ def route_states(table: RouteTable, flags: FlagControl | None = None) -> list[Ro
     return states
 
 
+def cached_routes(table: RouteTable) -> dict[RouteName, frozenset[str]]:
+    """Each cached route (one with a ttl) and the parameter names a purge may narrow by."""
+    return {
+        route.name: route_parameters(route, table.new_sides.get(route.name))
+        for route in table
+        if route.mapping.cache.ttl is not None
+    }
+
+
+def purge_request(
+    raw: bytes, cached: Mapping[RouteName, frozenset[str]]
+) -> tuple[str, dict[str, str]]:
+    """The route and parameters of a purge body, or a 422 naming the wrong field (404 for a
+    route that is not cached)."""
+    try:
+        body: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest([FieldProblem("body", "must be a JSON object")]) from None
+    if not isinstance(body, dict):
+        raise InvalidRequest([FieldProblem("body", "must be a JSON object")])
+    unknown = sorted(set(body) - {"route", "params"})
+    if unknown:
+        raise InvalidRequest([FieldProblem(f"body.{unknown[0]}", "unknown; give route, params")])
+    route, params = body.get("route"), body.get("params", {})
+    if not isinstance(route, str) or not route:
+        raise InvalidRequest([FieldProblem("body.route", "must be a route name")])
+    if route not in cached:
+        raise RouteNotFound(f"No cached route is named {route!r}")
+    if not isinstance(params, dict):
+        raise InvalidRequest([FieldProblem("body.params", "must be an object of values")])
+    problems = [_param_problem(route, name, value, cached[route]) for name, value in params.items()]
+    found = [problem for problem in problems if problem is not None]
+    if found:
+        raise InvalidRequest(found)
+    return route, {name: str(spelled(value)) for name, value in params.items()}
+
+
+def _param_problem(
+    route: RouteName, name: str, value: object, known: frozenset[str]
+) -> FieldProblem | None:
+    if name not in known:
+        have = ", ".join(sorted(known)) or "none"
+        return FieldProblem(
+            f"body.params.{name}", f"is not a path or query parameter of {route} (it has: {have})"
+        )
+    if spelled(value) is None:
+        return FieldProblem(f"body.params.{name}", "must be a string or a number")
+    return None
+
+
 def add_admin_routes(
     app: Starlette,
     tokens: Mapping[str, str],
@@ -99,9 +155,11 @@ def add_admin_routes(
     metrics: Metrics,
     records: ShadowRecords,
     flags: FlagControl,
+    cache: ResponseCache | None = None,
 ) -> None:
-    """Mount the admin API; errors (401, refusals) go through the app's problem+json handlers.
-    `table` gives the route table served at the time of the call (it changes on a reload)."""
+    """Mount the admin API (the purge only with a cache); errors (401, refusals) go through
+    the app's problem+json handlers. `table` gives the route table served at the time of
+    the call (it changes on a reload)."""
 
     def guarded(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
@@ -153,6 +211,18 @@ def add_admin_routes(
             raise UnknownRoute(f"query.{exc.field}", exc.message) from None
         return json_response({"entries": [entry.as_json() for entry in entries]})
 
+    async def purge(request: Request, who: str) -> Response:
+        assert cache is not None  # noqa: S101 - mounted only with a cache
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"an admin request body is at most {MAX_BODY_BYTES} bytes")
+        route, params = purge_request(raw, cached_routes(table()))
+        purged = cache.purge(route, params or None)
+        scope = "all workers" if cache.peers is not None else "this worker"
+        return json_response({"route": route, "params": params, "purged": purged, "scope": scope})
+
+    if cache is not None:
+        app.add_route(PURGE_PATH, guarded(purge), methods=["POST"], include_in_schema=False)
     for path, handler, method in (
         (STATUS_PATH, status, "GET"),
         (FLAGS_PATH, list_flags, "GET"),

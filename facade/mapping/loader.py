@@ -130,6 +130,17 @@ class MigrationPolicy:
 
 
 @dataclass(frozen=True)
+class Invalidation:
+    """A cached route a successful write purges; `params` narrow it to the entries whose
+    parameter (a path or query name of that route) has the value of an expression over
+    the write request. No params: every entry of the route."""
+
+    route: RouteName
+    params: tuple[tuple[str, str], ...] = ()
+    """(parameter name, expression text) pairs."""
+
+
+@dataclass(frozen=True)
 class CachePolicy:
     """How answers of the route are cached; not at all without a ttl."""
 
@@ -144,6 +155,10 @@ class CachePolicy:
     allow_bypass: bool = False
     """A client's `Cache-Control: no-cache` skips the entry (off: clients cannot use it
     to hammer legacy)."""
+    stale_while_revalidate: float = 0.0
+    """Seconds past the ttl an entry still answers at once while one call refreshes it."""
+    invalidates: tuple[Invalidation, ...] = ()
+    """Write routes: the cached routes purged once the write succeeds."""
 
 
 @dataclass(frozen=True)
@@ -295,6 +310,8 @@ def _explain(error: Any, loc: tuple[str, ...]) -> str:
 def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
     model: type[BaseModel] = MappingFile
     for part in loc:
+        if part.isdigit():  # an item of a list: the model stays the item's
+            continue
         annotation = model.model_fields[part].annotation
         models = [a for a in (annotation, *get_args(annotation)) if isinstance(a, type)]
         annotation = next((a for a in models if issubclass(a, BaseModel)), annotation)
@@ -347,6 +364,10 @@ def _cache_policy(cache: CacheSection | None) -> CachePolicy:
         public=cache.public,
         stale_if_error=cache.stale_if_error,
         allow_bypass=cache.allow_bypass,
+        stale_while_revalidate=cache.stale_while_revalidate,
+        invalidates=tuple(
+            Invalidation(target.route, tuple(target.params.items())) for target in cache.invalidates
+        ),
     )
 
 

@@ -422,10 +422,35 @@ class MigrationSection(_Strict):
         return self
 
 
-class CacheSection(_Strict):
-    """Successful answers of a safe route served from the facade's cache for `ttl` seconds."""
+class Invalidation(_Strict):
+    """A route whose entries a successful write purges, narrowed by parameter values."""
 
-    ttl: float = Field(gt=0, description="Seconds a successful answer is served from the cache.")
+    route: str = Field(
+        description="Name of a cached route whose entries the write makes wrong.",
+        pattern=_ROUTE_NAME.pattern,
+        examples=["get-customer"],
+    )
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The named route's path or query parameter -> JMESPath over the write's "
+            "{path, query, headers, body}: only entries with that value go. All entries of "
+            "the route go when empty."
+        ),
+        examples=[{"id": "path.id"}],
+    )
+
+
+_TTL_ONLY = ("vary", "public", "stale_if_error", "stale_while_revalidate", "allow_bypass")
+
+
+class CacheSection(_Strict):
+    """Successful answers of a safe route served from the facade's cache for `ttl` seconds;
+    on a write route, the cached routes its success makes wrong (`invalidates`)."""
+
+    ttl: float | None = Field(
+        default=None, gt=0, description="Seconds a successful answer is served from the cache."
+    )
     vary: tuple[str, ...] = Field(
         default=(),
         description=(
@@ -448,6 +473,14 @@ class CacheSection(_Strict):
             "when the backend fails with a 5xx, a timeout or a connection error."
         ),
     )
+    stale_while_revalidate: float = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Seconds past the ttl an expired answer is still served at once "
+            "(`X-Facade-Cache: stale`) while one background call per key refreshes it."
+        ),
+    )
     allow_bypass: bool = Field(
         default=False,
         description=(
@@ -455,6 +488,24 @@ class CacheSection(_Strict):
             "Off by default, so clients cannot use it to hammer legacy."
         ),
     )
+    invalidates: tuple[Invalidation, ...] = Field(
+        default=(),
+        description=(
+            "Write routes only: cached routes whose entries are purged once this route's "
+            "write succeeds (2xx)."
+        ),
+        examples=[[{"route": "get-customer", "params": {"id": "path.id"}}]],
+    )
+
+    @model_validator(mode="after")
+    def _ttl_or_invalidates(self) -> CacheSection:
+        if self.ttl is None and not self.invalidates:
+            raise ValueError("give a ttl (cache this route) or invalidates (a write route)")
+        if self.ttl is None:
+            given = [name for name in _TTL_ONLY if name in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)} apply to a route with a ttl only")
+        return self
 
 
 class MappingFile(_Strict):
@@ -472,5 +523,8 @@ class MappingFile(_Strict):
     )
     migration: MigrationSection = Field(default_factory=MigrationSection)
     cache: CacheSection | None = Field(
-        default=None, description="Cache the route's successful answers (safe routes only)."
+        default=None,
+        description=(
+            "Cache the route's successful answers (safe routes), or name what a write invalidates."
+        ),
     )

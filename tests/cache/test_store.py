@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from facade.cache.store import ENTRY_OVERHEAD, Entry, MemoryStore
+from facade.cache.store import ENTRY_OVERHEAD, Entry, MemoryStore, entry_params
 from facade.observability import Metrics
 
 
@@ -14,11 +14,11 @@ def entry(route: str = "r", size: int = 100) -> Entry:
     return Entry(route, 200, b"x" * size, "legacy", expires=1.0)
 
 
-def test_get_set_delete() -> None:
+def test_get_put_purge() -> None:
     store = MemoryStore(10_000)
-    store.set("a", entry())
+    store.put("a", entry())
     assert store.get("a") == entry()
-    store.delete("a")
+    assert store.purge("r") == 1
     assert store.get("a") is None
     assert store.used == 0
 
@@ -27,9 +27,9 @@ def test_bounded_in_bytes_evicting_least_recently_used() -> None:
     one = 1000 + 1 + ENTRY_OVERHEAD
     store = MemoryStore(3 * one)
     for key in "abc":
-        store.set(key, entry(size=1000))
+        store.put(key, entry(size=1000))
     store.get("a")  # a is now the most recently used
-    store.set("d", entry(size=1000))
+    store.put("d", entry(size=1000))
     assert store.get("b") is None
     assert all(store.get(k) is not None for k in "acd")
     assert store.used == 3 * one
@@ -38,26 +38,85 @@ def test_bounded_in_bytes_evicting_least_recently_used() -> None:
 
 def test_an_entry_larger_than_the_store_is_not_kept() -> None:
     store = MemoryStore(500)
-    store.set("a", entry(size=1000))
+    store.put("a", entry(size=1000))
     assert store.get("a") is None
     assert store.used == 0
 
 
 def test_replacing_a_key_counts_its_bytes_once() -> None:
     store = MemoryStore(10_000)
-    store.set("a", entry(size=100))
-    store.set("a", entry(size=300))
+    store.put("a", entry(size=100))
+    store.put("a", entry(size=300))
     assert store.used == 300 + 1 + ENTRY_OVERHEAD
 
 
 def test_purge_route_drops_only_that_route() -> None:
     store = MemoryStore(10_000)
-    store.set("a", entry("one"))
-    store.set("b", entry("two"))
-    store.set("c", entry("one"))
-    assert store.purge_route("one") == 2
+    store.put("a", entry("one"))
+    store.put("b", entry("two"))
+    store.put("c", entry("one"))
+    assert store.purge("one") == 2
     assert store.get("b") is not None
     assert len(store) == 1
+
+
+def with_params(route: str, **params: str | list[str]) -> Entry:
+    return Entry(route, 200, b"{}", "legacy", 1.0, params=entry_params(params))
+
+
+def test_the_index_finds_entries_by_route_and_parameter_values() -> None:
+    store = MemoryStore(100_000)
+    store.put("a", with_params("one", id="1", lang="en"))
+    store.put("b", with_params("one", id="1", lang="fr"))
+    store.put("c", with_params("one", id="2", lang="en"))
+    store.put("d", with_params("two", id="1"))
+    store.put("e", with_params("one", id="3", tag=["x", "y"]))
+    assert store.index("one") == {"a", "b", "c", "e"}
+    assert store.index("one", frozenset({("id", "1")})) == {"a", "b"}
+    assert store.index("one", frozenset({("id", "1"), ("lang", "fr")})) == {"b"}
+    assert store.index("one", frozenset({("tag", "y")})) == {"e"}
+    assert store.index("one", frozenset({("id", "9")})) == frozenset()
+    assert store.index("three") == frozenset()
+    assert store.purge("one", frozenset({("id", "1")})) == 2
+    assert store.index("one") == {"c", "e"}
+    assert store.get("d") is not None
+
+
+def test_the_index_forgets_evicted_and_replaced_entries() -> None:
+    one = with_params("r", id="1").size("a")
+    store = MemoryStore(2 * one)
+    store.put("a", with_params("r", id="1"))
+    store.put("b", with_params("r", id="2"))
+    store.put("c", with_params("r", id="3"))  # evicts a
+    assert store.index("r") == {"b", "c"}
+    assert store.index("r", frozenset({("id", "1")})) == frozenset()
+    store.put("b", with_params("r", id="4"))  # the same key, other values
+    assert store.index("r", frozenset({("id", "2")})) == frozenset()
+    assert store.index("r", frozenset({("id", "4")})) == {"b"}
+    store.purge("r")
+    assert (store.used, len(store), store._by_route, store._by_param) == (0, 0, {}, {})
+
+
+def test_the_index_stays_consistent_under_concurrent_puts_and_purges() -> None:
+    store = MemoryStore(300 * with_params("r", id="00").size("0-000"))
+
+    def write(prefix: int) -> None:
+        for index in range(400):
+            store.put(f"{prefix}-{index:03d}", with_params("r", id=str(index % 7)))
+            if index % 50 == 0:
+                store.purge("r", frozenset({("id", str(prefix % 7))}))
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    keys = set(store._entries)
+    assert store.index("r") == keys
+    indexed = set().union(*store._by_param.values()) if store._by_param else set()
+    assert indexed == keys
+    for (_, _, value), found in store._by_param.items():
+        assert all(("id", value) in store._entries[k].params for k in found)
 
 
 def test_zero_bytes_refused() -> None:
@@ -70,7 +129,7 @@ def test_concurrent_writers_keep_the_byte_count_exact() -> None:
 
     def write(prefix: int) -> None:
         for index in range(500):
-            store.set(f"{prefix}{index:03d}", entry(size=10))
+            store.put(f"{prefix}{index:03d}", entry(size=10))
 
     threads = [threading.Thread(target=write, args=(p,)) for p in range(8)]
     for thread in threads:
