@@ -74,8 +74,6 @@ def admin_call(
         raise AdminError(
             f"no admin API at {url} (404): is it a facade started with FACADE_ADMIN_TOKEN set?"
         )
-    if response.status_code == 422:
-        raise StatusError(f"the facade at {url} refused the request: {_detail(response)}")
     if response.status_code != 200:
         raise AdminError(_refused(response, url, path))
     try:
