@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +51,8 @@ from facade.openapi.document import openapi_document
 from facade.pacing import Pacer, PacingMiddleware
 from facade.paths import RESERVED_PATHS
 from facade.pipeline import Failure, Outcome, ServedRoute, serve
+from facade.resilience.idempotency import Idempotency, MemoryRecords
+from facade.resilience.transport import ResilientTransport
 from facade.responses import (
     BACKEND_HEADER,
     encoded_json_response,
@@ -83,12 +86,23 @@ def create_app(
     (`app_from_env` gives large ones to a child process).
     """
     settings = settings or Settings()
-    network = transport or HttpTransport(settings.backend_connections)
+    metrics = Metrics()
+    inner = transport or HttpTransport(
+        settings.backend_connections,
+        limits=settings.backend_limits,
+        queue=settings.backend_queue,
+        queue_timeout=settings.backend_queue_timeout,
+    )
+    network = ResilientTransport(inner, settings.resilience, metrics)
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
-    metrics = Metrics()
     cache = _response_cache(settings, metrics)
+    keys: Idempotency[Outcome] = Idempotency(
+        MemoryRecords(
+            settings.idempotency_ttl, settings.idempotency_entries, settings.idempotency_bytes
+        )
+    )
     shadows = ShadowRunner(
         ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
@@ -96,15 +110,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            if isinstance(network, HttpTransport):
-                network.open(_origins(table))
+            if isinstance(inner, HttpTransport):
+                inner.open(_origins(table))
+                # a backend down at start does not stop the facade: /readyz names its routes
+                # (each origin gets a connection attempt of at most 2 s, all at once)
+                await network.check(_origins(table))
             await replies.start()
             await shadows.start()
             app.state.ready = True
             yield
         finally:  # pools, shadows and the translator go, also when startup itself failed
             app.state.ready = False
-            await shadows.aclose()
+            await shadows.aclose(settings.shadow_drain_seconds)
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
@@ -121,11 +138,14 @@ def create_app(
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
-    _add_operational_routes(app, registry, metrics)
+    _add_operational_routes(app, registry, metrics, _Backends(table, network))
     if settings.admin_token:  # off by default: /admin/* is then a 404 like any unknown path
         add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
     add_docs_routes(app)
-    served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
+    served = [
+        replace(_served(compiled, table, network, replies, threads, cache), idempotency=keys)
+        for compiled in table
+    ]
     for path, by_method in _by_path(served).items():
         app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
     document = openapi_document(table, table.contracts, title=app.title)
@@ -157,13 +177,15 @@ def app_from_env() -> FastAPI:
 def _served(
     compiled: CompiledRoute,
     table: RouteTable,
-    network: Transport,
+    resilient: ResilientTransport,
     replies: Translator,
     threads: Executor,
     cache: ResponseCache,
 ) -> ServedRoute:
     """One route with its backends: legacy always, new when the mapping names it (and then
-    the check of its answers against the route's documented response, when typed)."""
+    the check of its answers against the route's documented response, when typed). Both
+    call through the shared resilience, retried as the route's safety allows."""
+    network = resilient.for_route(compiled.mapping.legacy.safe)
     legacy = LegacyBackend(compiled, network, replies)
     new = table.new_sides.get(compiled.name)
     contract = table.contracts.routes[compiled.name]
@@ -308,7 +330,36 @@ def _render(request: Request, outcome: Outcome, backend: str | None = None) -> R
     return encoded_json_response(outcome.encoded, outcome.status, headers)
 
 
-def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metrics) -> None:
+class _Backends:
+    """Each backend origin's health and the routes that call it, for /readyz."""
+
+    def __init__(self, table: RouteTable, network: ResilientTransport) -> None:
+        self.network = network
+        self.routes: dict[str, list[str]] = {}
+        for compiled in table:
+            self.routes.setdefault(origin(compiled.address), []).append(compiled.name)
+            new = table.new_sides.get(compiled.name)
+            if new is not None and new.template is not None:
+                self.routes.setdefault(origin(new.template.origin), []).append(compiled.name)
+
+    def report(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Per origin: breaker state, last known reachability and routes; and the routes
+        whose backend is unreachable or whose breaker is not closed."""
+        backends, degraded = [], set()
+        for key, routes in sorted(self.routes.items()):
+            health = self.network.health(key)
+            state = health.breaker.state if self.network.settings.breaker else "off"
+            backends.append(
+                {"origin": key, "breaker": state, "reachable": health.reachable, "routes": routes}
+            )
+            if health.reachable is False or state in ("open", "half-open"):
+                degraded.update(routes)
+        return backends, sorted(degraded)
+
+
+def _add_operational_routes(
+    app: FastAPI, registry: WsdlRegistry, metrics: Metrics, backends: _Backends
+) -> None:
     """Health, readiness and metrics: plain Starlette routes (GET and HEAD), no validation
     layer in front of them, so they stay cheap while the facade is busy."""
 
@@ -318,7 +369,10 @@ def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metri
     async def readyz(request: Request) -> Response:
         wsdls = sorted(registry.loaded)
         ready = bool(request.app.state.ready)
-        return json_response({"ready": ready, "wsdls": wsdls}, 200 if ready else 503)
+        # a failing backend does not make the facade unready: its other routes still serve
+        origins, degraded = backends.report()
+        document = {"ready": ready, "wsdls": wsdls, "backends": origins, "degraded": degraded}
+        return json_response(document, 200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

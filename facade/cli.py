@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -128,7 +130,10 @@ def serve(
     if not len(table):  # e.g. a container started without its mappings mounted
         _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
         raise typer.Exit(1)
-    settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
+    # the other settings (limits, breaker, shutdown...) come from the environment
+    settings = replace(
+        Settings.from_env(), mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level
+    )
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
     with _shared_metrics(workers):
@@ -140,6 +145,8 @@ def serve(
             workers=workers,
             log_level="warning",
             access_log=False,
+            # on SIGTERM, requests in flight get this long; then shadows drain (app lifespan)
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),
         )
 
 

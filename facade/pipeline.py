@@ -1,7 +1,8 @@
 """handle(route, context) -> outcome: the only module that knows the order of the steps.
 
-    context -> validation against the route's contract -> the side that serves (by mode,
-               and in canary by the caller's sticky bucket)
+    context -> validation against the route's contract
+            -> a write with an Idempotency-Key seen before: the first answer, replayed
+            -> the side that serves (by mode, and in canary by the caller's sticky bucket)
             -> that backend, within the side's deadline
             -> the new side's answer checked against the documented response
             -> a new-side failure answered by legacy, when the route falls back -> outcome
@@ -21,7 +22,7 @@ from jmespath.exceptions import JMESPathError
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.cache.http import wants_bypass
-from facade.cache.keys import KeyReads, cache_key
+from facade.cache.keys import KeyReads, cache_key, identity
 from facade.cache.step import ResponseCache
 from facade.context import RequestContext
 from facade.contracts.conformance import ResponseConformance
@@ -32,6 +33,13 @@ from facade.migration.routing import may_fall_back, side_for, sticky_key
 from facade.migration.shadow import ShadowJob
 from facade.net.seam import Deadline
 from facade.pacing import LOOP_WORK_BYTES
+from facade.resilience.idempotency import (
+    KEY_HEADER,
+    Idempotency,
+    check_key,
+    fingerprint,
+    scoped_key,
+)
 from facade.routetable import CompiledRoute
 from facade.translate.request import build_arguments
 from facade.translate.validate import ArgumentValidator
@@ -59,6 +67,8 @@ class ServedRoute:
     """The app's response cache; used when the mapping gives the route a `cache.ttl`."""
     cache_reads: KeyReads = KeyReads()
     """What of the request, beyond path, query and body, the route's cache key holds."""
+    idempotency: Idempotency[Outcome] | None = None
+    """The app's idempotency records; used when the route honours Idempotency-Key."""
 
     def __post_init__(self) -> None:
         mode = self.compiled.mapping.mode
@@ -79,6 +89,8 @@ class Failure:
 
 
 Outcome = BackendReply | Failure
+IDEMPOTENT_FAILURE_SIZE = 1024
+"""Bytes a kept 4xx counts for in the idempotency store."""
 
 
 async def handle(route: ServedRoute, context: RequestContext) -> Outcome:
@@ -91,8 +103,30 @@ async def serve(route: ServedRoute, context: RequestContext) -> tuple[Outcome, S
     """The client's outcome, and the shadow job to run once the client has it (if any)."""
     try:
         request = validate(route, context)
+        key = idempotency_key(route, context)
     except FacadeError as exc:
         return Failure(exc), None
+    if key is None or route.idempotency is None:
+        return await served(route, request)
+    shadow: list[ShadowJob | None] = [None]
+
+    async def produce() -> Outcome:
+        outcome, shadow[0] = await served(route, request)
+        return outcome
+
+    print_ = fingerprint(route.compiled.mapping.method, [context.path, context.query, context.body])
+    try:
+        outcome, _ = await route.idempotency.run(
+            key, print_, produce, kept, answer_size, wait=longest_call(route)
+        )
+    except FacadeError as exc:
+        return Failure(exc), None
+    return outcome, shadow[0]
+
+
+async def served(route: ServedRoute, request: BackendRequest) -> tuple[Outcome, ShadowJob | None]:
+    """The outcome of the side that serves, its fallback, and the shadow job."""
+    context = request.context
     backend = choose_side(route, context)
     outcome, called = await cached_call(route, backend, request)
     if isinstance(outcome, Failure) and may_fall_back(
@@ -120,6 +154,34 @@ async def cached_call(
     bypass = mapping.cache.allow_bypass and wants_bypass(request.context.headers)
     grace = mapping.cache.stale_if_error
     return await route.cache.fetch(key, route.name, ttl, backend.timeout, produce, bypass, grace)
+
+
+def idempotency_key(route: ServedRoute, context: RequestContext) -> str | None:
+    """The store's key for a request carrying Idempotency-Key on a route that honours it,
+    scoped to the route and the caller (the principal once authentication sets one, else a
+    hash of the credentials sent); None when there is nothing to key."""
+    given = context.headers.get(KEY_HEADER)
+    if given is None or not route.compiled.mapping.resilience.idempotency:
+        return None
+    principal = getattr(context, "principal", None)  # set by authentication, when it runs
+    caller = repr(principal) if principal is not None else identity(context.headers)
+    return scoped_key(route.name, caller, check_key(given))
+
+
+def kept(outcome: Outcome) -> bool:
+    """Answers replayed for a repeated key: successes and client errors (the backend did or
+    refused the write). A 5xx is not kept, so the client's retry tries again."""
+    return isinstance(outcome, BackendReply) or outcome.error.status < 500
+
+
+def answer_size(outcome: Outcome) -> int:
+    return len(outcome.encoded) if isinstance(outcome, BackendReply) else IDEMPOTENT_FAILURE_SIZE
+
+
+def longest_call(route: ServedRoute) -> float:
+    """The longest a request of this route may take at the backends (a new side's deadline
+    and then legacy's, when it falls back): how long a repeated key waits for the first."""
+    return route.legacy.timeout + (route.new.timeout if route.new is not None else 0.0)
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:

@@ -375,6 +375,19 @@ class CacheSection(_Strict):
     )
 
 
+class ResilienceSection(_Strict):
+    """How the facade protects the route's backends beyond the process-wide settings."""
+
+    idempotency: bool | None = Field(
+        default=None,
+        description=(
+            "Honour the `Idempotency-Key` request header: a retried request with the same key "
+            "gets the first answer and the backend sees it once. When absent: on for routes "
+            "that are not safe (writes), off for safe ones; false opts a write route out."
+        ),
+    )
+
+
 class MappingFile(_Strict):
     """One route: a REST endpoint bound to one SOAP operation, and its new implementation."""
 
@@ -391,4 +404,8 @@ class MappingFile(_Strict):
     migration: MigrationSection = Field(default_factory=MigrationSection)
     cache: CacheSection | None = Field(
         default=None, description="Cache the route's successful answers (safe routes only)."
+    )
+    resilience: ResilienceSection = Field(
+        default_factory=ResilienceSection,
+        description="Idempotency keys for the route (retries, breaker, limits are settings).",
     )
