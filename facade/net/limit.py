@@ -13,6 +13,7 @@ caller gets a 503 with Retry-After at once, and the backend never saw the call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -70,8 +71,9 @@ class CallLimit:
             if waiter.done() and not waiter.cancelled():
                 self._release()  # the place was handed over just as the caller left
             else:
-                waiter.cancel()
-                self._waiters.remove(waiter)
+                waiter.cancel()  # cancelling the task may have cancelled it already, and
+                with contextlib.suppress(ValueError):  # _release may have dropped it then
+                    self._waiters.remove(waiter)
             if isinstance(exc, TimeoutError):
                 raise BackendBusy("No turn to call this backend came in time") from None
             raise
