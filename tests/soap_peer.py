@@ -70,13 +70,13 @@ class Call:
 
 
 class SoapPeer:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.answer: Callable[[Call], Answer] = lambda call: OK
         self.calls: list[Call] = []
         self.running = 0
         self.most_at_once = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}/crm"
 
