@@ -14,13 +14,17 @@ import pytest
 from facades import facade_for
 from soap_peer import (
     CREATE_CUSTOMER,
+    CRM,
+    CUSTOMER,
     NEW_CUSTOMER,
     NOT_FOUND_FAULT,
     OK,
     PROXY_503,
+    XML,
     Call,
     SoapPeer,
 )
+from wsdls import envelope
 
 MAPPINGS = {"create-customer": CREATE_CUSTOMER}
 
@@ -163,3 +167,39 @@ def test_keys_expire(peer: SoapPeer, tmp_path: Path) -> None:
         time.sleep(0.4)
         create(url, "k-i")
     assert len(peer.calls) == 2
+
+
+def test_a_burst_of_500_with_50_keys_makes_50_writes(peer: SoapPeer, tmp_path: Path) -> None:
+    """500 requests at once, ten copies of each of 50 keys: legacy gets 50 writes, and the
+    copies of a key all get the answer of that key's one write (each write's id differs).
+    The route's deadline is long: a 504 on a loaded machine would not be kept, and its
+    repeat would write again, as it should."""
+
+    def numbered(call: Call) -> tuple[int, str, str]:
+        customer = CUSTOMER.replace("<c:Id>1</c:Id>", f"<c:Id>{call.number}</c:Id>")
+        inner = f'<c:CreateCustomerResponse xmlns:c="{CRM}">{customer}</c:CreateCustomerResponse>'
+        return 200, XML, envelope(inner)
+
+    peer.answer = numbered
+    legacy = CREATE_CUSTOMER["legacy"] | {"timeout": 120}
+    mappings = {"create-customer": CREATE_CUSTOMER | {"legacy": legacy}}
+
+    async def burst(base_url: str) -> list[tuple[str, httpx.Response]]:
+        limits = httpx.Limits(max_connections=500)
+        async with httpx.AsyncClient(base_url=base_url, timeout=150, limits=limits) as client:
+
+            async def send(key: str) -> tuple[str, httpx.Response]:
+                headers = {"idempotency-key": key}
+                return key, await client.post("/v1/customers", json=NEW_CUSTOMER, headers=headers)
+
+            return await asyncio.gather(*(send(f"k-{n % 50}") for n in range(500)))
+
+    with facade_for(tmp_path, mappings, {"CRM_URL": peer.url}) as url:
+        answers = asyncio.run(burst(url))
+    assert {r.status_code for _, r in answers} == {201}
+    ids_by_key: dict[str, set[int]] = {}
+    for key, response in answers:
+        ids_by_key.setdefault(key, set()).add(response.json()["id"])
+    assert all(len(ids) == 1 for ids in ids_by_key.values())
+    assert len({next(iter(ids)) for ids in ids_by_key.values()}) == 50
+    assert len(peer.calls) == 50
