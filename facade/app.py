@@ -339,7 +339,9 @@ class _Backends:
         for compiled in table:
             self.routes.setdefault(origin(compiled.address), []).append(compiled.name)
             new = table.new_sides.get(compiled.name)
-            if new is not None and new.template is not None:
+            # a route in mode legacy does not call its new side: its state does not matter
+            serves_new = compiled.mapping.mode != "legacy"
+            if serves_new and new is not None and new.template is not None:
                 self.routes.setdefault(origin(new.template.origin), []).append(compiled.name)
 
     def report(self) -> tuple[list[dict[str, Any]], list[str]]:

@@ -5,7 +5,8 @@ FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
 FACADE_SHADOW_QUEUE=1000  FACADE_SHADOW_CONCURRENCY=16
 FACADE_CACHE_BYTES=67108864  FACADE_ADMIN_TOKEN=...  (unset: no admin API)
 FACADE_BACKEND_LIMITS="http://erp:8080=4"  FACADE_BACKEND_QUEUE=1000
-FACADE_BACKEND_QUEUE_TIMEOUT=5  FACADE_RETRY_ATTEMPTS=3  FACADE_RETRY_BUDGET=0.2
+FACADE_BACKEND_QUEUE_TIMEOUT=2 (unset: the call's deadline)
+FACADE_RETRY_ATTEMPTS=3  FACADE_RETRY_BUDGET=0.2
 FACADE_BREAKER=on  FACADE_BREAKER_THRESHOLD=5  FACADE_BREAKER_COOL_DOWN=10
 FACADE_IDEMPOTENCY_TTL=86400  FACADE_IDEMPOTENCY_ENTRIES=10000
 FACADE_IDEMPOTENCY_BYTES=16777216  FACADE_SHUTDOWN_SECONDS=20  FACADE_SHADOW_DRAIN_SECONDS=2
@@ -64,8 +65,9 @@ class Settings:
     `backend_connections`: legacy systems often take only a few at once."""
     backend_queue: int = DEFAULT_QUEUE
     """Calls that may wait for a turn per backend origin; beyond them, 503 at once."""
-    backend_queue_timeout: float = DEFAULT_QUEUE_TIMEOUT
-    """Seconds a call waits for a turn (never past its deadline) before it is a 503."""
+    backend_queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT
+    """Seconds a call waits for a turn before it is a 503; None (the default): until the
+    call's deadline. Never past the deadline."""
     retry_attempts: int = DEFAULT_ATTEMPTS
     """Attempts per backend call where a retry is safe (1: never retry)."""
     retry_budget: float = DEFAULT_BUDGET_RATIO
@@ -114,9 +116,7 @@ class Settings:
             admin_token=env.get("FACADE_ADMIN_TOKEN") or None,
             backend_limits=parse_limits(env.get("FACADE_BACKEND_LIMITS", "")),
             backend_queue=int(env.get("FACADE_BACKEND_QUEUE", DEFAULT_QUEUE)),
-            backend_queue_timeout=float(
-                env.get("FACADE_BACKEND_QUEUE_TIMEOUT", DEFAULT_QUEUE_TIMEOUT)
-            ),
+            backend_queue_timeout=_seconds_or_none(env.get("FACADE_BACKEND_QUEUE_TIMEOUT")),
             retry_attempts=int(env.get("FACADE_RETRY_ATTEMPTS", DEFAULT_ATTEMPTS)),
             retry_budget=float(env.get("FACADE_RETRY_BUDGET", DEFAULT_BUDGET_RATIO)),
             breaker=_switch("FACADE_BREAKER", env.get("FACADE_BREAKER", "on")),
@@ -148,7 +148,9 @@ class Settings:
         for name in whole:
             if getattr(self, name) < 1:
                 raise ValueError(f"FACADE_{name.upper()} must be at least 1")
-        seconds = ("backend_queue_timeout", "breaker_cool_down", "idempotency_ttl")
+        if self.backend_queue_timeout is not None and not self.backend_queue_timeout > 0:
+            raise ValueError("FACADE_BACKEND_QUEUE_TIMEOUT must be more than 0 seconds")
+        seconds = ("breaker_cool_down", "idempotency_ttl")
         for name in (*seconds, "shutdown_seconds"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"FACADE_{name.upper()} must be more than 0 seconds")
@@ -174,7 +176,7 @@ class Settings:
             "FACADE_CACHE_BYTES": str(self.cache_bytes),
             "FACADE_BACKEND_LIMITS": ",".join(f"{o}={n}" for o, n in self.backend_limits.items()),
             "FACADE_BACKEND_QUEUE": str(self.backend_queue),
-            "FACADE_BACKEND_QUEUE_TIMEOUT": str(self.backend_queue_timeout),
+            "FACADE_BACKEND_QUEUE_TIMEOUT": _text(self.backend_queue_timeout),
             "FACADE_RETRY_ATTEMPTS": str(self.retry_attempts),
             "FACADE_RETRY_BUDGET": str(self.retry_budget),
             "FACADE_BREAKER": "on" if self.breaker else "off",
@@ -200,6 +202,14 @@ def parse_limits(text: str) -> dict[str, int]:
             raise ValueError(f"FACADE_BACKEND_LIMITS: {problem}")
         limits[origin(url)] = int(number)
     return limits
+
+
+def _seconds_or_none(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else str(value)
 
 
 def _switch(name: str, value: str) -> bool:

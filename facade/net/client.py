@@ -39,7 +39,8 @@ class HttpTransport:
     await transport.aclose()
 
     Each origin takes `limits[origin]` calls at once (else `connections_per_origin`); up to
-    `queue` more wait for a turn, each at most `queue_timeout` seconds, then BackendBusy (503).
+    `queue` more wait for a turn, each at most `queue_timeout` seconds (default: until its
+    deadline), then BackendBusy (503).
 
     Pools are made on first use inside the running event loop (an aiohttp session cannot
     be made outside one) and closed by `aclose()` at shutdown.
@@ -51,7 +52,7 @@ class HttpTransport:
         *,
         limits: Mapping[str, int] | None = None,
         queue: int = DEFAULT_QUEUE,
-        queue_timeout: float = DEFAULT_QUEUE_TIMEOUT,
+        queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT,
     ) -> None:
         self.connections_per_origin = connections_per_origin
         self.limits = {origin(url): n for url, n in (limits or {}).items()}

@@ -1,6 +1,7 @@
 """How many calls one backend origin gets at once, and how many may wait for a turn.
 
     limit = CallLimit(4, queue=50, queue_timeout=2.0)   # 4 in flight, 50 waiting, 2 s each
+                                                        # (queue_timeout=None: the deadline)
     async with limit.turn(deadline):                    # ServiceUnavailable when it is full
         ...
 
@@ -23,19 +24,19 @@ from facade.net.seam import Deadline
 
 DEFAULT_QUEUE = 1000
 """Calls that may wait for a turn per origin; more are refused with 503 at once."""
-DEFAULT_QUEUE_TIMEOUT = 5.0
-"""Seconds a call waits for a turn before it is refused with 503."""
+DEFAULT_QUEUE_TIMEOUT: float | None = None
+"""By default a call waits for a turn until its own deadline, then it is refused with 503."""
 
 
 class CallLimit:
     """At most `limit` calls in flight, `queue` more waiting in order, each for at most
-    `queue_timeout` seconds (and never past its deadline)."""
+    `queue_timeout` seconds and never past its deadline."""
 
     def __init__(
         self,
         limit: int,
         queue: int = DEFAULT_QUEUE,
-        queue_timeout: float = DEFAULT_QUEUE_TIMEOUT,
+        queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT,
     ) -> None:
         self.limit = limit
         self.queue = queue
@@ -65,7 +66,7 @@ class CallLimit:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(min(self.queue_timeout, deadline.remaining())):
+            async with asyncio.timeout(self._wait(deadline)):
                 await waiter  # _release hands its place over: in_flight stays counted
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
@@ -77,6 +78,11 @@ class CallLimit:
             if isinstance(exc, TimeoutError):
                 raise BackendBusy("No turn to call this backend came in time") from None
             raise
+
+    def _wait(self, deadline: Deadline) -> float:
+        if self.queue_timeout is None:
+            return deadline.remaining()
+        return min(self.queue_timeout, deadline.remaining())
 
     def _release(self) -> None:
         while self._waiters:

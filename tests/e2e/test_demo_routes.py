@@ -148,7 +148,9 @@ def test_orders_of_an_unknown_customer_are_404_like_the_customer(client: httpx.C
 
 def test_operational_endpoints(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"ready": True, "wsdls": ["crm.wsdl"]}
+    ready = client.get("/readyz").json()
+    assert (ready["ready"], ready["wsdls"], ready["degraded"]) == (True, ["crm.wsdl"], [])
+    assert {b["breaker"] for b in ready["backends"]} == {"closed"}
     client.get("/v1/customers/1")
     metrics = client.get("/metrics").text
     assert 'facade_requests_total{route="get-customer",side="legacy",status="200"}' in metrics
