@@ -2,6 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python bench/resilience.py [--clients 1000]
 
+0. Baseline: an immediate backend, no limit: N clients at once (what HTTP itself costs).
 1. A slow backend (100 ms per call) behind a limit of 3 calls, a queue of 50 and a queue
    timeout of 1 s: N clients at once. Statuses, latency by status, the backend's most calls
    at once, and the time to the last answer.
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import aiohttp
 import httpx
 from _harness import facade, get_customer_reply, mapping_with_address, ms, percentile, raise_nofile
 
@@ -74,13 +76,17 @@ def running(backend: Backend) -> Iterator[Backend]:
 
 
 async def burst(url: str, clients: int) -> tuple[list[tuple[int, float]], float]:
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    """`clients` GETs at once, one connection each (aiohttp: httpx itself would be the
+    bottleneck at 1,000 connections, see net_clients.py)."""
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
 
         async def one() -> tuple[int, float]:
             started = time.perf_counter()
-            response = await client.get(url)
-            return response.status_code, time.perf_counter() - started
+            async with client.get(url) as response:
+                await response.read()
+                return response.status, time.perf_counter() - started
 
         started = time.perf_counter()
         answers = await asyncio.gather(*(one() for _ in range(clients)))
@@ -111,6 +117,15 @@ def main() -> None:
     def failing() -> tuple[int, str, bytes]:
         return 503, "text/html", b"<html>down</html>"
 
+    def fast() -> tuple[int, str, bytes]:
+        return 200, "text/xml; charset=utf-8", reply
+
+    with running(Backend(fast)) as backend:
+        text = mapping_with_address("customers/get-customer.yaml", f"{backend.origin}/crm")
+        with facade({"get-customer.yaml": text}) as base:
+            answers, healthy_wall = asyncio.run(burst(f"{base}/v1/customers/1", clients))
+        report(f"baseline, no limit: {clients} clients, immediate backend", answers, healthy_wall)
+
     with running(Backend(slow)) as backend:
         os.environ.update(
             FACADE_BACKEND_LIMITS=f"{backend.origin}=3",
@@ -137,6 +152,7 @@ def main() -> None:
         print(f"  backend calls during the burst: {backend.calls - before}")
         p50 = percentile([t for _, t in answers], 0.5)
         print(f"  open-breaker p50 / one healthy call: {p50 / single:.2f}")
+        print(f"  open-breaker burst / baseline burst (last answer): {wall / healthy_wall:.2f}")
 
 
 if __name__ == "__main__":
