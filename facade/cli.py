@@ -131,9 +131,12 @@ def serve(
         _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
         raise typer.Exit(1)
     # the other settings (limits, breaker, shutdown...) come from the environment
-    settings = replace(
-        Settings.from_env(), mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level
-    )
+    try:
+        from_env = Settings.from_env()
+    except ValueError as exc:
+        typer.secho(f"facade serve: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    settings = replace(from_env, mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
     with _shared_metrics(workers):
