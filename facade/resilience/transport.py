@@ -207,8 +207,8 @@ class ResilientTransport:
         max_bytes: int,
     ) -> Reply:
         """One call through the breaker; its verdict recorded."""
-        breaker = health.breaker
-        probe = self._admit(key, breaker) if self.settings.breaker else False
+        breaker = health.breaker if self.settings.breaker else _NO_BREAKER
+        probe = self._admit(key, breaker)
         try:
             reply = await self.inner.request(
                 method, url, content, headers, deadline, max_bytes=max_bytes
@@ -222,7 +222,8 @@ class ResilientTransport:
             breaker.succeeded()
             raise
         except BackendError as exc:
-            health.reachable = not isinstance(exc, BackendUnreachable)
+            if isinstance(exc, BackendUnreachable):
+                health.reachable = False
             breaker.failed()
             raise
         except BaseException:
@@ -235,7 +236,7 @@ class ResilientTransport:
             breaker.succeeded()
         return reply
 
-    def _admit(self, key: str, breaker: CircuitBreaker) -> bool:
+    def _admit(self, key: str, breaker: CircuitBreaker | _NoBreaker) -> bool:
         try:
             return breaker.admit()
         except BackendCircuitOpen:
@@ -267,6 +268,25 @@ class ResilientTransport:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class _NoBreaker:
+    """The breaker when FACADE_BREAKER=off: admits every call and records nothing."""
+
+    def admit(self) -> bool:
+        return False
+
+    def succeeded(self) -> None:
+        return None
+
+    def failed(self) -> None:
+        return None
+
+    def abandoned(self, probe: bool) -> None:
+        return None
+
+
+_NO_BREAKER = _NoBreaker()
 
 
 @dataclass(frozen=True)

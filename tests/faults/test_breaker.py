@@ -164,3 +164,18 @@ def test_the_breakers_states_and_its_one_probe() -> None:
     breaker.succeeded()
     assert breaker.admit() is False
     assert seen == ["open", "half-open", "closed"]
+
+
+def test_turned_off_it_never_refuses_and_reports_nothing(peer: SoapPeer, tmp_path: Path) -> None:
+    peer.answer = lambda call: PROXY_503
+    settings = Settings(retry_attempts=1, breaker=False)
+    with facade_for(tmp_path, MAPPINGS, {"CRM_URL": peer.url}, settings) as url:
+        assert {get(url).status_code for _ in range(8)} == {502}
+        metrics = httpx.get(f"{url}/metrics").text
+        ready = httpx.get(f"{url}/readyz").json()
+    assert len(peer.calls) == 8
+    assert (
+        "facade_backend_breaker_state{" in metrics
+        and " 2.0" not in metrics.split("facade_backend_breaker_state{", 1)[1].split("\n", 1)[0]
+    )
+    assert (ready["backends"][0]["breaker"], ready["degraded"]) == ("off", [])
