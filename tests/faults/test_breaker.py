@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from facades import facade_for
+from pytest_httpserver import HTTPServer
 from soap_peer import FAULT_500, GET_CUSTOMER, OK, PROXY_503, Call, SoapPeer
 
 from facade.errors import BackendCircuitOpen
@@ -179,3 +180,21 @@ def test_turned_off_it_never_refuses_and_reports_nothing(peer: SoapPeer, tmp_pat
         and " 2.0" not in metrics.split("facade_backend_breaker_state{", 1)[1].split("\n", 1)[0]
     )
     assert (ready["backends"][0]["breaker"], ready["degraded"]) == ("off", [])
+
+
+def test_an_open_breaker_on_the_new_side_falls_back_to_legacy_without_calling_new(
+    peer: SoapPeer, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/api/customers/1").respond_with_data("down", status=503)
+    route = GET_CUSTOMER | {
+        "new": {"url": "${NEW_URL}/customers/{path.id}"},
+        "migration": {"mode": "new"},
+    }
+    env = {"CRM_URL": peer.url, "NEW_URL": httpserver.url_for("/api")}
+    with facade_for(tmp_path, {"get-customer": route}, env, ONE_ATTEMPT) as url:
+        answers = [get(url) for _ in range(8)]
+    assert {(r.status_code, r.headers["x-facade-backend"]) for r in answers} == {
+        (200, "legacy-fallback")
+    }
+    assert len(httpserver.log) == 5  # then the new side's breaker answered for it
+    assert len(peer.calls) == 8
