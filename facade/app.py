@@ -62,6 +62,8 @@ from facade.pacing import Pacer, PacingMiddleware
 from facade.paths import RESERVED_PATHS
 from facade.pipeline import Failure, Outcome, ServedRoute, serve
 from facade.reload import Changes, Reloader
+from facade.resilience.idempotency import Idempotency, MemoryRecords
+from facade.resilience.transport import ResilientTransport
 from facade.responses import (
     BACKEND_HEADER,
     encoded_json_response,
@@ -100,16 +102,26 @@ def create_app(
     Replies are translated on the event loop unless a `translator` says otherwise
     (`app_from_env` gives large ones to a child process). Given the folders' build, the app
     reloads them on SIGHUP, and when they change if `settings.reload_mappings` (see
-    facade/reload.py); a table given alone is served as it is.
-    (`app_from_env` gives large ones to a child process). Cached answers live in an
+    facade/reload.py); a table given alone is served as it is. Cached answers live in an
     in-process MemoryStore of `settings.cache_bytes` unless a `store` is given.
     """
     settings = settings or Settings()
-    network = transport or HttpTransport(settings.backend_connections)
+    metrics = Metrics()
+    inner = transport or HttpTransport(
+        settings.backend_connections,
+        limits=settings.backend_limits,
+        queue=settings.backend_queue,
+        queue_timeout=settings.backend_queue_timeout,
+    )
+    network = ResilientTransport(inner, settings.resilience, metrics)
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
-    metrics = Metrics()
+    keys: Idempotency[Outcome] = Idempotency(
+        MemoryRecords(
+            settings.idempotency_ttl, settings.idempotency_entries, settings.idempotency_bytes
+        )
+    )
     cache = _response_cache(
         store if store is not None else MemoryStore(settings.cache_bytes), metrics
     )
@@ -127,7 +139,9 @@ def create_app(
     def configure(source: Built, generation: int) -> Configuration:
         served = [
             replace(
-                _served(compiled, source, network, replies, threads, cache), flags=flags.setting
+                _served(compiled, source, network, replies, threads, cache),
+                flags=flags.setting,
+                idempotency=keys,
             )
             for compiled in source.table
         ]
@@ -149,8 +163,8 @@ def create_app(
         )
 
     def adopt(configuration: Configuration, changes: Changes) -> None:
-        if isinstance(network, HttpTransport):  # pools of origins no longer used stay open
-            network.open(_origins(configuration.table))
+        if isinstance(inner, HttpTransport):  # pools of origins no longer used stay open
+            inner.open(_origins(configuration.table))
         if configuration.version is not None:
             replies.reconfigure(configuration.version)
         for name in (*changes.changed, *changes.removed):  # their entries can never hit again
@@ -178,8 +192,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ramps = None
         try:
-            if isinstance(network, HttpTransport):
-                network.open(_origins(current.configuration.table))
+            if isinstance(inner, HttpTransport):
+                origins = _origins(current.configuration.table)
+                inner.open(origins)
+                # a backend down at start does not stop the facade: /readyz names its routes
+                # (each origin gets a connection attempt of at most 2 s, all at once)
+                await network.check(origins)
             await replies.start()
             await shadows.start()
             ramps = start_ramps(flags)
@@ -192,7 +210,7 @@ def create_app(
             await stop_ramps(ramps)
             if reloader is not None:
                 await reloader.aclose()
-            await shadows.aclose()
+            await shadows.aclose(settings.shadow_drain_seconds)
             await cache.aclose()
             await network.aclose()
             await replies.aclose()
@@ -220,7 +238,8 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _serve_hits_first(app, current, metrics)
     _add_error_handlers(app)
-    _add_operational_routes(app, current, reloader, metrics, flags)
+    backends = _Backends(current, network)
+    _add_operational_routes(app, current, reloader, metrics, flags, backends)
     if settings.tokens():  # off by default: /admin/* is then a 404 like any unknown path
 
         def table_now() -> RouteTable:
@@ -317,14 +336,16 @@ def app_from_env() -> FastAPI:
 def _served(
     compiled: CompiledRoute,
     source: Built,
-    network: Transport,
+    resilient: ResilientTransport,
     replies: Translator,
     threads: Executor,
     cache: ResponseCache,
 ) -> ServedRoute:
     """One route with its backends: legacy always, new when the mapping names it (and then
-    the check of its answers against the route's documented response, when typed)."""
+    the check of its answers against the route's documented response, when typed). Both
+    call through the shared resilience, retried as the route's safety allows."""
     table = source.table
+    network = resilient.for_route(compiled.mapping.legacy.safe)
     legacy = LegacyBackend(compiled, network, replies, source.version or None)
     new = table.new_sides.get(compiled.name)
     contract = table.contracts.routes[compiled.name]
@@ -482,12 +503,48 @@ def _render(request: Request, outcome: Outcome, backend: str | None = None) -> R
     return encoded_json_response(outcome.encoded, outcome.status, headers)
 
 
+class _Backends:
+    """Each backend origin's health and the routes that call it, for /readyz (the routes
+    of the configuration served at the time of the call)."""
+
+    def __init__(self, current: Current, network: ResilientTransport) -> None:
+        self.current = current
+        self.network = network
+
+    def routes(self) -> dict[str, list[str]]:
+        table = self.current.configuration.table
+        routes: dict[str, list[str]] = {}
+        for compiled in table:
+            routes.setdefault(origin(compiled.address), []).append(compiled.name)
+            new = table.new_sides.get(compiled.name)
+            # a route in mode legacy does not call its new side: its state does not matter
+            serves_new = compiled.mapping.mode != "legacy"
+            if serves_new and new is not None and new.template is not None:
+                routes.setdefault(origin(new.template.origin), []).append(compiled.name)
+        return routes
+
+    def report(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Per origin: breaker state, last known reachability and routes; and the routes
+        whose backend is unreachable or whose breaker is not closed."""
+        backends, degraded = [], set()
+        for key, routes in sorted(self.routes().items()):
+            health = self.network.health(key)
+            state = health.breaker.state if self.network.settings.breaker else "off"
+            backends.append(
+                {"origin": key, "breaker": state, "reachable": health.reachable, "routes": routes}
+            )
+            if health.reachable is False or state in ("open", "half-open"):
+                degraded.update(routes)
+        return backends, sorted(degraded)
+
+
 def _add_operational_routes(
     app: FastAPI,
     current: Current,
     reloader: Reloader | None,
     metrics: Metrics,
     flags: FlagControl,
+    backends: _Backends,
 ) -> None:
     """Health, readiness and metrics: plain Starlette routes (GET and HEAD), no validation
     layer in front of them, so they stay cheap while the facade is busy.
@@ -504,7 +561,10 @@ def _add_operational_routes(
         ready = bool(request.app.state.ready)
         # a broken state file leaves the declared modes serving: ready, with the reason
         state = {"store": flags.store.describe(), "problem": flags.problem()}
+        # a failing backend does not make the facade unready: its other routes still serve
+        origins, degraded = backends.report()
         document: dict[str, Any] = {"ready": ready, "wsdls": wsdls, "flags": state}
+        document |= {"backends": origins, "degraded": degraded}
         if reloader is not None:
             document["configuration"] = reloader.report()
         return json_response(document, 200 if ready else 503)

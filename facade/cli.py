@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
@@ -173,6 +174,8 @@ def serve(
         "port": port,
         "log_level": "warning",
         "access_log": False,
+        # on SIGTERM, requests in flight get this long; then shadows drain (app lifespan)
+        "timeout_graceful_shutdown": math.ceil(settings.shutdown_seconds),
     }
     with _shared_metrics(workers), _shared_state(workers, state, audit) as state_path:
         os.environ.update(replace(settings, state_path=state_path).to_env())

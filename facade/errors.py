@@ -10,10 +10,16 @@
         FlagStateUnavailable         409 flag-state-unavailable: the state file must be repaired
         PayloadTooLarge              413 payload-too-large
         UnsupportedMediaType         415 unsupported-media-type
+        Conflict                     409 conflict
+          IdempotencyKeyInFlight     409 idempotency-key-in-flight: the first is still running
         InvalidRequest               422 invalid-request (errors: [{field, message}])
+          InvalidIdempotencyKey      400 invalid-idempotency-key
+        IdempotencyKeyReused         422 idempotency-key-reused: same key, another request
         TooManyRequests              429 too-many-requests (Retry-After)
         BackendRejected              4xx backend-rejected: the new side's own 4xx, passed on
       ServiceUnavailable             503 service-unavailable (Retry-After)
+        BackendBusy                  503 backend-busy: the origin's call limit and queue are full
+        BackendCircuitOpen           503 backend-circuit-open: calls paused after failures
       BackendError                   502 backend-error
         BackendUnreachable           502 backend-unreachable
         BackendTimeout               504 backend-timeout
@@ -187,6 +193,43 @@ class ServiceUnavailable(FacadeError):
         return _retry_after(self.retry_after)
 
 
+class BackendBusy(ServiceUnavailable):
+    """The backend origin's concurrency limit is reached and no turn came in time (or its
+    queue is full); the backend never saw the call."""
+
+    slug = "backend-busy"
+    title = "The backend is taking no more calls right now"
+
+
+class BackendCircuitOpen(ServiceUnavailable):
+    """Calls to the backend origin are paused after consecutive failures; the backend is
+    not called until the cool-down ends (`Retry-After`)."""
+
+    slug = "backend-circuit-open"
+    title = "The backend is failing; calls to it are paused"
+
+
+class Conflict(ClientError):
+    status = 409
+    slug = "conflict"
+    title = "The request conflicts with another one"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """A request with the same Idempotency-Key is still being served; retry later."""
+
+    slug = "idempotency-key-in-flight"
+    title = "A request with this Idempotency-Key is still in progress"
+
+
+class IdempotencyKeyReused(ClientError):
+    """The Idempotency-Key was used before for a different request (method, path or body)."""
+
+    status = 422
+    slug = "idempotency-key-reused"
+    title = "This Idempotency-Key was used for a different request"
+
+
 class PayloadTooLarge(ClientError):
     status = 413
     slug = "payload-too-large"
@@ -235,6 +278,14 @@ class InvalidRequest(ClientError):
                 {"field": e.field, "pointer": e.pointer, "message": e.message} for e in self.errors
             ]
         }
+
+
+class InvalidIdempotencyKey(InvalidRequest):
+    """The Idempotency-Key header is empty, too long or holds characters a key may not."""
+
+    status = 400
+    slug = "invalid-idempotency-key"
+    title = "Invalid Idempotency-Key"
 
 
 class BackendError(FacadeError):

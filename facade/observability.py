@@ -24,6 +24,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facade.context import REQUEST_ID_HEADER
+from facade.resilience.breaker import STATE_VALUES, BreakerState
 
 UNMATCHED = "-"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -113,6 +114,36 @@ class Metrics:
             ["route"],
             registry=self.registry,
         )
+
+        self.backend_breaker = Gauge(
+            "facade_backend_breaker_state",
+            "Circuit breaker of each backend origin: 0 closed, 1 half-open, 2 open.",
+            ["origin"],
+            registry=self.registry,
+            multiprocess_mode="max",
+        )
+        self.backend_retries = Counter(
+            "facade_backend_retries",
+            "Backend calls tried again after a failure where that was safe, by origin.",
+            ["origin"],
+            registry=self.registry,
+        )
+        self.backend_refusals = Counter(
+            "facade_backend_refusals",
+            "Backend calls answered 503 without calling the backend, by origin and reason: "
+            "circuit-open, or busy (the origin's concurrency limit and queue were full).",
+            ["origin", "reason"],
+            registry=self.registry,
+        )
+
+    def retried(self, origin: str) -> None:
+        self.backend_retries.labels(origin).inc()
+
+    def refused(self, origin: str, reason: str) -> None:
+        self.backend_refusals.labels(origin, reason).inc()
+
+    def breaker_changed(self, origin: str, state: BreakerState) -> None:
+        self.backend_breaker.labels(origin).set(STATE_VALUES[state])
 
     def cached(self, route: str, result: str, used: int, evictions: int) -> None:
         """Count one cached-route request by its result, and the store's bytes and evictions

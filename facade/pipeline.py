@@ -1,7 +1,8 @@
 """handle(route, context) -> outcome: the only module that knows the order of the steps.
 
-    context -> validation against the route's contract -> the side that serves (by mode,
-               and in canary by the caller's sticky bucket)
+    context -> validation against the route's contract
+            -> a write with an Idempotency-Key seen before: the first answer, replayed
+            -> the side that serves (by mode, and in canary by the caller's sticky bucket)
             -> that backend, within the side's deadline
             -> the new side's answer checked against the documented response
             -> a new-side failure answered by legacy, when the route falls back -> outcome
@@ -24,7 +25,7 @@ from jmespath.parser import ParsedResult
 
 from facade.backends.base import Backend, BackendReply, BackendRequest
 from facade.cache.http import wants_bypass
-from facade.cache.keys import KeyReads, cache_key
+from facade.cache.keys import KeyReads, cache_key, identity
 from facade.cache.step import Freshness, ResponseCache
 from facade.cache.store import entry_params, spelled
 from facade.context import RequestContext
@@ -36,6 +37,13 @@ from facade.migration.routing import may_fall_back, side_for, sticky_key
 from facade.migration.shadow import ShadowJob
 from facade.net.seam import Deadline
 from facade.pacing import LOOP_WORK_BYTES
+from facade.resilience.idempotency import (
+    KEY_HEADER,
+    Idempotency,
+    check_key,
+    fingerprint,
+    scoped_key,
+)
 from facade.routetable import CompiledRoute
 from facade.translate.request import build_arguments
 from facade.translate.validate import ArgumentValidator
@@ -74,6 +82,8 @@ class ServedRoute:
     revision: str = ""
     """A digest of the route's mapping and WSDL (facade.sources): in the cache key, so an
     answer cached before a reload changed the route is never served after it."""
+    idempotency: Idempotency[Outcome] | None = None
+    """The app's idempotency records; used when the route honours Idempotency-Key."""
 
     def __post_init__(self) -> None:
         mode = self.compiled.mapping.mode
@@ -101,6 +111,8 @@ class Failure:
 
 
 Outcome = BackendReply | Failure
+IDEMPOTENT_FAILURE_SIZE = 1024
+"""Bytes a kept 4xx counts for in the idempotency store."""
 
 
 async def handle(route: ServedRoute, context: RequestContext) -> Outcome:
@@ -113,16 +125,37 @@ async def serve(route: ServedRoute, context: RequestContext) -> tuple[Outcome, S
     """The client's outcome, and the shadow job to run once the client has it (if any)."""
     try:
         request = validate(route, context)
+        key = idempotency_key(route, context)
     except FacadeError as exc:
         return Failure(exc), None
+    if key is None or route.idempotency is None:
+        return await served(route, request)
+    shadow: list[ShadowJob | None] = [None]
+
+    async def produce() -> Outcome:
+        outcome, shadow[0] = await served(route, request)
+        return outcome
+
+    print_ = fingerprint(route.compiled.mapping.method, [context.path, context.query, context.body])
+    try:
+        outcome, _ = await route.idempotency.run(
+            key, print_, produce, kept, answer_size, wait=longest_call(route)
+        )
+    except FacadeError as exc:
+        return Failure(exc), None
+    return outcome, shadow[0]
+
+
+async def served(route: ServedRoute, request: BackendRequest) -> tuple[Outcome, ShadowJob | None]:
+    """The outcome of the side that serves, its fallback, and the shadow job."""
     setting = route.setting()
-    backend = choose_side(route, context, setting)
+    backend = choose_side(route, request.context, setting)
     outcome, called = await cached_call(route, backend, request, setting[0])
     if isinstance(outcome, Failure) and may_fall_back(
         route.compiled.mapping.migration.fallback, outcome.side, outcome.error.status
     ):
         outcome, called = fall_back(await call(route.legacy, request)), False
-    invalidate(route, context, outcome)
+    invalidate(route, request.context, outcome)
     # a cached or shared answer is compared once, by the request whose call produced it
     return outcome, shadow_job(route, request, outcome, setting[0]) if called else None
 
@@ -162,10 +195,10 @@ def early_hit(route: ServedRoute, context: RequestContext) -> BackendReply | Non
         return None
     if mapping.cache.allow_bypass and wants_bypass(context.headers):
         return None
-    side = choose_side(route, context).side
-    return cache.fresh(
-        cache_key(route.name, mapping.mode, side, context, route.cache_reads), route.name
-    )
+    mode, percent = route.setting()
+    side = choose_side(route, context, (mode, percent)).side
+    key = cache_key(route.name, mode, side, context, route.cache_reads, route.revision)
+    return cache.fresh(key, route.name)
 
 
 def invalidate(route: ServedRoute, context: RequestContext, outcome: Outcome) -> None:
@@ -193,6 +226,34 @@ def _param_value(expression: ParsedResult, data: dict[str, Any]) -> str | None:
         return spelled(expression.search(data))
     except JMESPathError:
         return None
+
+
+def idempotency_key(route: ServedRoute, context: RequestContext) -> str | None:
+    """The store's key for a request carrying Idempotency-Key on a route that honours it,
+    scoped to the route and the caller (the principal once authentication sets one, else a
+    hash of the credentials sent); None when there is nothing to key."""
+    given = context.headers.get(KEY_HEADER)
+    if given is None or not route.compiled.mapping.resilience.idempotency:
+        return None
+    principal = getattr(context, "principal", None)  # set by authentication, when it runs
+    caller = repr(principal) if principal is not None else identity(context.headers)
+    return scoped_key(route.name, caller, check_key(given))
+
+
+def kept(outcome: Outcome) -> bool:
+    """Answers replayed for a repeated key: successes and client errors (the backend did or
+    refused the write). A 5xx is not kept, so the client's retry tries again."""
+    return isinstance(outcome, BackendReply) or outcome.error.status < 500
+
+
+def answer_size(outcome: Outcome) -> int:
+    return len(outcome.encoded) if isinstance(outcome, BackendReply) else IDEMPOTENT_FAILURE_SIZE
+
+
+def longest_call(route: ServedRoute) -> float:
+    """The longest a request of this route may take at the backends (a new side's deadline
+    and then legacy's, when it falls back): how long a repeated key waits for the first."""
+    return route.legacy.timeout + (route.new.timeout if route.new is not None else 0.0)
 
 
 def validate(route: ServedRoute, context: RequestContext) -> BackendRequest:

@@ -177,6 +177,12 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
     if mapping.cache.ttl is not None and not legacy.safe:
         problem("cache", "only safe routes are cached; remove it or set legacy.safe: true")
     invalidates = _invalidations(mapping, problem)
+    if mapping.resilience.idempotency_declared and legacy.safe:
+        problem(
+            "resilience.idempotency",
+            "a safe route may be repeated anyway; idempotency keys are for writes "
+            "(remove it, or set legacy.safe: false)",
+        )
     address = legacy.address or operation.address or ""
     address_problem = origin_problem(address)
     if address_problem is not None:

@@ -8,6 +8,12 @@ FACADE_ADMIN_TOKENS=alice=tok1,bob=tok2  FACADE_ADMIN_TOKENS_FILE=path (name=tok
 FACADE_STATE=path (run-time flags; unset: in-process)  FACADE_AUDIT=path
 FACADE_RETIRE_AFTER=7d
 FACADE_RELOAD_MAPPINGS=0  (1: reload when a mapping or WSDL file changes)
+FACADE_BACKEND_LIMITS="http://erp:8080=4"  FACADE_BACKEND_QUEUE=1000
+FACADE_BACKEND_QUEUE_TIMEOUT=2 (unset: the call's deadline)
+FACADE_RETRY_ATTEMPTS=3  FACADE_RETRY_BUDGET=0.2
+FACADE_BREAKER=on  FACADE_BREAKER_THRESHOLD=5  FACADE_BREAKER_COOL_DOWN=10
+FACADE_IDEMPOTENCY_TTL=86400  FACADE_IDEMPOTENCY_ENTRIES=10000
+FACADE_IDEMPOTENCY_BYTES=16777216  FACADE_SHUTDOWN_SECONDS=20  FACADE_SHADOW_DRAIN_SECONDS=2
 """
 
 from __future__ import annotations
@@ -21,11 +27,23 @@ from facade.cache.store import DEFAULT_CACHE_BYTES
 from facade.durations import seconds
 from facade.migration.control import DEFAULT_RETIRE_AFTER
 from facade.migration.shadow import CONCURRENCY as SHADOW_CONCURRENCY
+from facade.migration.shadow import DRAIN_SECONDS as SHADOW_DRAIN_SECONDS
 from facade.migration.shadow import QUEUE_SIZE as SHADOW_QUEUE_SIZE
 from facade.net.client import DEFAULT_CONNECTIONS_PER_ORIGIN
+from facade.net.limit import DEFAULT_QUEUE, DEFAULT_QUEUE_TIMEOUT
+from facade.net.seam import origin, origin_problem
+from facade.resilience.breaker import DEFAULT_COOL_DOWN, DEFAULT_THRESHOLD
+from facade.resilience.idempotency import DEFAULT_BYTES as IDEMPOTENCY_BYTES
+from facade.resilience.idempotency import DEFAULT_ENTRIES as IDEMPOTENCY_ENTRIES
+from facade.resilience.idempotency import DEFAULT_TTL as IDEMPOTENCY_TTL
+from facade.resilience.retry import DEFAULT_ATTEMPTS, DEFAULT_BUDGET_RATIO, RetryPolicy
+from facade.resilience.transport import Resilience
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 """A request body over 1 MiB is refused with 413 before it is parsed."""
+DEFAULT_SHUTDOWN_SECONDS = 20.0
+"""On SIGTERM, requests in flight (and then shadow calls) get 20 s to finish."""
+SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,44 @@ class Settings:
     """Seconds in new without a fallback after which a route counts as retired."""
     reload_mappings: bool = False
     """Watch the mapping and WSDL folders and reload on a change (SIGHUP reloads anyway)."""
+    backend_limits: dict[str, int] = field(default_factory=dict)
+    """Calls in flight per backend origin (`scheme://host:port`) where it differs from
+    `backend_connections`: legacy systems often take only a few at once."""
+    backend_queue: int = DEFAULT_QUEUE
+    """Calls that may wait for a turn per backend origin; beyond them, 503 at once."""
+    backend_queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT
+    """Seconds a call waits for a turn before it is a 503; None (the default): until the
+    call's deadline. Never past the deadline."""
+    retry_attempts: int = DEFAULT_ATTEMPTS
+    """Attempts per backend call where a retry is safe (1: never retry)."""
+    retry_budget: float = DEFAULT_BUDGET_RATIO
+    """Retries per origin as a share of its calls over 10 s (plus 10)."""
+    breaker: bool = True
+    """The circuit breaker per backend origin (FACADE_BREAKER=off turns it off)."""
+    breaker_threshold: int = DEFAULT_THRESHOLD
+    """Consecutive failures that open an origin's breaker."""
+    breaker_cool_down: float = DEFAULT_COOL_DOWN
+    """Seconds an open breaker refuses calls before one probe may pass."""
+    idempotency_ttl: float = IDEMPOTENCY_TTL
+    """Seconds an Idempotency-Key's first answer is kept and replayed."""
+    idempotency_entries: int = IDEMPOTENCY_ENTRIES
+    """Idempotency records kept per worker; the oldest go first."""
+    idempotency_bytes: int = IDEMPOTENCY_BYTES
+    """Bytes of answers the idempotency records may hold per worker."""
+    shutdown_seconds: float = DEFAULT_SHUTDOWN_SECONDS
+    """On SIGTERM: how long requests in flight may still run (`facade serve`)."""
+    shadow_drain_seconds: float = SHADOW_DRAIN_SECONDS
+    """Then how long queued shadow calls may still run; the rest are counted as dropped."""
+
+    @property
+    def resilience(self) -> Resilience:
+        return Resilience(
+            retry=RetryPolicy(attempts=self.retry_attempts),
+            budget_ratio=self.retry_budget,
+            breaker=self.breaker,
+            threshold=self.breaker_threshold,
+            cool_down=self.breaker_cool_down,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +136,21 @@ class Settings:
             audit_path=_path(env.get("FACADE_AUDIT")),
             retire_after=seconds(env.get("FACADE_RETIRE_AFTER", DEFAULT_RETIRE_AFTER)),
             reload_mappings=env.get("FACADE_RELOAD_MAPPINGS", "0") == "1",
+            backend_limits=parse_limits(env.get("FACADE_BACKEND_LIMITS", "")),
+            backend_queue=int(env.get("FACADE_BACKEND_QUEUE", DEFAULT_QUEUE)),
+            backend_queue_timeout=_seconds_or_none(env.get("FACADE_BACKEND_QUEUE_TIMEOUT")),
+            retry_attempts=int(env.get("FACADE_RETRY_ATTEMPTS", DEFAULT_ATTEMPTS)),
+            retry_budget=float(env.get("FACADE_RETRY_BUDGET", DEFAULT_BUDGET_RATIO)),
+            breaker=_switch("FACADE_BREAKER", env.get("FACADE_BREAKER", "on")),
+            breaker_threshold=int(env.get("FACADE_BREAKER_THRESHOLD", DEFAULT_THRESHOLD)),
+            breaker_cool_down=float(env.get("FACADE_BREAKER_COOL_DOWN", DEFAULT_COOL_DOWN)),
+            idempotency_ttl=float(env.get("FACADE_IDEMPOTENCY_TTL", IDEMPOTENCY_TTL)),
+            idempotency_entries=int(env.get("FACADE_IDEMPOTENCY_ENTRIES", IDEMPOTENCY_ENTRIES)),
+            idempotency_bytes=int(env.get("FACADE_IDEMPOTENCY_BYTES", IDEMPOTENCY_BYTES)),
+            shutdown_seconds=float(env.get("FACADE_SHUTDOWN_SECONDS", DEFAULT_SHUTDOWN_SECONDS)),
+            shadow_drain_seconds=float(
+                env.get("FACADE_SHADOW_DRAIN_SECONDS", SHADOW_DRAIN_SECONDS)
+            ),
         )
 
     def tokens(self) -> dict[str, str]:
@@ -90,9 +161,33 @@ class Settings:
     def __post_init__(self) -> None:
         # a queue of 0 would be unbounded, a pool of 0 connections or workers would serve
         # nothing: refuse them at start rather than misbehave under load
-        for name in ("backend_connections", "shadow_queue", "shadow_concurrency", "cache_bytes"):
+        whole = (
+            "backend_connections",
+            "shadow_queue",
+            "shadow_concurrency",
+            "cache_bytes",
+            "backend_queue",
+            "retry_attempts",
+            "breaker_threshold",
+            "idempotency_entries",
+            "idempotency_bytes",
+        )
+        for name in whole:
             if getattr(self, name) < 1:
                 raise ValueError(f"FACADE_{name.upper()} must be at least 1")
+        if self.backend_queue_timeout is not None and not self.backend_queue_timeout > 0:
+            raise ValueError("FACADE_BACKEND_QUEUE_TIMEOUT must be more than 0 seconds")
+        seconds = ("breaker_cool_down", "idempotency_ttl")
+        for name in (*seconds, "shutdown_seconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"FACADE_{name.upper()} must be more than 0 seconds")
+        if not self.shadow_drain_seconds >= 0:
+            raise ValueError("FACADE_SHADOW_DRAIN_SECONDS must be 0 or more seconds")
+        if not 0 <= self.retry_budget <= 1:
+            raise ValueError("FACADE_RETRY_BUDGET must be a share between 0 and 1")
+        for url, limit in self.backend_limits.items():
+            if limit < 1:
+                raise ValueError(f"FACADE_BACKEND_LIMITS: {url} must take at least 1 call")
 
     def to_env(self) -> dict[str, str]:
         """The variables that give the same settings to a worker process."""
@@ -112,6 +207,19 @@ class Settings:
             "FACADE_SHADOW_CONCURRENCY": str(self.shadow_concurrency),
             "FACADE_CACHE_BYTES": str(self.cache_bytes),
             "FACADE_RELOAD_MAPPINGS": "1" if self.reload_mappings else "0",
+            "FACADE_BACKEND_LIMITS": ",".join(f"{o}={n}" for o, n in self.backend_limits.items()),
+            "FACADE_BACKEND_QUEUE": str(self.backend_queue),
+            "FACADE_BACKEND_QUEUE_TIMEOUT": _text(self.backend_queue_timeout),
+            "FACADE_RETRY_ATTEMPTS": str(self.retry_attempts),
+            "FACADE_RETRY_BUDGET": str(self.retry_budget),
+            "FACADE_BREAKER": "on" if self.breaker else "off",
+            "FACADE_BREAKER_THRESHOLD": str(self.breaker_threshold),
+            "FACADE_BREAKER_COOL_DOWN": str(self.breaker_cool_down),
+            "FACADE_IDEMPOTENCY_TTL": str(self.idempotency_ttl),
+            "FACADE_IDEMPOTENCY_ENTRIES": str(self.idempotency_entries),
+            "FACADE_IDEMPOTENCY_BYTES": str(self.idempotency_bytes),
+            "FACADE_SHUTDOWN_SECONDS": str(self.shutdown_seconds),
+            "FACADE_SHADOW_DRAIN_SECONDS": str(self.shadow_drain_seconds),
         }
 
 
@@ -138,3 +246,31 @@ def _named_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
             raise ValueError("admin tokens are written name=token, e.g. alice=s3cret")
         tokens.append((name.strip(), token.strip()))
     return tuple(tokens)
+
+
+def parse_limits(text: str) -> dict[str, int]:
+    """`http://erp:8080=4,https://crm=2` -> {origin: calls}; the origins normalised."""
+    limits: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        url, equals, number = item.rpartition("=")
+        problem = origin_problem(url) if equals else f"{item!r} is not ORIGIN=CALLS"
+        if problem is None and not number.strip().isdigit():
+            problem = f"{number!r} is not a number of calls"
+        if problem is not None:
+            raise ValueError(f"FACADE_BACKEND_LIMITS: {problem}")
+        limits[origin(url)] = int(number)
+    return limits
+
+
+def _seconds_or_none(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _switch(name: str, value: str) -> bool:
+    if value.strip().lower() not in SWITCHES:
+        raise ValueError(f"{name} must be on or off, not {value!r}")
+    return SWITCHES[value.strip().lower()]

@@ -17,6 +17,7 @@ from servers import serve_in_thread
 from facade.app import create_app
 from facade.mapping.loader import load_mappings
 from facade.routetable import build_route_table
+from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextmanager
 def facade_for(
-    folder: Path, mappings: Mapping[str, dict[str, Any]], env: Mapping[str, str]
+    folder: Path,
+    mappings: Mapping[str, dict[str, Any]],
+    env: Mapping[str, str],
+    settings: Settings | None = None,
 ) -> Iterator[str]:
     for name, document in mappings.items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     registry = WsdlRegistry(ROOT / "wsdl")
     table = build_route_table(load_mappings(folder, env), registry)
-    with serve_in_thread(create_app(table, registry)) as url:
+    with serve_in_thread(create_app(table, registry, settings)) as url:
         yield url
 
 
@@ -43,3 +47,8 @@ def legacy(operation: str, request: dict[str, str], **more: Any) -> dict[str, An
         "request": request,
         **more,
     }
+
+
+ONE_CALL_EACH = Settings(retry_attempts=1, breaker=False)
+"""For tests that count backend calls per request, or share one facade across tests that
+make a backend fail on purpose: no retries, and no breaker carrying failures over."""

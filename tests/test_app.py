@@ -128,7 +128,9 @@ def base_url(
     env = {"CRM_URL": make_httpserver.url_for("/crm")}
     registry = WsdlRegistry(ROOT / "wsdl")
     table = build_route_table(load_mappings(folder, env), registry)
-    app = create_app(table, registry, Settings(max_body_bytes=MAX_BODY))
+    # one call per request and no breaker: tests here count calls and share the app
+    settings = Settings(max_body_bytes=MAX_BODY, retry_attempts=1, breaker=False)
+    app = create_app(table, registry, settings)
     with serve_in_thread(app) as url:
         yield url
 
@@ -439,10 +441,19 @@ def test_healthz(client: httpx.Client) -> None:
 
 
 def test_readyz(client: httpx.Client) -> None:
+    """Ready, with each backend origin's state: lost-customer's backend is down (nothing
+    listens at its address), so that route is named; the others serve."""
     response = client.get("/readyz")
-    flags = {"store": "in-process (lost at exit)", "problem": None}
-    expected = {"ready": True, "wsdls": ["crm.wsdl"], "flags": flags}
-    assert (response.status_code, response.json()) == (200, expected)
+    document = response.json()
+    assert document["flags"] == {"store": "in-process (lost at exit)", "problem": None}
+    assert (response.status_code, document["ready"], document["wsdls"]) == (
+        200,
+        True,
+        ["crm.wsdl"],
+    )
+    assert document["degraded"] == ["lost-customer"]
+    lost = next(b for b in document["backends"] if b["routes"] == ["lost-customer"])
+    assert (lost["reachable"], lost["breaker"]) == (False, "off")
 
 
 def test_metrics_count_each_route_by_side_and_status(

@@ -268,3 +268,31 @@ def test_serve_with_an_audit_file_and_no_state_still_writes_the_audit(
     assert result.exit_code == 0, result.output
     [state] = seen
     assert state is not None and state.endswith("flags.json")
+
+
+def test_serve_keeps_settings_from_the_environment_and_gives_the_grace_to_uvicorn(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    given: dict[str, object] = {}
+    env = {"FACADE_BACKEND_LIMITS": "http://erp:8080=4", "FACADE_SHUTDOWN_SECONDS": "7"}
+    monkeypatch.setattr(os, "environ", {**os.environ, **env})
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: given.update(kwargs))
+    result = runner.invoke(app, _args("serve"))
+    assert result.exit_code == 0, result.output
+    assert given["timeout_graceful_shutdown"] == 7
+    assert os.environ["FACADE_BACKEND_LIMITS"] == "http://erp:8080=4"  # for the workers
+
+
+def test_serve_refuses_a_setting_that_cannot_work(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(os, "environ", {**os.environ, "FACADE_BREAKER": "maybe"})
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("must not serve"))
+    result = runner.invoke(app, _args("serve"))
+    assert result.exit_code == 1
+    assert "FACADE_BREAKER must be on or off" in result.output
+    assert "Traceback" not in result.output

@@ -58,3 +58,44 @@ def test_state_audit_and_retirement_settings_go_to_the_workers(tmp_path: Path) -
     assert Settings.from_env({}).state_path is None
     with pytest.raises(ValueError, match="not a duration"):
         Settings.from_env({"FACADE_RETIRE_AFTER": "soon"})
+
+
+def test_resilience_settings_come_from_the_environment() -> None:
+    env = {
+        "FACADE_BACKEND_LIMITS": "http://ERP.internal:8080/soap=4, https://crm=2",
+        "FACADE_BACKEND_QUEUE": "20",
+        "FACADE_BACKEND_QUEUE_TIMEOUT": "1.5",
+        "FACADE_RETRY_ATTEMPTS": "1",
+        "FACADE_BREAKER": "off",
+        "FACADE_IDEMPOTENCY_TTL": "60",
+        "FACADE_SHUTDOWN_SECONDS": "5",
+    }
+    settings = Settings.from_env(env)
+    assert settings.backend_limits == {"http://erp.internal:8080": 4, "https://crm:443": 2}
+    assert (settings.backend_queue, settings.backend_queue_timeout) == (20, 1.5)
+    assert (settings.resilience.retry.attempts, settings.resilience.breaker) == (1, False)
+    assert (settings.idempotency_ttl, settings.shutdown_seconds) == (60, 5)
+    assert Settings.from_env(settings.to_env()) == settings
+    assert Settings.from_env({}).backend_queue_timeout is None  # until the deadline
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FACADE_BACKEND_LIMITS", "http://erp:8080", "is not ORIGIN=CALLS"),
+        ("FACADE_BACKEND_LIMITS", "ftp://erp=3", "is not an http"),
+        ("FACADE_BACKEND_LIMITS", "http://erp=many", "is not a number of calls"),
+        ("FACADE_BACKEND_LIMITS", "http://erp=0", "must take at least 1 call"),
+        ("FACADE_BREAKER", "maybe", "must be on or off"),
+        ("FACADE_RETRY_BUDGET", "1.5", "share between 0 and 1"),
+        ("FACADE_BACKEND_QUEUE_TIMEOUT", "0", "more than 0 seconds"),
+        ("FACADE_BREAKER_COOL_DOWN", "-1", "more than 0 seconds"),
+        ("FACADE_RETRY_ATTEMPTS", "0", "at least 1"),
+    ],
+)
+def test_resilience_settings_that_cannot_work_are_refused(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=name) as refused:
+        Settings.from_env({name: value})
+    assert message in str(refused.value)

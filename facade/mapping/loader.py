@@ -28,6 +28,7 @@ from facade.mapping.models import (
     MigrationSection,
     NewSection,
     RampSection,
+    ResilienceSection,
     RouteSection,
 )
 from facade.types import Mode, RouteName
@@ -163,8 +164,13 @@ class CachePolicy:
 
 @dataclass(frozen=True)
 class ResiliencePolicy:
-    """Retries, breaker and limits toward the route's backends: the defaults until they
-    become configurable. Each side's deadline and reply cap live on the side itself."""
+    """What the route asks of the resilience steps; retries, breaker and limits are
+    process settings. Each side's deadline and reply cap live on the side itself."""
+
+    idempotency: bool = False
+    """The route honours Idempotency-Key (writes by default)."""
+    idempotency_declared: bool = False
+    """The mapping said so itself (`facade check` refuses it on a safe route)."""
 
 
 @dataclass(frozen=True)
@@ -351,6 +357,15 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
         new=_new_binding(model.new, route.method),
         migration=_migration_policy(model.migration, safe),
         cache=_cache_policy(model.cache),
+        resilience=_resilience_policy(model.resilience, safe),
+    )
+
+
+def _resilience_policy(resilience: ResilienceSection, safe: bool) -> ResiliencePolicy:
+    declared = resilience.idempotency
+    return ResiliencePolicy(
+        idempotency=declared if declared is not None else not safe,
+        idempotency_declared=declared is True,
     )
 
 

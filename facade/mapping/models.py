@@ -508,6 +508,19 @@ class CacheSection(_Strict):
         return self
 
 
+class ResilienceSection(_Strict):
+    """How the facade protects the route's backends beyond the process-wide settings."""
+
+    idempotency: bool | None = Field(
+        default=None,
+        description=(
+            "Honour the `Idempotency-Key` request header: a retried request with the same key "
+            "gets the first answer and the backend sees it once. When absent: on for routes "
+            "that are not safe (writes), off for safe ones; false opts a write route out."
+        ),
+    )
+
+
 class MappingFile(_Strict):
     """One route: a REST endpoint bound to one SOAP operation, and its new implementation."""
 
@@ -527,4 +540,8 @@ class MappingFile(_Strict):
         description=(
             "Cache the route's successful answers (safe routes), or name what a write invalidates."
         ),
+    )
+    resilience: ResilienceSection = Field(
+        default_factory=ResilienceSection,
+        description="Idempotency keys for the route (retries, breaker, limits are settings).",
     )

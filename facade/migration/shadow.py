@@ -69,6 +69,7 @@ class ShadowRunner:
         self.concurrency = concurrency
         self._queue: asyncio.Queue[ShadowJob] | None = None
         self._workers: list[asyncio.Task[None]] = []
+        self._running: dict[int, ShadowJob] = {}  # by id(): a job's values may not hash
 
     async def start(self) -> None:
         """Create the queue and workers on the running loop."""
@@ -89,25 +90,38 @@ class ShadowRunner:
             return False
         return True
 
-    async def aclose(self, drain: float = DRAIN_SECONDS) -> None:
-        """Let pending jobs finish for up to `drain` seconds, then cancel the rest."""
+    async def aclose(self, drain: float = DRAIN_SECONDS) -> int:
+        """Let pending jobs finish for up to `drain` seconds, then cancel the rest; those
+        are counted as dropped (and logged). Returns how many were dropped."""
         queue, self._queue = self._queue, None
         if queue is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(queue.join(), drain)
+        unfinished = list(self._running.values())
+        while queue is not None and not queue.empty():
+            unfinished.append(queue.get_nowait())
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        for job in unfinished:
+            self.records.dropped(job.route)
+            self.observe(job.route, None)
+        if unfinished:
+            fields = {"dropped": len(unfinished), "drain_seconds": drain}
+            log.warning("shadow calls dropped at shutdown", extra={"fields": fields})
+        return len(unfinished)
 
     async def _work(self, queue: asyncio.Queue[ShadowJob]) -> None:
         while True:
             job = await queue.get()
+            self._running[id(job)] = job
             try:
                 await self.run(job)
             except Exception:  # noqa: BLE001 - one bad shadow must not stop the worker
                 log.exception("shadow comparison failed", extra={"fields": {"route": job.route}})
             finally:
+                self._running.pop(id(job), None)
                 queue.task_done()
 
     async def run(self, job: ShadowJob) -> Result:

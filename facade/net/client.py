@@ -17,11 +17,12 @@ import aiohttp
 from yarl import URL
 
 from facade.errors import BackendError, BackendReplyTooLarge, BackendUnreachable
+from facade.net.limit import DEFAULT_QUEUE, DEFAULT_QUEUE_TIMEOUT, CallLimit
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES, Deadline, Reply, origin
 
 DEFAULT_CONNECTIONS_PER_ORIGIN = 100
-"""At most 100 connections to one backend origin at once; further calls wait for one,
-within their deadline."""
+"""At most 100 calls (and connections) to one backend origin at once; further calls wait in
+the origin's bounded queue (facade/net/limit.py), never past their deadline."""
 KEEPALIVE_SECONDS = 30.0
 """An idle pooled connection is closed after 30 s (legacy servers often drop them sooner)."""
 READ_CHUNK = 64 * 1024
@@ -33,16 +34,30 @@ other (a space, non-ASCII text) is percent-encoded before sending, nothing is de
 class HttpTransport:
     """Pooled HTTP/1.1 over aiohttp; network failures become BackendErrors.
 
-    transport = HttpTransport(connections_per_origin=20)
+    transport = HttpTransport(connections_per_origin=20, limits={"http://erp:8080": 4})
     reply = await transport.request("POST", url, envelope, headers, Deadline.after(5.0))
     await transport.aclose()
+
+    Each origin takes `limits[origin]` calls at once (else `connections_per_origin`); up to
+    `queue` more wait for a turn, each at most `queue_timeout` seconds (default: until its
+    deadline), then BackendBusy (503).
 
     Pools are made on first use inside the running event loop (an aiohttp session cannot
     be made outside one) and closed by `aclose()` at shutdown.
     """
 
-    def __init__(self, connections_per_origin: int = DEFAULT_CONNECTIONS_PER_ORIGIN) -> None:
+    def __init__(
+        self,
+        connections_per_origin: int = DEFAULT_CONNECTIONS_PER_ORIGIN,
+        *,
+        limits: Mapping[str, int] | None = None,
+        queue: int = DEFAULT_QUEUE,
+        queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT,
+    ) -> None:
         self.connections_per_origin = connections_per_origin
+        self.limits = {origin(url): n for url, n in (limits or {}).items()}
+        self.queue = queue
+        self.queue_timeout = queue_timeout
         self._pools: dict[str, _Pool] = {}
 
     def open(self, urls: list[str]) -> None:
@@ -60,10 +75,23 @@ class HttpTransport:
         *,
         max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> Reply:
-        started = time.perf_counter()
         pool = self._pool(url)
+        async with pool.limit.turn(deadline):  # BackendBusy: the backend never saw the call
+            return await self._send(pool, method, url, content, headers, deadline, max_bytes)
+
+    async def _send(
+        self,
+        pool: _Pool,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        deadline: Deadline,
+        max_bytes: int,
+    ) -> Reply:
+        started = time.perf_counter()
         try:
-            async with asyncio.timeout(deadline.remaining()), pool.gate:
+            async with asyncio.timeout(deadline.remaining()):
                 async with pool.session.request(
                     method,
                     as_sent(url),
@@ -92,8 +120,9 @@ class HttpTransport:
         key = origin(url)
         pool = self._pools.get(key)
         if pool is None:
+            limit = self.limits.get(key, self.connections_per_origin)
             connector = aiohttp.TCPConnector(
-                limit=self.connections_per_origin,
+                limit=limit,
                 limit_per_host=0,
                 keepalive_timeout=KEEPALIVE_SECONDS,
             )
@@ -106,19 +135,19 @@ class HttpTransport:
                 # on another client's call (legacy stacks hand out JSESSIONID freely)
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
-            pool = _Pool(session, asyncio.Semaphore(self.connections_per_origin))
+            pool = _Pool(session, CallLimit(limit, self.queue, self.queue_timeout))
             self._pools[key] = pool
         return pool
 
 
 @dataclass(frozen=True)
 class _Pool:
-    """One backend origin's keep-alive session, and the gate its calls queue at: aiohttp
+    """One backend origin's keep-alive session, and the limit its calls queue at: aiohttp
     hands a freed connection to whichever call asks next, so under a burst some callers
-    would wait seconds while others pass; the FIFO gate keeps them in order."""
+    would wait seconds while others pass; the limit's FIFO queue keeps them in order."""
 
     session: aiohttp.ClientSession
-    gate: asyncio.Semaphore
+    limit: CallLimit
 
 
 def as_sent(url: str) -> URL:

@@ -51,7 +51,22 @@ _ALWAYS = {
     "400": "A SOAP Client/Sender fault, or a malformed request",
     "422": "A value does not fit the operation's XSD types",
     "502": "The backend failed, faulted, or answered with something that is not SOAP",
+    "503": "The backend is failing or busy: calls to it are paused, or its call limit is "
+    "full; retry after Retry-After",
     "504": "The backend did not answer in time",
+}
+_IDEMPOTENT = {
+    "409": "A request with this Idempotency-Key is still in progress",
+    "422": "A value does not fit the operation's XSD types, or the Idempotency-Key was used "
+    "for another request",
+}
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Repeating the request with the same key gives the first answer; the "
+    "backend receives it once.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
 }
 _WITH_BODY = {
     "413": "The body is too large",
@@ -87,7 +102,8 @@ def _operation(route: CompiledRoute, contracts: Contracts) -> dict[str, Any]:
         "operationId": route.name,
         "summary": mapping.summary or f"{route.operation.name} ({mapping.legacy.wsdl})",
         "tags": list(mapping.tags) or [mapping.legacy.wsdl],
-        "parameters": contract.parameters,
+        "parameters": contract.parameters
+        + ([IDEMPOTENCY_PARAMETER] if mapping.resilience.idempotency else []),
         "responses": _responses(route, contract, contracts),
     }
     if mapping.description:
@@ -123,6 +139,8 @@ def _responses(
     problems = dict(_ALWAYS)
     if contract.request_body is not None:
         problems.update(_WITH_BODY)
+    if mapping.resilience.idempotency:
+        problems.update(_IDEMPOTENT)
     for name, fault_status in mapping.legacy.faults.items():
         problems[str(fault_status)] = f"SOAP fault {name}"
     for status, description in sorted(problems.items()):

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from facades import facade_for, legacy
+from facades import ONE_CALL_EACH, facade_for, legacy
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -71,7 +71,8 @@ def base_url(
     make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     env = {"NEW_URL": make_httpserver.url_for("/api"), "CLOSED_PORT": str(closed_port())}
-    with facade_for(tmp_path_factory.mktemp("mappings"), MAPPINGS, env) as url:
+    # counts calls per request, and fails the backend on purpose test after test
+    with facade_for(tmp_path_factory.mktemp("mappings"), MAPPINGS, env, ONE_CALL_EACH) as url:
         yield url
 
 

@@ -83,7 +83,9 @@ def base_url(
     env = {"CRM_URL": make_httpserver.url_for("/crm")}
     registry = WsdlRegistry(ROOT / "wsdl")
     table = build_route_table(load_mappings(folder, env), registry)
-    with serve_in_thread(create_app(table, registry, Settings())) as url:
+    # one legacy call per request: no retries, no breaker carried from test to test
+    settings = Settings(retry_attempts=1, breaker=False)
+    with serve_in_thread(create_app(table, registry, settings)) as url:
         yield url
 
 

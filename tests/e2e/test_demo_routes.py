@@ -149,10 +149,11 @@ def test_orders_of_an_unknown_customer_are_404_like_the_customer(client: httpx.C
 def test_operational_endpoints(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert (ready["ready"], ready["wsdls"]) == (True, ["crm.wsdl"])
     assert ready["flags"] == {"store": "in-process (lost at exit)", "problem": None}
     assert ready["configuration"]["generation"] == 1  # no reload yet, so no reload report
     assert set(ready["configuration"]) == {"generation", "version"}
+    assert (ready["ready"], ready["wsdls"], ready["degraded"]) == (True, ["crm.wsdl"], [])
+    assert {b["breaker"] for b in ready["backends"]} == {"closed"}
     client.get("/v1/customers/1")
     metrics = client.get("/metrics").text
     assert 'facade_requests_total{route="get-customer",side="legacy",status="200"}' in metrics

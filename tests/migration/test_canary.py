@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from facades import ONE_CALL_EACH as ONE
 from facades import facade_for
 from pytest_httpserver import HTTPServer
 from test_app import CUSTOMER, NEW_CUSTOMER, closed_port, wrapped
@@ -121,9 +122,9 @@ def facades(
         "CLOSED_PORT": str(closed_port()),
     }
     with (
-        facade_for(tmp_path_factory.mktemp("at10"), canary_mappings(10), env) as at10,
-        facade_for(tmp_path_factory.mktemp("at30"), canary_mappings(30), env) as at30,
-        facade_for(tmp_path_factory.mktemp("at60"), canary_mappings(60), env) as at60,
+        facade_for(tmp_path_factory.mktemp("at10"), canary_mappings(10), env, ONE) as at10,
+        facade_for(tmp_path_factory.mktemp("at30"), canary_mappings(30), env, ONE) as at30,
+        facade_for(tmp_path_factory.mktemp("at60"), canary_mappings(60), env, ONE) as at60,
     ):
         yield {10: at10, 30: at30, 60: at60}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from facade.migration.compare import Answer, Rules
 from facade.migration.records import ShadowRecords
 from facade.migration.shadow import Call, ShadowJob, ShadowRunner
@@ -103,7 +105,8 @@ def test_shutdown_cancels_what_cannot_finish_in_time() -> None:
         assert not runner.submit(job(forever))  # closed: dropped, counted
         return runner.records
 
-    assert asyncio.run(scenario()).snapshot()["r"]["drops"] == 1
+    # the one cancelled at shutdown and the one refused after it
+    assert asyncio.run(scenario()).snapshot()["r"]["drops"] == 2
 
 
 def test_a_failing_comparison_does_not_stop_the_worker() -> None:
@@ -119,3 +122,28 @@ def test_a_failing_comparison_does_not_stop_the_worker() -> None:
         return runner.records.snapshot()["r"]
 
     assert asyncio.run(scenario())["matches"] == 1
+
+
+def test_shadows_left_at_shutdown_are_counted_and_logged_as_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One running and two queued when the drain ends: three drops, one log line."""
+    seen: list[tuple[RouteName, str | None]] = []
+
+    async def scenario() -> int:
+        async def forever() -> Answer | None:
+            await asyncio.Event().wait()
+            return None
+
+        runner = ShadowRunner(ShadowRecords(), lambda r, res: seen.append((r, res)), 10, 1)
+        await runner.start()
+        for _ in range(3):
+            runner.submit(job(forever))
+        await asyncio.sleep(0)
+        return await runner.aclose(drain=0.05)
+
+    with caplog.at_level("WARNING", logger="facade.shadow"):
+        assert asyncio.run(scenario()) == 3
+    assert seen == [("r", None)] * 3
+    [line] = [r for r in caplog.records if "dropped at shutdown" in r.getMessage()]
+    assert line.fields["dropped"] == 3  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -356,3 +357,24 @@ def test_addresses_that_cannot_be_a_backend(url: str, problem: str) -> None:
 def test_addresses_that_can() -> None:
     for url in ("http://127.0.0.1:8081/crm", "https://user:pw@crm.internal/soap"):
         assert origin_problem(url) is None
+
+
+def gzip_bomb(mebibytes: int) -> bytes:
+    """`mebibytes` MiB of zeros, gzipped (about 1 KB on the wire per MiB), built in pieces."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip container
+    zeros = bytes(MiB)
+    return b"".join([*(packer.compress(zeros) for _ in range(mebibytes)), packer.flush()])
+
+
+def test_a_gzip_bomb_is_cut_at_the_cap_with_flat_memory(httpserver: HTTPServer) -> None:
+    """256 MiB behind 256 KB of gzip: decompression stops at the cap, memory stays near it."""
+    bomb = gzip_bomb(256)
+    httpserver.expect_request("/crm").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
+    tracemalloc.start()
+    try:
+        with pytest.raises(BackendReplyTooLarge):
+            send(httpserver.url_for("/crm"), max_bytes=2 * MiB, seconds=30)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MiB

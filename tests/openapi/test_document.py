@@ -73,6 +73,16 @@ def test_faults_and_failures_are_documented_as_problems(document: dict[str, Any]
     assert problem == {"$ref": "#/components/schemas/Problem"}
 
 
+def test_write_routes_document_the_idempotency_key(document: dict[str, Any]) -> None:
+    create = document["paths"]["/v1/customers"]["post"]
+    [key] = [p for p in create["parameters"] if p["name"] == "Idempotency-Key"]
+    assert (key["in"], key["required"], key["schema"]["maxLength"]) == ("header", False, 255)
+    assert {"409", "422", "503"} <= set(create["responses"])
+    read = document["paths"]["/v1/customers/{id}"]["get"]
+    assert "Idempotency-Key" not in {p["name"] for p in read["parameters"]}
+    assert "409" not in read["responses"] and "503" in read["responses"]
+
+
 def test_request_body_follows_body_paths(tmp_path: Path) -> None:
     mapping = tmp_path / "update.yaml"
     mapping.write_text(
