@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from processes import ROOT, _wait, free_port
+from processes import ROOT, STARTUP_SECONDS, _wait, free_port
 from soap_peer import GET_CUSTOMER, OK, Call, SoapPeer
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +37,7 @@ def serving(folder: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Pope
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait(f"{base}/readyz", proc, log)
+            _wait(f"{base}/readyz", proc, log, STARTUP_SECONDS)
             yield proc, base
         finally:
             if proc.poll() is None:
