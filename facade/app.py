@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +21,11 @@ from starlette.types import Receive, Scope, Send
 
 from facade import __version__
 from facade.admin.routes import add_admin_routes
+from facade.auth.authenticator import Authenticator
+from facade.auth.jwks import JwksKeys, fetch_over
+from facade.auth.policy import bucket_for, requirement_for
+from facade.auth.ratelimit import MemoryBuckets, RateLimiter
+from facade.auth.tokens import TokenVerifier
 from facade.backends.base import Backend, BackendReply
 from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
@@ -30,10 +35,12 @@ from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
+from facade.config.loader import FacadeConfig, config_problems, load_config
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
-from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
-from facade.guard import read_context
+from facade.errors import ClientError, ConfigError, FacadeError, MethodNotAllowed, RouteNotFound
+from facade.guard import Admission, Gate, read_context
+from facade.limits import LimitsMiddleware
 from facade.mapping.loader import load_mappings
 from facade.migration.records import ShadowRecords
 from facade.migration.shadow import ShadowJob, ShadowRunner
@@ -72,6 +79,7 @@ def create_app(
     transport: Transport | None = None,
     translator: Translator | None = None,
     pacer: Pacer | None = None,
+    config: FacadeConfig | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
@@ -80,10 +88,16 @@ def create_app(
     app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
 
     Replies are translated on the event loop unless a `translator` says otherwise
-    (`app_from_env` gives large ones to a child process).
+    (`app_from_env` gives large ones to a child process). `config` is the settings file
+    (authentication, rate limits, request limits); without one every route is public.
     """
     settings = settings or Settings()
+    config = config or FacadeConfig()
+    problems = config_problems(config, (route.mapping for route in table))
+    if problems:
+        raise ConfigError(problems)
     network = transport or HttpTransport(settings.backend_connections)
+    gate = _gate(config, network)
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
@@ -119,6 +133,7 @@ def create_app(
     app.state.ready = False
     app.state.shadow_records = shadows.records  # what the admin API shows
     app.add_middleware(PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS)
+    app.add_middleware(LimitsMiddleware, limits=config.limits)  # before a pacing turn
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _add_error_handlers(app)
     _add_operational_routes(app, registry, metrics)
@@ -126,11 +141,51 @@ def create_app(
         add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
     add_docs_routes(app)
     served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
+    guard = _Guard(gate, config, config.limits.max_body_bytes or settings.max_body_bytes)
     for path, by_method in _by_path(served).items():
-        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
+        app.router.routes.append(Route(path, _PathEndpoint(by_method, guard, metrics, shadows)))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
+
+
+def _gate(config: FacadeConfig, network: Transport) -> Gate:
+    """The authenticator and rate limiter the settings file configures (each may be absent)."""
+    authenticator = None
+    if config.auth is not None:
+        tokens = None
+        jwt = config.auth.jwt
+        if jwt is not None:
+            keys = JwksKeys(
+                url=jwt.jwks_url,
+                file=jwt.jwks_file,
+                fetch=fetch_over(network) if jwt.jwks_url else None,
+                refresh=jwt.refresh,
+                min_refresh=jwt.min_refresh,
+            )
+            tokens = TokenVerifier(jwt, keys)
+        authenticator = Authenticator(config.auth, tokens)
+    limits = config.rate_limits
+    limited = limits.default is not None or limits.routes
+    limiter = RateLimiter(MemoryBuckets(limits.max_callers)) if limited else None
+    return Gate(authenticator, limiter)
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """The gate, what each route asks of its callers, and the largest body accepted."""
+
+    gate: Gate
+    config: FacadeConfig
+    max_body_bytes: int
+
+    def admission(self, route: ServedRoute) -> Admission:
+        mapping = route.compiled.mapping
+        auth, limits = self.config.auth, self.config.rate_limits
+        return Admission(
+            requirement_for(mapping.auth, auth.default if auth is not None else None),
+            bucket_for(route.name, mapping.rate_limit, limits.routes, limits.default),
+        )
 
 
 def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
@@ -147,11 +202,12 @@ def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and worker processes: settings from the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    config = load_config(settings.config_file)
     registry = WsdlRegistry(settings.wsdl_dir)
     table = build_route_table(load_mappings(settings.mappings_dir), registry)
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
-    return create_app(table, registry, settings, translator=translator, pacer=pacer)
+    return create_app(table, registry, settings, translator=translator, pacer=pacer, config=config)
 
 
 def _served(
@@ -229,12 +285,13 @@ class _PathEndpoint:
     def __init__(
         self,
         by_method: dict[str, ServedRoute],
-        settings: Settings,
+        guard: _Guard,
         metrics: Metrics,
         shadows: ShadowRunner,
     ) -> None:
         self.by_method = by_method
-        self.settings = settings
+        self.guard = guard
+        self.admissions = {method: guard.admission(r) for method, r in by_method.items()}
         self.metrics = metrics
         self.shadows = shadows
         methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())
@@ -254,8 +311,10 @@ class _PathEndpoint:
             refused = Failure(MethodNotAllowed(request.method, self.allowed))
             return _render(request, refused), None
         request.state.route = served.name
+        admission = self.admissions[served.compiled.mapping.method]
         try:
-            context = await read_context(request, served.name, self.settings.max_body_bytes)
+            principal, decision = await self.guard.gate.admit(request, served.name, admission)
+            context = await read_context(request, served.name, self.guard.max_body_bytes, principal)
         except FacadeError as exc:
             return _render(request, Failure(exc)), None
         outcome, shadow = await serve(served, context)
@@ -265,7 +324,10 @@ class _PathEndpoint:
             log.warning("new side failed; legacy answers instead", extra={"fields": fields})
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
-        return _render(request, outcome, _failed_origin(served, outcome)), shadow
+        response = _render(request, outcome, _failed_origin(served, outcome))
+        if decision is not None:
+            response.headers.update(decision.headers())
+        return response, shadow
 
 
 def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:

@@ -14,6 +14,7 @@ import orjson
 import typer
 
 from facade import __version__
+from facade.config.loader import FacadeConfig, config_path, config_problems, load_config
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import read_mappings
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
@@ -33,6 +34,14 @@ MappingsOption = Annotated[
     Path, typer.Option("--mappings", help="Folder of mapping files (*.yaml, searched recursively).")
 ]
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Settings file (authentication, rate limits, limits); default $FACADE_CONFIG.",
+        show_default="none",
+    ),
+]
 NOTHING_TO_SERVE = (
     "has no mapping files, so there is nothing to serve: add some (`facade scaffold WSDL` "
     "writes a start), or mount your mappings/ and wsdl/ folders into the container"
@@ -74,6 +83,22 @@ def _table(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = None) -> 
     return table
 
 
+def _config(given: Path | None, table: RouteTable) -> tuple[Path | None, FacadeConfig]:
+    """The settings file and its values, checked against the routes; or its problems,
+    printed, and exit 1."""
+    path = config_path(given)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _report(exc.problems)
+        raise typer.Exit(1) from exc
+    problems = config_problems(config, (route.mapping for route in table))
+    if problems:
+        _report(problems)
+        raise typer.Exit(1)
+    return path, config
+
+
 def _report(problems: list[ConfigProblem]) -> None:
     for problem in problems:
         typer.secho(str(problem), err=True, fg=typer.colors.RED)
@@ -82,13 +107,21 @@ def _report(problems: list[ConfigProblem]) -> None:
 
 
 @app.command()
-def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
-    """Prove every mapping against its WSDL; print all problems and exit 1 if there are any.
-    Warnings (allowed, but worth a second look) are printed too and do not fail the check."""
+def check(
+    mappings: MappingsOption = Path("mappings"),
+    wsdl: WsdlOption = Path("wsdl"),
+    config: ConfigOption = None,
+) -> None:
+    """Prove every mapping against its WSDL, and the settings file against the mappings;
+    print all problems and exit 1 if there are any. Warnings (allowed, but worth a second
+    look) are printed too and do not fail the check."""
     table = _table(mappings, wsdl)
+    path, _ = _config(config, table)
     for warning in route_warnings(route.mapping for route in table):
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     typer.echo(f"{len(table)} route{'s' if len(table) != 1 else ''} OK")
+    if path is not None:
+        typer.echo(f"{path} OK")
 
 
 @app.command()
@@ -120,15 +153,17 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    config: ConfigOption = None,
 ) -> None:
-    """Check the mappings, then serve them."""
+    """Check the mappings and the settings file, then serve them."""
     import uvicorn
 
     table = _table(mappings, wsdl)
     if not len(table):  # e.g. a container started without its mappings mounted
         _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
         raise typer.Exit(1)
-    settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
+    path, values = _config(config, table)
+    settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level, config_file=path)
     os.environ.update(settings.to_env())
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
     with _shared_metrics(workers):
@@ -140,6 +175,8 @@ def serve(
             workers=workers,
             log_level="warning",
             access_log=False,
+            # h11's own bound on a request head; the facade counts fields and bytes itself
+            h11_max_incomplete_event_size=values.limits.max_header_bytes + 1024,
         )
 
 

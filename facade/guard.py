@@ -1,27 +1,65 @@
-"""Inbound checks before any backend is called: body size, body syntax; the request context.
+"""Inbound checks before any backend is called, in order: credentials -> principal (401,
+403), the caller's rate limit (429), body size and syntax; then the request context.
 
-Authentication and rate limits will stand here too, so that nothing reaches a backend
-without passing one place.
+Nothing reaches a backend without passing this one place. (Header limits and the drain of
+refused bodies sit before it, for every path: facade/limits.py.)
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 
+from facade.auth.authenticator import Authenticator
+from facade.auth.policy import PUBLIC, BucketSpec, Requirement
+from facade.auth.ratelimit import Decision, RateLimiter
 from facade.context import RequestContext
 from facade.errors import FieldProblem, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-from facade.types import JSON, RouteName
+from facade.types import JSON, Principal, RouteName
 
 OVERSIZED_NUMBER = "is a number larger than JSON numbers carry here; send it as a string"
 _OVERSIZED = object()
 
 
-async def read_context(request: Request, route: RouteName, max_body_bytes: int) -> RequestContext:
+@dataclass(frozen=True)
+class Admission:
+    """What one route asks of its callers."""
+
+    requirement: Requirement = PUBLIC
+    bucket: BucketSpec | None = None
+    """The caller's token bucket on this route; None: unlimited."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The process's authenticator and rate limiter; either may be absent (not configured)."""
+
+    authenticator: Authenticator | None = None
+    limiter: RateLimiter | None = None
+
+    async def admit(
+        self, request: Request, route: RouteName, admission: Admission
+    ) -> tuple[Principal, Decision | None]:
+        """The caller's principal and its take from the route's bucket, or the ClientError
+        (401, 403, 429) that refuses it."""
+        principal = None
+        if self.authenticator is not None:
+            principal = await self.authenticator.admit(request.headers, admission.requirement)
+        decision = None
+        if self.limiter is not None and admission.bucket is not None:
+            address = request.client.host if request.client else None
+            decision = await self.limiter.take(route, admission.bucket, principal, address)
+        return principal, decision
+
+
+async def read_context(
+    request: Request, route: RouteName, max_body_bytes: int, principal: Principal = None
+) -> RequestContext:
     """The request as mapping expressions see it, or a ClientError saying what is wrong."""
     return RequestContext(
         route=route,
@@ -31,6 +69,7 @@ async def read_context(request: Request, route: RouteName, max_body_bytes: int) 
         headers={k.lower(): v for k, v in request.headers.items()},
         body=await _body(request, max_body_bytes),
         client={"ip": request.client.host} if request.client else {},
+        principal=principal,
     )
 
 

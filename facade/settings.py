@@ -4,6 +4,7 @@ FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
 FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
 FACADE_SHADOW_QUEUE=1000  FACADE_SHADOW_CONCURRENCY=16
 FACADE_CACHE_BYTES=67108864  FACADE_ADMIN_TOKEN=...  (unset: no admin API)
+FACADE_CONFIG=facade.yaml  (unset: no settings file; see facade/config/)
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Settings:
     """Bytes the response cache may hold, per worker process."""
     admin_token: str | None = field(default=None, repr=False)
     """Bearer token of the admin API (/admin/*); None: the API is off (404)."""
+    config_file: Path | None = None
+    """The settings file (facade.yaml): authentication, rate limits, request limits."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +61,7 @@ class Settings:
             shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
             cache_bytes=int(env.get("FACADE_CACHE_BYTES", DEFAULT_CACHE_BYTES)),
             admin_token=env.get("FACADE_ADMIN_TOKEN") or None,
+            config_file=Path(env["FACADE_CONFIG"]) if env.get("FACADE_CONFIG") else None,
         )
 
     def __post_init__(self) -> None:
@@ -69,8 +73,10 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """The variables that give the same settings to a worker process."""
-        token = {"FACADE_ADMIN_TOKEN": self.admin_token} if self.admin_token else {}
-        return token | {
+        extra = {"FACADE_ADMIN_TOKEN": self.admin_token} if self.admin_token else {}
+        if self.config_file is not None:
+            extra["FACADE_CONFIG"] = str(self.config_file)
+        return extra | {
             "FACADE_MAPPINGS": str(self.mappings_dir),
             "FACADE_WSDL": str(self.wsdl_dir),
             "FACADE_MAX_BODY_BYTES": str(self.max_body_bytes),

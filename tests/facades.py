@@ -15,6 +15,7 @@ import yaml
 from servers import serve_in_thread
 
 from facade.app import create_app
+from facade.config.loader import load_config
 from facade.mapping.loader import load_mappings
 from facade.routetable import build_route_table
 from facade.soap.registry import WsdlRegistry
@@ -24,13 +25,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextmanager
 def facade_for(
-    folder: Path, mappings: Mapping[str, dict[str, Any]], env: Mapping[str, str]
+    folder: Path,
+    mappings: Mapping[str, dict[str, Any]],
+    env: Mapping[str, str],
+    config: dict[str, Any] | None = None,
 ) -> Iterator[str]:
+    """`config` is the content of a facade.yaml, written beside the mappings folder."""
     for name, document in mappings.items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    settings = None
+    if config is not None:
+        (folder.parent / "facade.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        settings = load_config(folder.parent / "facade.yaml", env)
     registry = WsdlRegistry(ROOT / "wsdl")
     table = build_route_table(load_mappings(folder, env), registry)
-    with serve_in_thread(create_app(table, registry)) as url:
+    with serve_in_thread(create_app(table, registry, config=settings)) as url:
         yield url
 
 

@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from facade.config.models import AuthRequirement, Bucket
 from facade.migration.compare import PathSyntaxError, parse_path
 from facade.net.headers import is_hop_by_hop
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
@@ -391,4 +392,19 @@ class MappingFile(_Strict):
     migration: MigrationSection = Field(default_factory=MigrationSection)
     cache: CacheSection | None = Field(
         default=None, description="Cache the route's successful answers (safe routes only)."
+    )
+    auth: AuthRequirement | None = Field(
+        default=None,
+        description=(
+            "Who may call the route: `public`, or `{scopes: [...]}` (every scope needed; `{}`: "
+            "any authenticated caller). When absent, facade.yaml's auth.default."
+        ),
+        examples=["public", {"scopes": ["customers:read"]}],
+    )
+    rate_limit: Bucket | Literal["off"] | None = Field(
+        default=None,
+        description=(
+            "Token bucket per caller on this route (`{rate: 5, burst: 10}`) or `off`; when "
+            "absent, facade.yaml's rate_limits (whose routes entry, if any, wins)."
+        ),
     )
