@@ -70,8 +70,10 @@ def unsigned_none(**overrides: Any) -> str:
 
 def forged_hs256(kid: str = "k1", **overrides: Any) -> str:
     """The algorithm-confusion attack: HS256 whose secret is the RSA public key's PEM."""
-    pem = KEYS[kid].public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = (
+        KEYS[kid]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     signing_input = _unsigned({"alg": "HS256", "typ": "JWT", "kid": kid}, claims(**overrides))
     signature = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()

@@ -96,14 +96,13 @@ class JwksKeys:
     async def key(self, kid: str | None) -> SigningKey:
         if self.url is not None:
             interval = self.refresh if self._fetched_at is not None else self.min_refresh
-            if self._due(interval):
-                await self._update(interval)
+            await self._update_if_due(interval)
             if self._fetched_at is None:
                 retry = max(1.0, self.min_refresh)
                 raise JwksUnavailable("The signing keys cannot be read", retry_after=retry)
         found = self._find(kid)
-        if found is None and self.url is not None and self._due(self.min_refresh):
-            await self._update(self.min_refresh)  # a rotated key: look once more
+        if found is None and self.url is not None:
+            await self._update_if_due(self.min_refresh)  # a rotated key: look once more
             found = self._find(kid)
         if found is None:
             raise UnknownKey(kid)
@@ -118,8 +117,11 @@ class JwksKeys:
         last = self._tried_at
         return last is None or self.clock() - last >= interval
 
-    async def _update(self, interval: float) -> None:
-        """One fetch for every request that finds the keys stale at the same moment."""
+    async def _update_if_due(self, interval: float) -> None:
+        """One fetch for every request that finds the keys stale at the same moment: those
+        arriving while it runs wait for it rather than read the keys it is replacing."""
+        if not (self._due(interval) or self._lock.locked()):
+            return
         async with self._lock:
             if not self._due(interval):
                 return  # another request fetched them while this one waited

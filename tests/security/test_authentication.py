@@ -81,9 +81,7 @@ def base(
                 "claims": ["email"],
             },
             "api_keys": {
-                "keys": [
-                    {"name": "reporting", "sha256": identity.sha256(API_KEY), "scopes": ["x"]}
-                ]
+                "keys": [{"name": "reporting", "sha256": identity.sha256(API_KEY), "scopes": ["x"]}]
             },
         }
     }
@@ -256,4 +254,3 @@ def test_an_api_key_without_the_scope_is_403(base: str) -> None:
 def test_health_metrics_and_docs_keep_their_own_rules(base: str) -> None:
     for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
         assert httpx.get(base + path).status_code == 200, path
-
