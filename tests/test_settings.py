@@ -22,3 +22,11 @@ def test_limits_below_one_are_refused(name: str, value: str) -> None:
     """A queue of 0 would be unbounded; 0 connections or workers would serve nothing."""
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_the_settings_file_is_named_by_facade_config_and_passed_to_workers() -> None:
+    settings = Settings.from_env({"FACADE_CONFIG": "conf/facade.yaml"})
+    assert str(settings.config_file) == "conf/facade.yaml"
+    assert Settings.from_env(settings.to_env()) == settings
+    assert Settings.from_env({}).config_file is None
+    assert "FACADE_CONFIG" not in Settings().to_env()

@@ -69,6 +69,17 @@ DEFAULT_DRAIN_SECONDS = 10.0
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+"""A scope token (RFC 6749 section 3.3): printable ASCII but space, quote and backslash."""
+
+
+def _scope_tokens(value: tuple[str, ...]) -> tuple[str, ...]:
+    for scope in value:
+        if not _SCOPE.match(scope):
+            raise ValueError(
+                f"{scope!r} is not a scope: printable ASCII without spaces, quotes or backslashes"
+            )
+    return value
 
 
 class _Strict(BaseModel):
@@ -83,6 +94,8 @@ class RouteAuth(_Strict):
         description="Scopes the caller must hold, all of them; empty: any valid caller.",
         examples=[["customers:read"]],
     )
+
+    _scopes = field_validator("scopes")(_scope_tokens)
 
 
 AuthRequirement = Literal["public"] | RouteAuth
@@ -165,6 +178,8 @@ class ApiKey(_Strict):
         description='Hex SHA-256 of the key: `printf %s "$KEY" | sha256sum`.',
     )
     scopes: tuple[str, ...] = Field(default=(), description="Scopes the key grants.")
+
+    _scopes = field_validator("scopes")(_scope_tokens)
 
     @field_validator("sha256", mode="before")
     @classmethod

@@ -132,6 +132,10 @@ def test_auth_default_is_any_authenticated_caller(tmp_path: Path) -> None:
             {"limits": {"drain_seconds": "${MISSING}"}},
             "limits.drain_seconds: environment variable MISSING is not set",
         ),
+        (
+            {"auth": {"api_keys": {}, "default": {"scopes": ['a"b']}}},
+            "auth.default.RouteAuth.scopes: 'a\"b' is not a scope",
+        ),
         ("auth: [", "is not valid YAML"),
         ("", "is empty; a settings file needs auth, rate_limits or limits"),
     ],
