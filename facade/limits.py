@@ -38,18 +38,23 @@ def header_problem(headers: list[tuple[bytes, bytes]], limits: LimitsConfig) -> 
 
 @dataclass
 class _Body:
-    """Whether the client has sent its whole body yet."""
+    """Whether the client has sent its whole body yet, and whether it waits for a
+    `100 Continue` before sending any (which reading would make the server send)."""
 
     done: bool
+    waits: bool = False
 
 
-def _has_body(scope: Scope) -> bool:
+def _body(scope: Scope) -> _Body:
+    has_body = waits = False
     for name, value in scope.get("headers", []):
         if name == b"transfer-encoding":
-            return True
-        if name == b"content-length":
-            return value.strip() not in (b"0", b"")
-    return False
+            has_body = True
+        elif name == b"content-length":
+            has_body = value.strip() not in (b"0", b"")
+        elif name == b"expect":
+            waits = value.strip().lower() == b"100-continue"
+    return _Body(done=not has_body, waits=waits)
 
 
 class LimitsMiddleware:
@@ -63,9 +68,10 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = _Body(done=not _has_body(scope))
+        body = _body(scope)
 
         async def tracked_receive() -> Message:
+            body.waits = False  # the server sends 100 Continue when the app first reads
             message = await receive()
             if message["type"] == "http.disconnect" or not message.get("more_body", False):
                 body.done = True
@@ -73,7 +79,8 @@ class LimitsMiddleware:
 
         async def draining_send(message: Message) -> None:
             if message["type"] == "http.response.start" and not body.done:
-                await self._drain(receive, body)
+                if not body.waits:  # a client waiting for 100 Continue sends nothing more
+                    await self._drain(receive, body)
                 if not body.done:
                     headers = [*message.get("headers", []), (b"connection", b"close")]
                     message = {**message, "headers": headers}

@@ -168,8 +168,17 @@ def test_a_bad_signature_is_refused(base: str) -> None:
     assert answer.json()["detail"] == "The token's signature does not verify"
 
 
-def test_a_malformed_token_is_refused(base: str) -> None:
-    answer = get(base, "/v1/whoami/7", "not-a-jwt")
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-jwt",
+        "W10.e30.c2ln",  # a header that is a list
+        "eyJhbGciOiJSUzI1NiJ9.e30",  # two segments
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.!!!.c2ln",  # a payload that is not base64url
+    ],
+)
+def test_a_malformed_token_is_refused(base: str, token: str) -> None:
+    answer = get(base, "/v1/whoami/7", token)
     refused(answer)
     assert answer.json()["detail"] == "The token is malformed"
 

@@ -238,3 +238,10 @@ def test_drain_runs_alongside_other_requests(base: str) -> None:
         assert httpx.get(base + "/healthz").status_code == 200
     finally:
         stalled.join()
+
+
+def test_a_client_waiting_for_100_continue_gets_the_413_without_sending(base: str) -> None:
+    head = post_head(64 * 1024 * 1024).replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n")
+    answer = raw(base, head, then_stop=True)
+    assert answer.startswith(b"HTTP/1.1 413 ")  # not "100 Continue": no body was asked for
+    assert b"connection: close" in answer.lower()
