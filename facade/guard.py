@@ -19,7 +19,13 @@ from facade.auth.authenticator import Authenticator
 from facade.auth.policy import PUBLIC, BucketSpec, Requirement
 from facade.auth.ratelimit import Decision, RateLimiter
 from facade.context import RequestContext
-from facade.errors import FieldProblem, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from facade.errors import (
+    FieldProblem,
+    InvalidRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from facade.types import JSON, Principal, RouteName
 
 OVERSIZED_NUMBER = "is a number larger than JSON numbers carry here; send it as a string"
@@ -47,14 +53,25 @@ class Gate:
     ) -> tuple[Principal, Decision | None]:
         """The caller's principal and its take from the route's bucket, or the ClientError
         (401, 403, 429) that refuses it."""
+        address = request.client.host if request.client else None
         principal = None
         if self.authenticator is not None:
-            principal = await self.authenticator.admit(request.headers, admission.requirement)
-        decision = None
-        if self.limiter is not None and admission.bucket is not None:
-            address = request.client.host if request.client else None
-            decision = await self.limiter.take(route, admission.bucket, principal, address)
+            try:
+                principal = await self.authenticator.admit(request.headers, admission.requirement)
+            except Unauthorized:
+                # a refused credential costs its address a token: guessing API keys or
+                # replaying forged tokens is limited like any anonymous caller
+                await self._take(route, admission, None, address)
+                raise
+        decision = await self._take(route, admission, principal, address)
         return principal, decision
+
+    async def _take(
+        self, route: RouteName, admission: Admission, principal: Principal, address: str | None
+    ) -> Decision | None:
+        if self.limiter is None or admission.bucket is None:
+            return None
+        return await self.limiter.take(route, admission.bucket, principal, address)
 
 
 async def read_context(

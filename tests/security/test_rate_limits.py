@@ -31,6 +31,7 @@ MAPPINGS = {
     "tuned": route("/v1/tuned", rate_limit={"rate": 2, "burst": 1}),  # facade.yaml wins
     "free": route("/v1/free", rate_limit="off", auth="public"),
     "anonymous": route("/v1/anonymous", auth="public"),
+    "guarded": route("/v1/guarded"),
 }
 
 
@@ -109,3 +110,10 @@ def test_a_caller_is_let_in_again_once_its_bucket_refills(base: str) -> None:
     assert refused is not None
     time.sleep(int(refused.headers["retry-after"]))
     assert get(base, "/v1/quick/7", "bob").status_code == 200
+
+
+def test_refused_credentials_spend_their_addresses_bucket(base: str) -> None:
+    bad = {"x-api-key": "guess-" + "1" * 30}
+    statuses = [httpx.get(base + "/v1/guarded/8", headers=bad).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]  # guessing keys is limited like an anonymous caller
+    assert get(base, "/v1/guarded/8", "alice").status_code == 200  # a valid key: its own
