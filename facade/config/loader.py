@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from facade.auth.jwks import parse_jwks
 from facade.auth.policy import BucketSpec, Requirement
 from facade.config.models import (
     ApiKeysSection,
@@ -168,9 +169,9 @@ def _jwt(section: JwtSection, folder: Path, source: str) -> JwtConfig:
     jwks_file = None
     if section.jwks_file is not None:
         jwks_file = folder / section.jwks_file
-        if not jwks_file.is_file():
-            message = f"{jwks_file} does not exist"
-            raise ConfigError([ConfigProblem(source, "auth.jwt.jwks_file", message)])
+        problem = _jwks_problem(jwks_file)
+        if problem is not None:
+            raise ConfigError([ConfigProblem(source, "auth.jwt.jwks_file", problem)])
     return JwtConfig(
         jwks_url=section.jwks_url,
         jwks_file=jwks_file,
@@ -183,6 +184,17 @@ def _jwt(section: JwtSection, folder: Path, source: str) -> JwtConfig:
         scopes_claim=section.scopes_claim,
         claims=section.claims,
     )
+
+
+def _jwks_problem(path: Path) -> str | None:
+    """Why the JWKS file cannot serve, or None: read now, so a bad file stops the start."""
+    try:
+        parse_jwks(path.read_bytes())
+    except OSError:
+        return f"{path} cannot be read"
+    except ValueError as exc:
+        return f"{path} is {exc}"
+    return None
 
 
 def _api_keys(section: ApiKeysSection) -> ApiKeysConfig:

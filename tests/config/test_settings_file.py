@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import identity
+import orjson
 import pytest
 import yaml
 
@@ -92,6 +94,7 @@ def test_auth_default_is_any_authenticated_caller(tmp_path: Path) -> None:
             "auth.jwt: jwks_url 'file:///etc/passwd' must be an http(s) URL",
         ),
         ({"auth": {"jwt": {"jwks_file": "missing.json"}}}, "auth.jwt.jwks_file: "),
+        ({"auth": {"jwt": {"jwks_file": "."}}}, "auth.jwt.jwks_file: "),
         ({"auth": {}}, "auth: configure jwt, api_keys or both"),
         (
             {"auth": {"api_keys": {"keys": [{"name": "a", "sha256": "secret"}]}}},
@@ -151,8 +154,16 @@ def test_a_missing_file_is_a_problem(tmp_path: Path) -> None:
     assert str(caught.value) == f"{tmp_path / 'nope.yaml'}: does not exist (see --config)"
 
 
-def test_a_jwks_file_is_found_beside_the_settings_file(tmp_path: Path) -> None:
+def test_a_jwks_file_that_holds_no_usable_key_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "keys.json").write_text('{"keys": []}')
+    found = problems(tmp_path, {"auth": {"jwt": {"jwks_file": "keys.json"}}})
+    assert found == [
+        f"auth.jwt.jwks_file: {tmp_path / 'keys.json'} is not a usable JWKS: PyJWKSetError"
+    ]
+
+
+def test_a_jwks_file_is_found_beside_the_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "keys.json").write_bytes(orjson.dumps(identity.jwks("k1")))
     config = load_config(write(tmp_path, {"auth": {"jwt": {"jwks_file": "keys.json"}}}), {})
     assert config.auth is not None and config.auth.jwt is not None
     assert config.auth.jwt.jwks_file == tmp_path / "keys.json"
