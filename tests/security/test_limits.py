@@ -7,6 +7,7 @@ import asyncio
 import shutil
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -64,7 +65,7 @@ def base(peer: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "max_headers": 30,
             "max_header_bytes": 4096,
             "drain_bytes": 4 * 1024 * 1024,
-            "drain_seconds": 1,
+            "drain_seconds": 8,
         }
     }
     folder = tmp_path_factory.mktemp("limits") / "mappings"
@@ -97,6 +98,16 @@ def post_head(length: int | None, path: str = "/v1/things") -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
     ).encode()
+
+
+def test_a_slow_client_that_keeps_sending_sees_413_not_a_reset(base: str) -> None:
+    """Answered at once and left unread, the connection would be closed by uvicorn's
+    keep-alive timer (5 s) while the client still sends: a reset, and no status seen."""
+    with socket.create_connection(address(base), timeout=30) as sock:
+        sock.sendall(post_head(2 * 1024 * 1024) + b"x" * (1024 * 1024))
+        time.sleep(6)  # a slow link: longer than uvicorn's keep-alive timeout
+        sock.sendall(b"x" * (1024 * 1024))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 413 ")
 
 
 def test_a_client_that_keeps_sending_a_declared_large_body_sees_413(base: str) -> None:
