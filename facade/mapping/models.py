@@ -111,7 +111,10 @@ class LegacySection(_Strict):
     )
     request: dict[str, str] = Field(
         default_factory=dict,
-        description="Operation argument -> JMESPath expression over {path, query, headers, body}.",
+        description=(
+            "Operation argument -> JMESPath expression over {path, query, headers, body, "
+            "principal}."
+        ),
         examples=[{"CustomerId": "path.id"}],
     )
     response: str | None = Field(
@@ -306,7 +309,8 @@ class MigrationSection(_Strict):
     sticky: str | None = Field(
         default=None,
         description=(
-            "JMESPath over {path, query, headers, body, client} naming the caller, so the same "
+            "JMESPath over {path, query, headers, body, client, principal} naming the caller, "
+            "so the same "
             "caller always lands on the same side; `client.ip` (the connecting address) when "
             "absent. A caller whose value is null or empty is served by legacy."
         ),

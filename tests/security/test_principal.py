@@ -52,12 +52,29 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         }
     }
     mock = build_mock_app(ROOT / "wsdl" / "crm.wsdl", {"SearchCustomers": SearchCustomers})
-    with serve_in_thread(mock) as mock_url:
-        mappings = {"mine": mapping("/v1/mine"), "mine-public": mapping("/v1/ours", public=True)}
+    new_side = {
+        **mapping("/v1/profile"),
+        "new": {"url": "${NEW_URL}/users/{principal.sub}"},
+        "migration": {"mode": "new", "fallback": False},
+    }
+    del new_side["cache"]
+    with serve_in_thread(mock) as mock_url, serve_in_thread(users) as users_url:
+        mappings = {
+            "mine": mapping("/v1/mine"),
+            "mine-public": mapping("/v1/ours", public=True),
+            "profile": new_side,
+        }
         (folder / "mappings").mkdir()
-        env = {"CRM_URL": mock_url + "/crm"}
+        env = {"CRM_URL": mock_url + "/crm", "NEW_URL": users_url}
         with facade_for(folder / "mappings", mappings, env, config) as url:
             yield url
+
+
+async def users(scope: Any, receive: Any, send: Any) -> None:
+    """The new side: answers with the path it was asked for, still percent-encoded."""
+    raw = scope["raw_path"].decode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": orjson.dumps({"path": raw})})
 
 
 def get(base: str, path: str, sub: str, **claims: Any) -> httpx.Response:
@@ -92,3 +109,9 @@ def test_a_fresh_token_of_the_same_principal_hits_its_entry(base: str) -> None:
     second = get(base, "/v1/mine", "gina", jti="two")  # another token, the same principal
     assert (first.headers["x-facade-cache"], second.headers["x-facade-cache"]) == ("miss", "hit")
     assert received == ["gina"]
+
+
+def test_the_principals_subject_fills_the_new_sides_url_percent_encoded(base: str) -> None:
+    answer = get(base, "/v1/profile", "ann/../admin?x")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"path": "/users/ann%2F..%2Fadmin%3Fx"}
