@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -21,11 +21,6 @@ from starlette.types import Receive, Scope, Send
 
 from facade import __version__
 from facade.admin.routes import add_admin_routes
-from facade.auth.authenticator import Authenticator
-from facade.auth.jwks import JwksKeys, fetch_over
-from facade.auth.policy import bucket_for, requirement_for
-from facade.auth.ratelimit import MemoryBuckets, RateLimiter
-from facade.auth.tokens import TokenVerifier
 from facade.backends.base import Backend, BackendReply
 from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
@@ -39,7 +34,7 @@ from facade.config.loader import FacadeConfig, config_problems, load_config
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, ConfigError, FacadeError, MethodNotAllowed, RouteNotFound
-from facade.guard import Admission, Gate, read_context
+from facade.guard import Inbound, build_gate, read_context
 from facade.limits import LimitsMiddleware
 from facade.mapping.loader import load_mappings
 from facade.migration.records import ShadowRecords
@@ -97,7 +92,7 @@ def create_app(
     if problems:
         raise ConfigError(problems)
     network = transport or HttpTransport(settings.backend_connections)
-    gate = _gate(config, network)
+    gate = build_gate(config, network)
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
@@ -141,51 +136,12 @@ def create_app(
         add_admin_routes(app, settings.admin_token, table, metrics, shadows.records)
     add_docs_routes(app)
     served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
-    guard = _Guard(gate, config, config.limits.max_body_bytes or settings.max_body_bytes)
+    guard = Inbound(gate, config, config.limits.max_body_bytes or settings.max_body_bytes)
     for path, by_method in _by_path(served).items():
         app.router.routes.append(Route(path, _PathEndpoint(by_method, guard, metrics, shadows)))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
-
-
-def _gate(config: FacadeConfig, network: Transport) -> Gate:
-    """The authenticator and rate limiter the settings file configures (each may be absent)."""
-    authenticator = None
-    if config.auth is not None:
-        tokens = None
-        jwt = config.auth.jwt
-        if jwt is not None:
-            keys = JwksKeys(
-                url=jwt.jwks_url,
-                file=jwt.jwks_file,
-                fetch=fetch_over(network) if jwt.jwks_url else None,
-                refresh=jwt.refresh,
-                min_refresh=jwt.min_refresh,
-            )
-            tokens = TokenVerifier(jwt, keys)
-        authenticator = Authenticator(config.auth, tokens)
-    limits = config.rate_limits
-    limited = limits.default is not None or limits.routes
-    limiter = RateLimiter(MemoryBuckets(limits.max_callers)) if limited else None
-    return Gate(authenticator, limiter)
-
-
-@dataclass(frozen=True)
-class _Guard:
-    """The gate, what each route asks of its callers, and the largest body accepted."""
-
-    gate: Gate
-    config: FacadeConfig
-    max_body_bytes: int
-
-    def admission(self, route: ServedRoute) -> Admission:
-        mapping = route.compiled.mapping
-        auth, limits = self.config.auth, self.config.rate_limits
-        return Admission(
-            requirement_for(mapping.auth, auth.default if auth is not None else None),
-            bucket_for(route.name, mapping.rate_limit, limits.routes, limits.default),
-        )
 
 
 def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache:
@@ -285,13 +241,13 @@ class _PathEndpoint:
     def __init__(
         self,
         by_method: dict[str, ServedRoute],
-        guard: _Guard,
+        guard: Inbound,
         metrics: Metrics,
         shadows: ShadowRunner,
     ) -> None:
         self.by_method = by_method
         self.guard = guard
-        self.admissions = {method: guard.admission(r) for method, r in by_method.items()}
+        self.admissions = {m: guard.admission(r.compiled.mapping) for m, r in by_method.items()}
         self.metrics = metrics
         self.shadows = shadows
         methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())

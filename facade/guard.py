@@ -16,8 +16,11 @@ import orjson
 from starlette.requests import Request
 
 from facade.auth.authenticator import Authenticator
-from facade.auth.policy import PUBLIC, BucketSpec, Requirement
-from facade.auth.ratelimit import Decision, RateLimiter
+from facade.auth.jwks import JwksKeys, fetch_over
+from facade.auth.policy import PUBLIC, BucketSpec, Requirement, bucket_for, requirement_for
+from facade.auth.ratelimit import Decision, MemoryBuckets, RateLimiter
+from facade.auth.tokens import TokenVerifier
+from facade.config.loader import FacadeConfig
 from facade.context import RequestContext
 from facade.errors import (
     FieldProblem,
@@ -26,6 +29,8 @@ from facade.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from facade.mapping.loader import RouteMapping
+from facade.net.seam import Transport
 from facade.types import JSON, Principal, RouteName
 
 OVERSIZED_NUMBER = "is a number larger than JSON numbers carry here; send it as a string"
@@ -72,6 +77,46 @@ class Gate:
         if self.limiter is None or admission.bucket is None:
             return None
         return await self.limiter.take(route, admission.bucket, principal, address)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Everything the facade checks before a backend: the gate, the settings that say what
+    each route asks of its callers, and the largest body accepted."""
+
+    gate: Gate
+    config: FacadeConfig
+    max_body_bytes: int
+
+    def admission(self, mapping: RouteMapping) -> Admission:
+        auth, limits = self.config.auth, self.config.rate_limits
+        return Admission(
+            requirement_for(mapping.auth, auth.default if auth is not None else None),
+            bucket_for(mapping.name, mapping.rate_limit, limits.routes, limits.default),
+        )
+
+
+def build_gate(config: FacadeConfig, network: Transport) -> Gate:
+    """The authenticator and rate limiter the settings file configures (each may be absent);
+    a JWKS URL is read through the network seam."""
+    authenticator = None
+    if config.auth is not None:
+        tokens = None
+        jwt = config.auth.jwt
+        if jwt is not None:
+            keys = JwksKeys(
+                url=jwt.jwks_url,
+                file=jwt.jwks_file,
+                fetch=fetch_over(network) if jwt.jwks_url else None,
+                refresh=jwt.refresh,
+                min_refresh=jwt.min_refresh,
+            )
+            tokens = TokenVerifier(jwt, keys)
+        authenticator = Authenticator(config.auth, tokens)
+    limits = config.rate_limits
+    limited = limits.default is not None or bool(limits.routes)
+    limiter = RateLimiter(MemoryBuckets(limits.max_callers)) if limited else None
+    return Gate(authenticator, limiter)
 
 
 async def read_context(
