@@ -37,11 +37,13 @@ from facade.cache.keys import KeyReads, key_reads
 from facade.cache.peers import PurgeLog
 from facade.cache.step import ResponseCache
 from facade.cache.store import CacheStore, MemoryStore
+from facade.config.loader import FacadeConfig, config_problems, load_config
 from facade.configuration import Configuration, Current, MappedRoutes
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
-from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
-from facade.guard import read_context
+from facade.errors import ClientError, ConfigError, FacadeError, MethodNotAllowed, RouteNotFound
+from facade.guard import Inbound, build_gate, read_context
+from facade.limits import LimitsMiddleware
 from facade.migration.control import FlagControl
 from facade.migration.flags import FlagStore, MemoryFlagStore
 from facade.migration.records import Result, ShadowRecords
@@ -90,6 +92,7 @@ def create_app(
     pacer: Pacer | None = None,
     built: Built | None = None,
     store: CacheStore | None = None,
+    config: FacadeConfig | None = None,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
@@ -103,9 +106,13 @@ def create_app(
     (`app_from_env` gives large ones to a child process). Given the folders' build, the app
     reloads them on SIGHUP, and when they change if `settings.reload_mappings` (see
     facade/reload.py); a table given alone is served as it is. Cached answers live in an
-    in-process MemoryStore of `settings.cache_bytes` unless a `store` is given.
+    in-process MemoryStore of `settings.cache_bytes` unless a `store` is given. `config`
+    is the settings file (authentication, rate limits, request limits); without one every
+    route is public.
     """
     settings = settings or Settings()
+    config = config or FacadeConfig()
+    _check_config(config, table)
     metrics = Metrics()
     inner = transport or HttpTransport(
         settings.backend_connections,
@@ -114,6 +121,9 @@ def create_app(
         queue_timeout=settings.backend_queue_timeout,
     )
     network = ResilientTransport(inner, settings.resilience, metrics)
+    guard = Inbound(
+        build_gate(config, inner), config, config.limits.max_body_bytes or settings.max_body_bytes
+    )
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()
@@ -137,6 +147,7 @@ def create_app(
     )
 
     def configure(source: Built, generation: int) -> Configuration:
+        _check_config(config, source.table)  # a reload may remove a route the file names
         served = [
             replace(
                 _served(compiled, source, network, replies, threads, cache),
@@ -147,7 +158,7 @@ def create_app(
         ]
         by_path = _by_path(served)
         routes = tuple(
-            Route(path, _PathEndpoint(by_method, settings, metrics, shadows, flags))
+            Route(path, _PathEndpoint(by_method, guard, metrics, shadows, flags))
             for path, by_method in by_path.items()
         )
         document = openapi_document(source.table, source.table.contracts, title=TITLE)
@@ -159,7 +170,7 @@ def create_app(
             source.version or None,
             source.revisions,
             generation,
-            front_paths(by_path),
+            front_paths(by_path, guard.admits_all),
         )
 
     def adopt(configuration: Configuration, changes: Changes) -> None:
@@ -235,6 +246,7 @@ def create_app(
     app.add_middleware(
         PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS, exempt_prefix=ADMIN_PREFIX + "/"
     )
+    app.add_middleware(LimitsMiddleware, limits=config.limits)  # before a pacing turn
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
     _serve_hits_first(app, current, metrics)
     _add_error_handlers(app)
@@ -325,12 +337,26 @@ def app_from_env() -> FastAPI:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the lifespan listens: never fatal
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    config = load_config(settings.config_file)
     built = build_from_folders(settings.mappings_dir, settings.wsdl_dir)
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
     return create_app(
-        built.table, built.registry, settings, translator=translator, pacer=pacer, built=built
+        built.table,
+        built.registry,
+        settings,
+        translator=translator,
+        pacer=pacer,
+        built=built,
+        config=config,
     )
+
+
+def _check_config(config: FacadeConfig, table: RouteTable) -> None:
+    """The settings file against the routes it names (a rate limit of an unknown route...)."""
+    problems = config_problems(config, (route.mapping for route in table))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _served(
@@ -412,13 +438,14 @@ class _PathEndpoint:
     def __init__(
         self,
         by_method: dict[str, ServedRoute],
-        settings: Settings,
+        guard: Inbound,
         metrics: Metrics,
         shadows: ShadowRunner,
         flags: FlagControl,
     ) -> None:
         self.by_method = by_method
-        self.settings = settings
+        self.guard = guard
+        self.admissions = {m: guard.admission(r.compiled.mapping) for m, r in by_method.items()}
         self.metrics = metrics
         self.shadows = shadows
         self.flags = flags
@@ -439,8 +466,10 @@ class _PathEndpoint:
             refused = Failure(MethodNotAllowed(request.method, self.allowed))
             return _render(request, refused), None
         request.state.route = served.name
+        admission = self.admissions[served.compiled.mapping.method]
         try:
-            context = await read_context(request, served.name, self.settings.max_body_bytes)
+            principal, decision = await self.guard.gate.admit(request, served.name, admission)
+            context = await read_context(request, served.name, self.guard.max_body_bytes, principal)
         except FacadeError as exc:
             return _render(request, Failure(exc)), None
         outcome, shadow = await serve(served, context)
@@ -451,7 +480,10 @@ class _PathEndpoint:
             log.warning("new side failed; legacy answers instead", extra={"fields": fields})
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
-        return _render(request, outcome, _failed_origin(served, outcome)), shadow
+        response = _render(request, outcome, _failed_origin(served, outcome))
+        if decision is not None:
+            response.headers.update(decision.headers())
+        return response, shadow
 
 
 def _count_new_side(flags: FlagControl, name: str, outcome: Outcome) -> None:

@@ -18,6 +18,7 @@ import typer
 
 from facade import __version__
 from facade.admin.commands import flags_app
+from facade.config.loader import FacadeConfig, config_path, config_problems, load_config
 from facade.errors import ConfigError, ConfigProblem
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
 from facade.openapi.document import openapi_document
@@ -40,6 +41,14 @@ MappingsOption = Annotated[
 ]
 WsdlOption = Annotated[Path, typer.Option("--wsdl", help="Folder of the WSDLs the mappings name.")]
 APP_FACTORY = "facade.app:app_from_env"
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Settings file (authentication, rate limits, limits); default $FACADE_CONFIG.",
+        show_default="none",
+    ),
+]
 NOTHING_TO_SERVE = (
     "has no mapping files, so there is nothing to serve: add some (`facade scaffold WSDL` "
     "writes a start), or mount your mappings/ and wsdl/ folders into the container"
@@ -71,6 +80,22 @@ def _table(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = None) -> 
         raise typer.Exit(1) from exc
 
 
+def _config(given: Path | None, table: RouteTable) -> tuple[Path | None, FacadeConfig]:
+    """The settings file and its values, checked against the routes; or its problems,
+    printed, and exit 1."""
+    path = config_path(given)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _report(exc.problems)
+        raise typer.Exit(1) from exc
+    problems = config_problems(config, (route.mapping for route in table))
+    if problems:
+        _report(problems)
+        raise typer.Exit(1)
+    return path, config
+
+
 def _report(problems: list[ConfigProblem]) -> None:
     for problem in problems:
         typer.secho(str(problem), err=True, fg=typer.colors.RED)
@@ -79,13 +104,21 @@ def _report(problems: list[ConfigProblem]) -> None:
 
 
 @app.command()
-def check(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
-    """Prove every mapping against its WSDL; print all problems and exit 1 if there are any.
-    Warnings (allowed, but worth a second look) are printed too and do not fail the check."""
+def check(
+    mappings: MappingsOption = Path("mappings"),
+    wsdl: WsdlOption = Path("wsdl"),
+    config: ConfigOption = None,
+) -> None:
+    """Prove every mapping against its WSDL, and the settings file against the mappings;
+    print all problems and exit 1 if there are any. Warnings (allowed, but worth a second
+    look) are printed too and do not fail the check."""
     table = _table(mappings, wsdl)
+    path, _ = _config(config, table)
     for warning in route_warnings(route.mapping for route in table):
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     typer.echo(f"{len(table)} route{'s' if len(table) != 1 else ''} OK")
+    if path is not None:
+        typer.echo(f"{path} OK")
 
 
 @app.command()
@@ -142,9 +175,11 @@ def serve(
             help="Reload when a mapping or WSDL file changes (SIGHUP always reloads).",
         ),
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Check the mappings, then serve them. SIGHUP reloads the mappings and WSDLs without
-    a restart; a broken edit is reported and the previous configuration keeps serving."""
+    """Check the mappings and the settings file, then serve them. SIGHUP reloads the
+    mappings and WSDLs without a restart; a broken edit is reported and the previous
+    configuration keeps serving."""
     import uvicorn
 
     from facade.supervisor import serve_workers
@@ -153,6 +188,7 @@ def serve(
     if not len(table):  # e.g. a container started without its mappings mounted
         _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
         raise typer.Exit(1)
+    path, values = _config(config, table)
     try:
         settings = Settings.from_env()
     except ValueError as exc:
@@ -165,6 +201,7 @@ def serve(
         log_level=log_level,
         audit_path=audit,
         reload_mappings=reload_mappings,
+        config_file=path,
     )
     typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload asked for before the app listens
@@ -176,6 +213,8 @@ def serve(
         "access_log": False,
         # on SIGTERM, requests in flight get this long; then shadows drain (app lifespan)
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_seconds),
+        # h11's own bound on a request head; the facade counts fields and bytes itself
+        "h11_max_incomplete_event_size": values.limits.max_header_bytes + 1024,
     }
     with _shared_metrics(workers), _shared_state(workers, state, audit) as state_path:
         os.environ.update(replace(settings, state_path=state_path).to_env())

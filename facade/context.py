@@ -1,11 +1,12 @@
-"""The request as the mapping expressions see it: `{path, query, headers, body, client}`."""
+"""The request as the mapping expressions see it: `{path, query, headers, body, client,
+principal}`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from facade.types import JSON, RouteName
+from facade.types import JSON, Principal, RouteName
 
 REQUEST_ID_HEADER = "x-request-id"
 """The one name of the request id header: read from clients, returned, sent to backends."""
@@ -29,6 +30,9 @@ class RequestContext:
     body: JSON = None
     client: dict[str, str] = field(default_factory=dict)
     """`{"ip": ...}` when the server knows the peer's address; empty otherwise."""
+    principal: Principal = None
+    """Who the credentials say the caller is (`{sub, scopes, via, claims}`); None when
+    anonymous or when no authentication is configured."""
 
     def expression_data(self) -> dict[str, Any]:
         """The object every JMESPath expression of a mapping is evaluated over."""
@@ -38,4 +42,5 @@ class RequestContext:
             "headers": self.headers,
             "body": self.body,
             "client": self.client,
+            "principal": self.principal,
         }

@@ -9,6 +9,8 @@
         MethodNotAllowed             405 method-not-allowed (Allow: every method of the path)
         FlagStateUnavailable         409 flag-state-unavailable: the state file must be repaired
         PayloadTooLarge              413 payload-too-large
+        HeadersTooLarge              431 headers-too-large
+        InvalidHeader                400 invalid-header: a value that cannot travel in a header
         UnsupportedMediaType         415 unsupported-media-type
         Conflict                     409 conflict
           IdempotencyKeyInFlight     409 idempotency-key-in-flight: the first is still running
@@ -115,6 +117,13 @@ class Forbidden(ClientError):
     status = 403
     slug = "forbidden"
     title = "The caller may not do this"
+
+    def __init__(self, detail: str = "", *, challenge: str | None = None) -> None:
+        self.challenge = challenge
+        super().__init__(detail)
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.challenge is None else {"WWW-Authenticate": self.challenge}
 
 
 class RouteNotFound(ClientError):
@@ -234,6 +243,29 @@ class PayloadTooLarge(ClientError):
     status = 413
     slug = "payload-too-large"
     title = "Request body too large"
+
+
+class HeadersTooLarge(ClientError):
+    status = 431
+    slug = "headers-too-large"
+    title = "Request header fields too large"
+
+
+class InvalidHeader(ClientError):
+    """A value bound for a backend's header holds CR, LF or NUL: sent on, it would split
+    the header and smuggle others in."""
+
+    slug = "invalid-header"
+    title = "A header value holds a forbidden character"
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+        super().__init__(
+            f"The value for header {header} holds a CR, LF or NUL character; remove it"
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"header": self.header}
 
 
 class UnsupportedMediaType(ClientError):

@@ -1,7 +1,8 @@
-"""Inbound checks before any backend is called: body size, body syntax; the request context.
+"""Inbound checks before any backend is called, in order: credentials -> principal (401,
+403), the caller's rate limit (429), body size and syntax; then the request context.
 
-Authentication and rate limits will stand here too, so that nothing reaches a backend
-without passing one place.
+Nothing reaches a backend without passing this one place. (Header limits and the drain of
+refused bodies sit before it, for every path: facade/limits.py.)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,22 +18,133 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import Scope
 
+from facade.auth.authenticator import Authenticator
+from facade.auth.jwks import JwksKeys, fetch_over
+from facade.auth.policy import PUBLIC, BucketSpec, Requirement, bucket_for, requirement_for
+from facade.auth.ratelimit import Decision, MemoryBuckets, RateLimiter
+from facade.auth.tokens import TokenVerifier
+from facade.config.loader import FacadeConfig
 from facade.context import RequestContext
-from facade.errors import FieldProblem, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-from facade.types import JSON, RouteName
+from facade.errors import (
+    FieldProblem,
+    InvalidRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from facade.mapping.loader import RouteMapping
+from facade.net.seam import Transport
+from facade.types import JSON, Principal, RouteName
 
 OVERSIZED_NUMBER = "is a number larger than JSON numbers carry here; send it as a string"
 _OVERSIZED = object()
 
 
-async def read_context(request: Request, route: RouteName, max_body_bytes: int) -> RequestContext:
+@dataclass(frozen=True)
+class Admission:
+    """What one route asks of its callers."""
+
+    requirement: Requirement = PUBLIC
+    bucket: BucketSpec | None = None
+    """The caller's token bucket on this route; None: unlimited."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The process's authenticator and rate limiter; either may be absent (not configured)."""
+
+    authenticator: Authenticator | None = None
+    limiter: RateLimiter | None = None
+
+    async def admit(
+        self, request: Request, route: RouteName, admission: Admission
+    ) -> tuple[Principal, Decision | None]:
+        """The caller's principal and its take from the route's bucket, or the ClientError
+        (401, 403, 429) that refuses it."""
+        address = request.client.host if request.client else None
+        principal = None
+        if self.authenticator is not None:
+            try:
+                principal = await self.authenticator.admit(request.headers, admission.requirement)
+            except Unauthorized:
+                # a refused credential costs its address a token: guessing API keys or
+                # replaying forged tokens is limited like any anonymous caller
+                await self._take(route, admission, None, address)
+                raise
+        decision = await self._take(route, admission, principal, address)
+        return principal, decision
+
+    async def _take(
+        self, route: RouteName, admission: Admission, principal: Principal, address: str | None
+    ) -> Decision | None:
+        if self.limiter is None or admission.bucket is None:
+            return None
+        return await self.limiter.take(route, admission.bucket, principal, address)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Everything the facade checks before a backend: the gate, the settings that say what
+    each route asks of its callers, and the largest body accepted."""
+
+    gate: Gate
+    config: FacadeConfig
+    max_body_bytes: int
+
+    def admits_all(self, mapping: RouteMapping) -> bool:
+        """True when the route asks nothing of its callers (public, no rate limit): only
+        then may its cached answers be served before the gate (facade.cache.front)."""
+        admission = self.admission(mapping)
+        return admission.requirement == PUBLIC and admission.bucket is None
+
+    def admission(self, mapping: RouteMapping) -> Admission:
+        auth, limits = self.config.auth, self.config.rate_limits
+        return Admission(
+            requirement_for(mapping.auth, auth.default if auth is not None else None),
+            bucket_for(mapping.name, mapping.rate_limit, limits.routes, limits.default),
+        )
+
+
+def build_gate(config: FacadeConfig, network: Transport) -> Gate:
+    """The authenticator and rate limiter the settings file configures (each may be absent);
+    a JWKS URL is read through the network seam."""
+    authenticator = None
+    if config.auth is not None:
+        tokens = None
+        jwt = config.auth.jwt
+        if jwt is not None:
+            keys = JwksKeys(
+                url=jwt.jwks_url,
+                file=jwt.jwks_file,
+                fetch=fetch_over(network) if jwt.jwks_url else None,
+                refresh=jwt.refresh,
+                min_refresh=jwt.min_refresh,
+            )
+            tokens = TokenVerifier(jwt, keys)
+        authenticator = Authenticator(config.auth, tokens)
+    limits = config.rate_limits
+    limited = limits.default is not None or bool(limits.routes)
+    limiter = RateLimiter(MemoryBuckets(limits.max_callers)) if limited else None
+    return Gate(authenticator, limiter)
+
+
+async def read_context(
+    request: Request, route: RouteName, max_body_bytes: int, principal: Principal = None
+) -> RequestContext:
     """The request as mapping expressions see it, or a ClientError saying what is wrong."""
     body = await _body(request, max_body_bytes)
-    return scope_context(request.scope, route, request.state.request_id, request.path_params, body)
+    return scope_context(
+        request.scope, route, request.state.request_id, request.path_params, body, principal
+    )
 
 
 def scope_context(
-    scope: Scope, route: RouteName, request_id: str, path: Mapping[str, Any], body: JSON = None
+    scope: Scope,
+    route: RouteName,
+    request_id: str,
+    path: Mapping[str, Any],
+    body: JSON = None,
+    principal: Principal = None,
 ) -> RequestContext:
     """The context of a request from its ASGI scope, its path parameters and its parsed body:
     the one way it is built, so a cache key made before routing equals one made after."""
@@ -44,6 +157,7 @@ def scope_context(
         headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
         body=body,
         client={"ip": client[0]} if client else {},
+        principal=principal,
     )
 
 

@@ -38,7 +38,7 @@ from facade.translate.validate import ArgumentValidator
 from facade.types import RouteName
 from facade.urltemplate import TemplateError, UrlTemplate
 
-CONTEXT_ROOTS = ("path", "query", "headers", "body")
+CONTEXT_ROOTS = ("path", "query", "headers", "body", "principal")
 STICKY_ROOTS = (*CONTEXT_ROOTS, "client")
 """A sticky expression may also read the connection's address (`client.ip`)."""
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")

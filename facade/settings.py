@@ -14,6 +14,7 @@ FACADE_RETRY_ATTEMPTS=3  FACADE_RETRY_BUDGET=0.2
 FACADE_BREAKER=on  FACADE_BREAKER_THRESHOLD=5  FACADE_BREAKER_COOL_DOWN=10
 FACADE_IDEMPOTENCY_TTL=86400  FACADE_IDEMPOTENCY_ENTRIES=10000
 FACADE_IDEMPOTENCY_BYTES=16777216  FACADE_SHUTDOWN_SECONDS=20  FACADE_SHADOW_DRAIN_SECONDS=2
+FACADE_CONFIG=facade.yaml  (unset: no settings file; see facade/config/)
 """
 
 from __future__ import annotations
@@ -116,6 +117,9 @@ class Settings:
             cool_down=self.breaker_cool_down,
         )
 
+    config_file: Path | None = None
+    """The settings file (facade.yaml): authentication, rate limits, request limits."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -151,6 +155,7 @@ class Settings:
             shadow_drain_seconds=float(
                 env.get("FACADE_SHADOW_DRAIN_SECONDS", SHADOW_DRAIN_SECONDS)
             ),
+            config_file=Path(env["FACADE_CONFIG"]) if env.get("FACADE_CONFIG") else None,
         )
 
     def tokens(self) -> dict[str, str]:
@@ -196,6 +201,8 @@ class Settings:
             token["FACADE_ADMIN_TOKENS"] = ",".join(f"{n}={t}" for n, t in self.admin_tokens)
         paths = {"FACADE_STATE": self.state_path, "FACADE_AUDIT": self.audit_path}
         token |= {name: str(path) for name, path in paths.items() if path is not None}
+        if self.config_file is not None:
+            token["FACADE_CONFIG"] = str(self.config_file)
         return token | {
             "FACADE_RETIRE_AFTER": f"{self.retire_after:.6f}",
             "FACADE_MAPPINGS": str(self.mappings_dir),

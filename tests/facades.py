@@ -15,6 +15,7 @@ import yaml
 from servers import serve_in_thread
 
 from facade.app import create_app
+from facade.config.loader import load_config
 from facade.mapping.loader import load_mappings
 from facade.routetable import build_route_table
 from facade.settings import Settings
@@ -29,12 +30,18 @@ def facade_for(
     mappings: Mapping[str, dict[str, Any]],
     env: Mapping[str, str],
     settings: Settings | None = None,
+    config: dict[str, Any] | None = None,
 ) -> Iterator[str]:
+    """`config` is the content of a facade.yaml, written beside the mappings folder."""
     for name, document in mappings.items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    loaded = None
+    if config is not None:
+        (folder.parent / "facade.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        loaded = load_config(folder.parent / "facade.yaml", env)
     registry = WsdlRegistry(ROOT / "wsdl")
     table = build_route_table(load_mappings(folder, env), registry)
-    with serve_in_thread(create_app(table, registry, settings)) as url:
+    with serve_in_thread(create_app(table, registry, settings, config=loaded)) as url:
         yield url
 
 

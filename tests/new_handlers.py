@@ -38,3 +38,8 @@ async def async_customer(context: RequestContext) -> dict[str, Any]:
 
 
 NOT_CALLABLE = 42
+
+
+async def whoami(context: RequestContext) -> dict[str, Any]:
+    """Echoes who the facade says the caller is, and the route's path id."""
+    return {"id": context.path.get("id"), "principal": context.principal}

@@ -296,3 +296,49 @@ def test_serve_refuses_a_setting_that_cannot_work(
     assert result.exit_code == 1
     assert "FACADE_BREAKER must be on or off" in result.output
     assert "Traceback" not in result.output
+
+
+def test_check_proves_the_settings_file_too(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "facade.yaml"
+    config.write_text("rate_limits:\n  default: {rate: 5, burst: 10}\n")
+    result = runner.invoke(app, [*_args("check"), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert f"{config} OK" in result.output
+
+
+def test_check_reports_the_settings_files_problems_with_field(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "facade.yaml"
+    config.write_text(
+        "auth: {jwt: {jwks_url: 'https://id.example/jwks', algorithms: [HS256]}}\n"
+        "rate_limits: {routes: {get-custmer: 'off'}}\n"
+    )
+    result = runner.invoke(app, [*_args("check"), "--config", str(config)])
+    assert result.exit_code == 1
+    assert f"{config}: auth.jwt.algorithms: 'HS256' is refused" in result.output
+    config.write_text("rate_limits: {routes: {get-custmer: 'off'}}\n")
+    result = runner.invoke(app, [*_args("check"), "--config", str(config)])
+    assert result.exit_code == 1
+    assert f"{config}: rate_limits.routes.get-custmer: no route is named" in result.output
+
+
+def test_the_settings_file_comes_from_facade_config(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACADE_CONFIG", str(tmp_path / "absent.yaml"))
+    result = runner.invoke(app, _args("check"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'absent.yaml'}: does not exist (see --config)" in result.output
+
+
+def test_serve_refuses_a_bad_settings_file_before_starting(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "facade.yaml"
+    config.write_text("limits: {max_headers: 0}\n")
+    result = runner.invoke(app, [*_args("serve"), "--config", str(config)])
+    assert result.exit_code == 1
+    assert f"{config}: limits.max_headers: Input should be greater than or equal to 1" in (
+        result.output
+    )

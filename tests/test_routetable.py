@@ -209,7 +209,14 @@ def test_body_path_is_not_a_route_parameter(tmp_path: Path) -> None:
 def test_expression_must_start_with_a_context_root(tmp_path: Path, expression: str) -> None:
     problem = only_problem(write_mapping(tmp_path, "get", request={"CustomerId": expression}))
     assert problem.field == "legacy.request.CustomerId"
-    assert problem.message == f"{expression!r} must start with one of path, query, headers, body"
+    assert problem.message == (
+        f"{expression!r} must start with one of path, query, headers, body, principal"
+    )
+
+
+def test_the_principal_may_feed_an_argument(tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path, "get", request={"CustomerId": "principal.claims.id"})
+    build_route_table([mapping], WsdlRegistry(CRM_WSDL_DIR))
 
 
 @pytest.mark.parametrize(

@@ -78,8 +78,16 @@ def test_a_good_handler_section_compiles(tmp_path: Path) -> None:
     [
         ({"url": "http://{path.id}.internal/x"}, "new.url", "scheme, host or port"),
         ({"url": NEW_URL + "/c/{path.customer}"}, "new.url", "'customer' is not a parameter"),
-        ({"url": NEW_URL + "/c/{principal.id}"}, "new.url", "one of path, query, headers, body"),
-        ({"url": NEW_URL + "/c/{query}"}, "new.url", "one of path, query, headers, body"),
+        (
+            {"url": NEW_URL + "/c/{cookies.id}"},
+            "new.url",
+            "one of path, query, headers, body, principal",
+        ),
+        (
+            {"url": NEW_URL + "/c/{query}"},
+            "new.url",
+            "one of path, query, headers, body, principal",
+        ),
         ({"url": NEW_URL + '/c/{headers."X-User"}'}, "new.url", 'write headers."x-user"'),
         ({"url": NEW_URL + "/c/{path.id"}, "new.url", "unclosed"),
         ({"url": NEW_URL + "/c/{to_string(path.id)}"}, "new.url", "plain field path"),

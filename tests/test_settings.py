@@ -99,3 +99,11 @@ def test_resilience_settings_that_cannot_work_are_refused(
     with pytest.raises(ValueError, match=name) as refused:
         Settings.from_env({name: value})
     assert message in str(refused.value)
+
+
+def test_the_settings_file_is_named_by_facade_config_and_passed_to_workers() -> None:
+    settings = Settings.from_env({"FACADE_CONFIG": "conf/facade.yaml"})
+    assert str(settings.config_file) == "conf/facade.yaml"
+    assert Settings.from_env(settings.to_env()) == settings
+    assert Settings.from_env({}).config_file is None
+    assert "FACADE_CONFIG" not in Settings().to_env()

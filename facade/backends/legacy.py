@@ -7,6 +7,7 @@ import time
 from facade.backends.base import BackendReply, BackendRequest
 from facade.backends.translator import LoopTranslator, Translator
 from facade.context import REQUEST_ID_HEADER
+from facade.net.headers import checked
 from facade.net.seam import Deadline, Transport
 from facade.routetable import CompiledRoute
 from facade.soap.message import build_request
@@ -45,7 +46,7 @@ class LegacyBackend:
             "POST",
             soap.url,
             soap.content,
-            headers,
+            checked(headers),
             deadline,
             max_bytes=route.mapping.legacy.max_reply_bytes,
         )

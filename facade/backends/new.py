@@ -15,7 +15,7 @@ from facade.backends.base import BackendReply, BackendRequest
 from facade.context import REQUEST_ID_HEADER
 from facade.errors import BackendHttpError, BackendNotJson, BackendRejected
 from facade.mapping.loader import NewBinding
-from facade.net.headers import passed_on
+from facade.net.headers import checked, passed_on
 from facade.net.seam import Deadline, Reply, Transport
 from facade.translate.response import encode_json, shape
 from facade.types import JSON, Side
@@ -69,7 +69,7 @@ class NewBackend:
             self.binding.method,
             url,
             content,
-            headers,
+            checked(headers),
             deadline,
             max_bytes=self.binding.max_reply_bytes,
         )

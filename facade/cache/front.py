@@ -27,6 +27,7 @@ from facade.backends.base import BackendReply
 from facade.cache.http import not_modified
 from facade.context import REQUEST_ID_HEADER
 from facade.guard import has_body, scope_context
+from facade.mapping.loader import RouteMapping
 from facade.observability import UNMATCHED, Metrics, record, request_id_for, request_id_var
 from facade.pipeline import ServedRoute, early_hit
 from facade.responses import BACKEND_HEADER
@@ -44,15 +45,20 @@ class FrontPath:
     route: ServedRoute | None
 
 
-def front_paths(by_path: Mapping[str, Mapping[str, ServedRoute]]) -> tuple[FrontPath, ...]:
+def front_paths(
+    by_path: Mapping[str, Mapping[str, ServedRoute]],
+    admits_all: Callable[[RouteMapping], bool] = lambda mapping: True,
+) -> tuple[FrontPath, ...]:
     """The paths in the table's order (a path that does not cache still wins over a later
-    one it shadows), each with its GET route when that route caches; paths after the last
-    cached one cannot lead to a hit and are left out (none at all when nothing caches)."""
+    one it shadows), each with its GET route when that route caches and asks nothing of
+    its callers (`admits_all`: a route behind authentication or a rate limit is served
+    after the gate, never here); paths after the last cached one cannot lead to a hit and
+    are left out (none at all when nothing caches)."""
     paths = []
     for path, by_method in by_path.items():
         pattern, _, convertors = compile_path(path)
         route = by_method.get("GET")
-        if route is not None and not _caches(route):
+        if route is not None and not (_caches(route) and admits_all(route.compiled.mapping)):
             route = None
         paths.append(FrontPath(pattern, convertors, route))
     cached = [index for index, path in enumerate(paths) if path.route is not None]

@@ -13,7 +13,8 @@ import orjson
 from facade.context import RequestContext
 
 CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key", "api-key")
-"""Headers that say who the caller is: their hash joins the key unless the route is public."""
+"""Headers that say who the caller is: their hash joins the key unless the route is public
+(or, when the request was authenticated, the principal's identity does instead)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class KeyReads:
     """An expression reads the connection's address."""
     public: bool = False
     """The answer is the same for every caller: credentials stay out of the key."""
+    principal: bool = False
+    """An expression reads the principal: its identity is in the key, public or not."""
 
 
 def key_reads(
@@ -36,30 +39,33 @@ def key_reads(
     """The headers and client fields that a route's compiled expressions (JMESPath ASTs)
     read, so a route fed by a header varies on it without anyone declaring it."""
     names = {name.lower() for name in vary}
-    whole = client = False
+    whole = client = principal = False
     for tree in expressions:
-        found, everything, reads_client = _reads(tree)
+        found, everything, reads_client, reads_principal = _reads(tree)
         names |= found
         whole = whole or everything
         client = client or reads_client
-    return KeyReads(tuple(sorted(names)), whole, client, public)
+        principal = principal or reads_principal
+    return KeyReads(tuple(sorted(names)), whole, client, public, principal)
 
 
-def _reads(tree: Mapping[str, Any]) -> tuple[set[str], bool, bool]:
+def _reads(tree: Mapping[str, Any]) -> tuple[set[str], bool, bool, bool]:
     names: set[str] = set()
-    whole = client = False
+    whole = client = principal = False
     for node, parent_pair in _walk(tree):
         if node.get("type") != "field":
             continue
         if node.get("value") == "client":
             client = True
+        if node.get("value") == "principal":
+            principal = True
         if node.get("value") != "headers":
             continue
         if parent_pair is not None and parent_pair.get("type") == "field":
             names.add(str(parent_pair["value"]).lower())
         else:
             whole = True
-    return names, whole, client
+    return names, whole, client, principal
 
 
 def _walk(
@@ -98,7 +104,7 @@ def cache_key(
         "body": context.body,
         "headers": _headers(context.headers, reads),
         "client": context.client if reads.client else None,
-        "caller": None if reads.public else identity(context.headers),
+        "caller": None if reads.public and not reads.principal else caller(context),
     }
     encoded = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(encoded).hexdigest()
@@ -108,6 +114,15 @@ def _headers(headers: Mapping[str, str], reads: KeyReads) -> Mapping[str, str | 
     if reads.all_headers:
         return headers
     return {name: headers.get(name) for name in reads.headers}
+
+
+def caller(context: RequestContext) -> str | None:
+    """Who the entry belongs to: the authenticated principal when there is one (so two
+    tokens of one user share entries, and two users never do), else the credentials."""
+    principal = context.principal
+    if principal is not None:
+        return "principal:" + str(principal.get("via")) + ":" + str(principal.get("sub"))
+    return identity(context.headers)
 
 
 def identity(headers: Mapping[str, str]) -> str | None:

@@ -11,11 +11,13 @@ import os
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from facade.auth.policy import Requirement, RouteLimit
+from facade.config.models import requirement, route_limit
 from facade.durations import seconds
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.envvars import MissingVariable, expand
@@ -34,6 +36,7 @@ from facade.mapping.models import (
 from facade.types import Mode, RouteName
 
 MAPPING_SUFFIXES = (".yaml", ".yml")
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,10 @@ class RouteMapping:
     migration: MigrationPolicy = field(default_factory=MigrationPolicy)
     cache: CachePolicy = field(default_factory=CachePolicy)
     resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
+    auth: Requirement | None = None
+    """Who may call the route; None: the settings file's default."""
+    rate_limit: RouteLimit = None
+    """The route's own bucket (or `off`); None: the settings file's."""
 
     @property
     def mode(self) -> Mode:
@@ -236,16 +243,21 @@ def read_mappings(directory: Path, env: Mapping[str, str] | None = None) -> Load
 def read_mapping(path: Path, env: Mapping[str, str]) -> RouteMapping:
     """Parse and validate one mapping file."""
     source = str(path)
-    raw = _parse_yaml(path, source)
+    raw = parse_yaml(path, source, "a mapping", "route and legacy")
+    model = validated(MappingFile, raw, env, source)
+    return _to_route(model, path, source)
+
+
+def validated(model: type[M], raw: dict[str, Any], env: Mapping[str, str], source: str) -> M:
+    """`raw` with `${VAR}`s expanded, as `model`; or ConfigError naming each field wrong."""
     try:
         expanded = expand(raw, env)
     except MissingVariable as exc:
         raise ConfigError([ConfigProblem(source, exc.where, str(exc))]) from exc
     try:
-        model = MappingFile.model_validate(expanded)
+        return model.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError(_validation_problems(source, exc)) from exc
-    return _to_route(model, path, source)
+        raise ConfigError(_validation_problems(source, exc, model)) from exc
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -265,7 +277,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _parse_yaml(path: Path, source: str) -> dict[str, Any]:
+def parse_yaml(path: Path, source: str, what: str, keys: str) -> dict[str, Any]:
+    """A YAML file holding a mapping (keys written twice refused); `what` the file is and
+    `keys` the sections it needs, for the message when it is empty or not a mapping."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -275,11 +289,9 @@ def _parse_yaml(path: Path, source: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigProblem(source, "", _yaml_message(exc))]) from exc
     if raw is None:
-        raise ConfigError([ConfigProblem(source, "", "is empty; a mapping needs route and legacy")])
+        raise ConfigError([ConfigProblem(source, "", f"is empty; {what} needs {keys}")])
     if not isinstance(raw, dict):
-        raise ConfigError(
-            [ConfigProblem(source, "", "must be a YAML mapping with keys route and legacy")]
-        )
+        raise ConfigError([ConfigProblem(source, "", f"must be a YAML mapping with keys {keys}")])
     return raw
 
 
@@ -291,18 +303,20 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
     return f"is not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
-def _validation_problems(source: str, exc: ValidationError) -> list[ConfigProblem]:
+def _validation_problems(
+    source: str, exc: ValidationError, root: type[BaseModel]
+) -> list[ConfigProblem]:
     problems = []
     for error in exc.errors():
         loc = tuple(str(part) for part in error["loc"])
-        problems.append(ConfigProblem(source, ".".join(loc), _explain(error, loc)))
+        problems.append(ConfigProblem(source, ".".join(loc), _explain(error, loc, root)))
     return problems
 
 
-def _explain(error: Any, loc: tuple[str, ...]) -> str:
+def _explain(error: Any, loc: tuple[str, ...], root: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        allowed = ", ".join(_allowed_keys(loc[:-1]))
+        allowed = ", ".join(_allowed_keys(loc[:-1], root))
         return f"unknown key; allowed here: {allowed}"
     if kind == "missing":
         return "is required"
@@ -313,11 +327,13 @@ def _explain(error: Any, loc: tuple[str, ...]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
-    model: type[BaseModel] = MappingFile
+def _allowed_keys(loc: tuple[str, ...], root: type[BaseModel]) -> list[str]:
+    model: type[BaseModel] = root
     for part in loc:
         if part.isdigit():  # an item of a list: the model stays the item's
             continue
+        if part not in model.model_fields:  # a dict key or a list index: no fixed keys
+            return []
         annotation = model.model_fields[part].annotation
         models = [a for a in (annotation, *get_args(annotation)) if isinstance(a, type)]
         annotation = next((a for a in models if issubclass(a, BaseModel)), annotation)
@@ -358,6 +374,8 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
         migration=_migration_policy(model.migration, safe),
         cache=_cache_policy(model.cache),
         resilience=_resilience_policy(model.resilience, safe),
+        auth=requirement(model.auth) if model.auth is not None else None,
+        rate_limit=route_limit(model.rate_limit),
     )
 
 

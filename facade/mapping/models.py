@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from facade.config.models import AuthRequirement, Bucket
 from facade.durations import seconds
 from facade.migration.compare import PathSyntaxError, parse_path
 from facade.net.headers import is_hop_by_hop
@@ -111,7 +112,10 @@ class LegacySection(_Strict):
     )
     request: dict[str, str] = Field(
         default_factory=dict,
-        description="Operation argument -> JMESPath expression over {path, query, headers, body}.",
+        description=(
+            "Operation argument -> JMESPath expression over {path, query, headers, body, "
+            "principal}."
+        ),
         examples=[{"CustomerId": "path.id"}],
     )
     response: str | None = Field(
@@ -373,7 +377,8 @@ class MigrationSection(_Strict):
     sticky: str | None = Field(
         default=None,
         description=(
-            "JMESPath over {path, query, headers, body, client} naming the caller, so the same "
+            "JMESPath over {path, query, headers, body, client, principal} naming the caller, "
+            "so the same "
             "caller always lands on the same side; `client.ip` (the connecting address) when "
             "absent. A caller whose value is null or empty is served by legacy."
         ),
@@ -544,4 +549,19 @@ class MappingFile(_Strict):
     resilience: ResilienceSection = Field(
         default_factory=ResilienceSection,
         description="Idempotency keys for the route (retries, breaker, limits are settings).",
+    )
+    auth: AuthRequirement | None = Field(
+        default=None,
+        description=(
+            "Who may call the route: `public`, or `{scopes: [...]}` (every scope needed; `{}`: "
+            "any authenticated caller). When absent, facade.yaml's auth.default."
+        ),
+        examples=["public", {"scopes": ["customers:read"]}],
+    )
+    rate_limit: Bucket | Literal["off"] | None = Field(
+        default=None,
+        description=(
+            "Token bucket per caller on this route (`{rate: 5, burst: 10}`) or `off`; when "
+            "absent, facade.yaml's rate_limits (whose routes entry, if any, wins)."
+        ),
     )

@@ -72,3 +72,23 @@ def test_identity_is_a_hash_never_the_credential() -> None:
     caller = identity({"authorization": "Bearer secret-token"})
     assert caller is not None and "secret" not in caller
     assert identity({}) is None
+
+
+ADA = {"sub": "ada", "scopes": [], "via": "jwt", "claims": {}}
+BOB = {"sub": "bob", "scopes": [], "via": "jwt", "claims": {}}
+
+
+def test_the_principal_replaces_the_raw_credentials_in_the_key() -> None:
+    # two tokens of one user share entries; one token header can never mix two users
+    one = context(headers={"authorization": "Bearer t1"}, principal=ADA)
+    two = context(headers={"authorization": "Bearer t2"}, principal=ADA)
+    assert key(one) == key(two)
+    assert key(one) != key(context(headers={"authorization": "Bearer t1"}, principal=BOB))
+
+
+def test_the_principal_stays_in_a_public_key_when_an_expression_reads_it() -> None:
+    public = reads("path.id", public=True)
+    assert key(context(principal=ADA), public) == key(context(principal=BOB), public)
+    personal = reads("principal.sub", public=True)
+    assert personal.principal
+    assert key(context(principal=ADA), personal) != key(context(principal=BOB), personal)

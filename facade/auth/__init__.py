@@ -1,0 +1,1 @@
+"""Inbound credentials -> the principal; who may call which route; rate limits per caller."""

@@ -1,0 +1,1 @@
+"""The process settings file, `facade.yaml`: authentication, rate limits and request limits."""
