@@ -88,7 +88,7 @@ def base(
     env = {"JWKS_URL": server.url_for("/jwks")}
     folder = tmp_path_factory.mktemp("auth") / "mappings"
     folder.mkdir()
-    with facade_for(folder, MAPPINGS, env, config) as url:
+    with facade_for(folder, MAPPINGS, env, config=config) as url:
         yield url
 
 

@@ -66,7 +66,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         }
         (folder / "mappings").mkdir()
         env = {"CRM_URL": mock_url + "/crm", "NEW_URL": users_url}
-        with facade_for(folder / "mappings", mappings, env, config) as url:
+        with facade_for(folder / "mappings", mappings, env, config=config) as url:
             yield url
 
 

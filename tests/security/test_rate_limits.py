@@ -49,7 +49,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     folder = tmp_path_factory.mktemp("limits") / "mappings"
     folder.mkdir()
-    with facade_for(folder, MAPPINGS, {}, config) as url:
+    with facade_for(folder, MAPPINGS, {}, config=config) as url:
         yield url
 
 

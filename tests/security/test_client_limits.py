@@ -71,7 +71,7 @@ def base(peer: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     folder = tmp_path_factory.mktemp("limits") / "mappings"
     folder.mkdir()
     env = {"NEW_URL": peer.url_for("/").rstrip("/")}
-    with facade_for(folder, MAPPINGS, env, config) as url:
+    with facade_for(folder, MAPPINGS, env, config=config) as url:
         yield url
 
 
