@@ -58,10 +58,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "migration": {"mode": "new", "fallback": False},
     }
     del new_side["cache"]
+    catalog = mapping("/v1/catalog", public=True)  # the same answer for every caller...
+    catalog["legacy"]["request"] = {"Name": "query.name"}  # ...but only for callers let in
     with serve_in_thread(mock) as mock_url, serve_in_thread(users) as users_url:
         mappings = {
             "mine": mapping("/v1/mine"),
             "mine-public": mapping("/v1/ours", public=True),
+            "catalog": catalog,
             "profile": new_side,
         }
         (folder / "mappings").mkdir()
@@ -115,3 +118,17 @@ def test_the_principals_subject_fills_the_new_sides_url_percent_encoded(base: st
     answer = get(base, "/v1/profile", "ann/../admin?x")
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"path": "/users/ann%2F..%2Fadmin%3Fx"}
+
+
+def test_a_cached_answer_of_a_route_behind_the_gate_is_never_served_past_it(base: str) -> None:
+    """The answer is cached for everyone (`public`), yet a caller without a token is refused
+    before any cache lookup: hits are served in front of the framework only for routes that
+    ask nothing of their callers."""
+    received.clear()
+    first = get(base, "/v1/catalog?name=lamps", "hana")
+    again = get(base, "/v1/catalog?name=lamps", "ivan")
+    assert (first.headers["x-facade-cache"], again.headers["x-facade-cache"]) == ("miss", "hit")
+    anonymous = httpx.get(base + "/v1/catalog?name=lamps")
+    assert anonymous.status_code == 401
+    assert "x-facade-cache" not in anonymous.headers
+    assert received == ["lamps"]
