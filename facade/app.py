@@ -56,7 +56,13 @@ from facade.responses import (
     json_response,
     problem_response,
 )
-from facade.routetable import CompiledNew, CompiledRoute, RouteTable, build_route_table
+from facade.routetable import (
+    CompiledNew,
+    CompiledRoute,
+    RouteTable,
+    build_route_table,
+    tls_contexts,
+)
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 
@@ -83,7 +89,7 @@ def create_app(
     (`app_from_env` gives large ones to a child process).
     """
     settings = settings or Settings()
-    network = transport or HttpTransport(settings.backend_connections)
+    network = transport or HttpTransport(settings.backend_connections, tls_contexts(table))
     pacer = pacer or Pacer()  # one per app: a translator on the loop takes its turns too
     replies = translator or LoopTranslator(pacer)
     threads = handler_threads()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -20,7 +21,8 @@ from facade.contracts import Contracts, build_contracts
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import NewBinding, RouteMapping
 from facade.migration.routing import DEFAULT_STICKY
-from facade.net.seam import origin_problem
+from facade.net.seam import origin, origin_problem
+from facade.net.tls import TlsFilesError, client_context
 from facade.paths import (
     RESERVED_PATHS,
     RESERVED_PREFIX,
@@ -57,6 +59,10 @@ class CompiledRoute:
     sticky: ParsedResult | None = None
     """The expression naming a caller for canary bucketing (`client.ip` unless the
     mapping names one)."""
+    soap_headers: tuple[tuple[str, ParsedResult], ...] = ()
+    """(SOAP header element in Clark notation, expression over the request context)."""
+    tls: ssl.SSLContext | None = None
+    """The client context toward the legacy origin, when the mapping gives TLS files."""
 
     @property
     def name(self) -> str:
@@ -116,6 +122,9 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
                 new_sides[mapping.name] = new
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
+    problems.extend(tls_conflicts(routes))
+    if problems:
+        raise ConfigError(problems)
     routes.sort(key=lambda route: sort_key(route.mapping.path))  # literals win
     contracts = build_contracts(routes, registry)
     validators = {
@@ -164,6 +173,8 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
     sticky = _sticky(mapping, problem)
     if mapping.cache.ttl is not None and not legacy.safe:
         problem("cache", "only safe routes are cached; remove it or set legacy.safe: true")
+    soap_headers = _soap_headers(mapping, problem)
+    tls = _tls(mapping, problem)
     address = legacy.address or operation.address or ""
     address_problem = origin_problem(address)
     if address_problem is not None:
@@ -173,9 +184,64 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
             if not legacy.address
             else address_problem,
         )
+    if tls is not None and not address.startswith("https://"):
+        problem("legacy.auth.tls", f"applies to https addresses only; the address is {address}")
     if problems:
         raise ConfigError(problems)
-    return CompiledRoute(mapping, operation, arguments, response, address, sticky)
+    return CompiledRoute(
+        mapping, operation, arguments, response, address, sticky, soap_headers, tls
+    )
+
+
+def _soap_headers(mapping: RouteMapping, problem: _Report) -> tuple[tuple[str, ParsedResult], ...]:
+    """Each SOAP header's expression compiled; a plain path must start at a context name."""
+    compiled = []
+    for name, text in mapping.legacy.soap_headers.items():
+        field = f"legacy.soap_headers.{name}"
+        expression = _expression(text, field, problem)
+        if expression is None:
+            continue
+        path = field_path(expression)
+        if path is not None and path[0] not in CONTEXT_ROOTS:
+            problem(field, f"{text!r} must start with one of {', '.join(CONTEXT_ROOTS)}")
+        compiled.append((name, expression))
+    return tuple(compiled)
+
+
+def _tls(mapping: RouteMapping, problem: _Report) -> ssl.SSLContext | None:
+    """The client context, proved here so that `facade check` reports a bad file."""
+    files = mapping.legacy.auth.tls
+    if files is None:
+        return None
+    try:
+        return client_context(files.cert, files.key, files.ca)
+    except TlsFilesError as exc:
+        problem("legacy.auth.tls", str(exc))
+        return None
+
+
+def tls_conflicts(routes: Iterable[CompiledRoute]) -> list[ConfigProblem]:
+    """Routes of one legacy origin share its connection pool, hence its TLS files."""
+    first: dict[str, CompiledRoute] = {}
+    problems = []
+    for route in routes:
+        key = origin(route.address)
+        other = first.setdefault(key, route)
+        if other.mapping.legacy.auth.tls != route.mapping.legacy.auth.tls:
+            problems.append(
+                ConfigProblem(
+                    route.mapping.source,
+                    "legacy.auth.tls",
+                    f"{key} is also called by {other.mapping.source} with other TLS files; "
+                    "routes of one origin share its connections, so give them the same",
+                )
+            )
+    return problems
+
+
+def tls_contexts(routes: Iterable[CompiledRoute]) -> dict[str, ssl.SSLContext]:
+    """origin -> client context, for the transport's pools."""
+    return {origin(route.address): route.tls for route in routes if route.tls is not None}
 
 
 def _sticky(mapping: RouteMapping, problem: _Report) -> ParsedResult | None:

@@ -8,6 +8,7 @@ connections instead of queueing callers until their timeout.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,9 +42,16 @@ class HttpTransport:
     be made outside one) and closed by `aclose()` at shutdown.
     """
 
-    def __init__(self, connections_per_origin: int = DEFAULT_CONNECTIONS_PER_ORIGIN) -> None:
+    def __init__(
+        self,
+        connections_per_origin: int = DEFAULT_CONNECTIONS_PER_ORIGIN,
+        tls: Mapping[str, ssl.SSLContext] | None = None,
+    ) -> None:
         self.connections_per_origin = connections_per_origin
         self._pools: dict[str, _Pool] = {}
+        self._tls = dict(tls or {})
+        """origin -> the SSLContext of its pool (client certificate, trusted CAs); others
+        use the system's CAs."""
 
     def open(self, urls: list[str]) -> None:
         """Make the pools of these backends now (at startup), so no request pays for it."""
@@ -96,6 +104,7 @@ class HttpTransport:
                 limit=self.connections_per_origin,
                 limit_per_host=0,
                 keepalive_timeout=KEEPALIVE_SECONDS,
+                ssl=self._tls.get(key, True),
             )
             session = aiohttp.ClientSession(
                 connector=connector,

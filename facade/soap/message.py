@@ -8,7 +8,7 @@ them, so that each way a legacy backend misbehaves gets its own problem type.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ from facade.errors import (
 from facade.net.seam import Reply
 from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, ElementReader, Fault, find_fault
 from facade.soap.operations import SoapOperation
+from facade.soap.security import EnvelopeSigner
 from facade.soap.zeep_private import UNREADABLE_VALUE_LOGGER, create_envelope, deserialize_body
 from facade.translate.response import to_json
 from facade.translate.xml import UnsafeXml, parse_xml
@@ -53,13 +54,23 @@ class FaultReply(Exception):
         super().__init__(fault.message)
 
 
-def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: str) -> SoapRequest:
-    """Serialize `arguments` into an envelope for `operation`, with SOAPAction/Content-Type."""
+def build_request(
+    operation: SoapOperation,
+    arguments: Mapping[str, Any],
+    url: str,
+    *,
+    soap_headers: Sequence[etree._Element] = (),
+    signer: EnvelopeSigner | None = None,
+) -> SoapRequest:
+    """Serialize `arguments` into an envelope for `operation`, with SOAPAction/Content-Type,
+    the given SOAP header elements, and the signer's WS-Security header."""
     if operation.positional:
         args: tuple[Any, ...] = tuple(arguments.values())[:1]
         kwargs: dict[str, Any] = {}
     else:
         args, kwargs = (), dict(arguments)
+    if soap_headers:
+        kwargs["_soapheaders"] = list(soap_headers)
     try:
         envelope, headers = create_envelope(
             operation.binding, operation.name, args, kwargs, client=operation.client, address=url
@@ -67,6 +78,8 @@ def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: s
     except (TypeError, ValueError, ZeepError) as exc:
         # zeep's message here is about the request's own shape against the schema.
         raise InvalidRequest([FieldProblem("body", _zeep_message(exc))]) from exc
+    if signer is not None:
+        envelope, headers = signer.apply(envelope, headers)
     content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
     return SoapRequest(url=url, content=content, headers=headers)
 
