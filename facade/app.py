@@ -40,7 +40,6 @@ from facade.migration.shadow import ShadowJob, ShadowRunner
 from facade.net import HttpTransport, Transport
 from facade.net.seam import origin
 from facade.observability import (
-    REQUEST_ID_HEADER,
     UNMATCHED,
     Metrics,
     ObservabilityMiddleware,
@@ -357,14 +356,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> Response:
         return render(request, ClientError("The request is malformed", status=422))
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error")
-        response = render(request, FacadeError())
-        # Starlette answers this one outside ObservabilityMiddleware, which adds the id otherwise
-        response.headers[REQUEST_ID_HEADER] = request.state.request_id
-        return response
-
     app.add_exception_handler(FacadeError, facade_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, unexpected)
+    # an unforeseen exception is answered by ObservabilityMiddleware (a 500 with the request
+    # id its log line carries): a handler here would run in Starlette's outermost layer,
+    # which re-raises it to the server, and the server prints the traceback on stderr

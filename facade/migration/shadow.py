@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from facade.migration.compare import Answer, Rules, compare, noise, without
 from facade.migration.records import Result, ShadowRecords
+from facade.observability import report_unexpected
 from facade.types import RouteName
 
 log = logging.getLogger("facade.shadow")
@@ -105,8 +106,8 @@ class ShadowRunner:
             job = await queue.get()
             try:
                 await self.run(job)
-            except Exception:  # noqa: BLE001 - one bad shadow must not stop the worker
-                log.exception("shadow comparison failed", extra={"fields": {"route": job.route}})
+            except Exception as exc:  # noqa: BLE001 - one bad shadow must not stop the worker
+                report_unexpected(exc, "shadow comparison failed", {"route": job.route}, log)
             finally:
                 queue.task_done()
 
