@@ -9,6 +9,8 @@ The rules, which the JSON Schemas of the API promise:
   asks for numbers;
 - date, dateTime, time and duration are ISO 8601 strings; binary is base64 text;
 - nil and absent optional elements are null; INF and NaN floats are the strings XSD uses;
+- an empty text element (`<Name></Name>`), which zeep reads as None, is "" where it cannot
+  be absent: a required, non-nillable element, or an item of a repeated one;
 - XML without a schema (xsd:any) becomes objects by xmltodict's rules, namespaces dropped.
 """
 
@@ -25,13 +27,14 @@ import orjson
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 from lxml import etree
-from zeep.xsd import AnySimpleType, ComplexType
+from zeep.xsd import AnySimpleType, ComplexType, ListType, UnionType
 from zeep.xsd.const import Nil
 
 from facade.errors import ResponseExpressionFailed
 from facade.soap.zeep_private import RAW_ELEMENTS_KEY, compound_items, compound_type, is_compound
 from facade.translate.xml import element_to_json
 from facade.types import JSON
+from facade.xsdtypes import TEXT_TYPES, builtin_name
 
 DecimalStyle = Literal["string", "number"]
 
@@ -76,10 +79,23 @@ def _compound(value: Any, decimals: DecimalStyle) -> dict[str, JSON]:
             result[key] = to_json(item, decimals)
         elif element.max_occurs != 1:
             items = [] if item is None else item if isinstance(item, list) else [item]
-            result[key] = [to_json(i, decimals, element.type) for i in items]
+            present = [_empty_text(i, element, required=True) for i in items]
+            result[key] = [to_json(i, decimals, element.type) for i in present]
         else:
+            item = _empty_text(item, element, required=element.min_occurs >= 1)
             result[key] = to_json(item, decimals, element.type)
     return result
+
+
+def _empty_text(item: Any, element: Any, *, required: bool) -> Any:
+    """ "" for an element zeep read as None that was there but empty: present for sure
+    (required, or an item of a list) and of a text type, and not nil."""
+    if item is not None or not required or element.nillable:
+        return item
+    xsd_type = element.type
+    if isinstance(xsd_type, ListType | UnionType) or not isinstance(xsd_type, AnySimpleType):
+        return item
+    return "" if builtin_name(xsd_type) in TEXT_TYPES else item
 
 
 def _empty(xsd_type: Any) -> JSON:

@@ -78,8 +78,9 @@ def canonical(body: dict[str, Any]) -> dict[str, Any]:
     """The JSON the facade answers for `body`, by the rules of translate/response.py."""
     flag = body["Flag"]
     return {
-        # zeep reads an empty element (<Text/>) as None: "" and empty binary come back null
-        "Text": body["Text"] or None,
+        # zeep reads an empty element (<Text/>) as None: a required text element comes back
+        # as "" (it cannot be absent), empty binary as null
+        "Text": body["Text"],
         "Int": int(body["Int"]),
         "Long": int(body["Long"]),
         "Short": int(body["Short"]),
