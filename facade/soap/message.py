@@ -94,7 +94,9 @@ def read_reply(operation: SoapOperation, reply: Reply) -> Any:
         raise BackendError(f"The backend answered HTTP {reply.status} without a SOAP fault")
     output = operation.zeep_operation.output
     body = envelope.find(f"{{{etree.QName(envelope).namespace}}}Body")
-    if body is None or output.body is None:
+    if body is None:  # an envelope must have one (SOAP 1.1 section 4, 1.2 part 1 5.1)
+        raise BackendNotSoap(http_status=reply.status)
+    if output.body is None:
         return None
     token = _unreadable.set([])
     try:
