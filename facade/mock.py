@@ -235,6 +235,7 @@ class _MockService:
                 # zeep reads an empty wrapper (`<Op/>`, an operation without arguments) as
                 # None; render its members instead, so required ones are still reported
                 value = element.type()
+            _empty_objects_are_objects(element, request_element, value)
             # zeep parses an unreadable value ("one" as xsd:int) as None and only logs it, and
             # checks required elements only when rendering: a throwaway render catches both.
             element.render(etree.Element("validate"), value)
@@ -360,6 +361,18 @@ def _append_plain(parent: etree._Element, tag: etree.QName, value: Any) -> None:
         child.text = value.isoformat()
     else:
         child.text = str(value)
+
+
+def _empty_objects_are_objects(element: Any, xml: etree._Element, value: Any) -> None:
+    """An argument sent as an empty element (`<Customer/>`, an update changing nothing) is
+    an object without members, as a real service reads it; zeep reads it as None, and would
+    then report it as missing. Only the wrapper's own children are looked at."""
+    if value is None or not isinstance(element.type, ComplexType):
+        return
+    present = {etree.QName(child).localname for child in xml if isinstance(child.tag, str)}
+    for name, child in element.type.elements:
+        if isinstance(child.type, ComplexType) and name in present and value[name] is None:
+            value[name] = child.type()
 
 
 def _dates_as_text(value: Any) -> Any:

@@ -26,17 +26,18 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from jsonschema import Draft202012Validator
 from lxml import etree
+from wsdls import TNS, envelope, load_operation, write_wsdl, wsdl
 
 from facade.backends.legacy_reply import translate_reply
 from facade.context import RequestContext
-from facade.errors import ClientError, FacadeError
+from facade.errors import BackendNotSoap, BackendUnexpectedResponse, ClientError, FacadeError
 from facade.mapping.loader import load_mappings
 from facade.net import Reply
 from facade.routetable import CompiledRoute, RouteTable, build_route_table
-from facade.soap.message import build_request
+from facade.soap.message import build_request, read_reply
 from facade.soap.registry import WsdlRegistry
 from facade.translate.request import build_arguments
-from facade.translate.response import encode_json
+from facade.translate.response import encode_json, to_json
 from facade.translate.xml import UnsafeXml, parse_xml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -315,3 +316,53 @@ def test_fuzzed_bodies_agree_with_the_request_schema(body: Any) -> None:
 def test_fuzzed_updates_agree_with_the_request_schema(body: Any, id: str) -> None:
     context = RequestContext("update-customer", "r", path={"id": id}, body=body)
     check_request(demo_table(), "update-customer", context)
+
+
+# what the fuzzing found, one case each
+
+
+def _reply(name: str, replace: tuple[bytes, bytes] = (b"", b"")) -> Reply:
+    content = (CORPUS / "replies" / name).read_bytes().replace(*replace)
+    return Reply(200, {"content-type": "text/xml"}, content)
+
+
+def test_required_text_sent_empty_is_the_empty_string() -> None:
+    value = translate_reply(route(demo_table(), "get-customer"), _reply("empty-texts.xml"))
+    assert isinstance(value, dict)
+    assert value["Name"] == "" and value["Address"]["City"] == "" and value["Tags"] == [""]
+    assert value["Email"] is None  # optional: absent and empty are alike, null is allowed
+
+
+@pytest.mark.parametrize(
+    ("name", "replace", "error"),
+    [
+        ("ada.xml", (b"<c:Id>1<", b"<c:Id>99999999999999999999<"), BackendUnexpectedResponse),
+        ("ada.xml", (b"<c:Id>1</c:Id>", b"<c:Id></c:Id>"), BackendUnexpectedResponse),
+        (
+            "ada.xml",
+            (b"<c:Balance>1234.50</c:Balance>", b"<c:Balance/>"),
+            BackendUnexpectedResponse,
+        ),
+        ("ada.xml", (b"s:Body", b"s:Head"), BackendNotSoap),
+    ],
+)
+def test_replies_that_break_the_wsdl_are_502s(
+    name: str, replace: tuple[bytes, bytes], error: type[FacadeError]
+) -> None:
+    with pytest.raises(error) as caught:
+        translate_reply(route(demo_table(), "get-customer"), _reply(name, replace))
+    assert caught.value.status == 502
+
+
+def test_integers_beyond_64_bits_are_digits(tmp_path: Path) -> None:
+    big = '<xs:element name="Big" type="xs:integer"/>'
+    operation = load_operation(write_wsdl(tmp_path, "big.wsdl", wsdl({"Echo": (big, big)})), "Echo")
+    digits = "-" + "9" * 30
+    body = f'<t:EchoResponse xmlns:t="{TNS}"><t:Big>{digits}</t:Big></t:EchoResponse>'
+    result = read_reply(operation, Reply(200, {}, envelope(body).encode()))
+    value = to_json(result, "string", operation.output_type)
+    assert value == {"Big": digits}
+    assert encode_json(value) == f'{{"Big":"{digits}"}}'.encode()
+    small = body.replace(digits, str(2**63 - 1))
+    result = read_reply(operation, Reply(200, {}, envelope(small).encode()))
+    assert to_json(result, "string", operation.output_type) == {"Big": 2**63 - 1}
