@@ -7,6 +7,7 @@ records each SOAP request and answers a canned GetCustomer reply.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -403,3 +404,44 @@ def _written(folder: Path, document: dict[str, Any]) -> Path:
     target.mkdir()
     (target / "get-customer.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     return target
+
+
+# a burst: every call signed on its own, with its own header values
+
+BURST = 300
+
+
+async def _burst(url: str) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=BURST)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        calls = [
+            client.get(f"/v1/customers/{i}", headers={"x-tenant": f"tenant-{i}"})
+            for i in range(BURST)
+        ]
+        return await asyncio.gather(*calls)
+
+
+def test_a_burst_gets_a_fresh_token_and_its_own_headers_per_call(
+    tmp_path: Path, httpserver: HTTPServer, recorder: Recorder
+) -> None:
+    auth = {
+        "username_token": {"username": "facade", "password": "${WSSE_PASSWORD}", "digest": True},
+        "basic": {"username": "facade", "password": "${WSSE_PASSWORD}"},
+    }
+    headers = {"{urn:example:ctx}Tenant": 'headers."x-tenant"', "{urn:example:ctx}Id": "path.id"}
+    document = mapping(httpserver.url_for("/crm"), auth=auth, soap_headers=headers)
+    with facade_for(tmp_path, {"get-customer": document}, {"WSSE_PASSWORD": PASSWORD}) as url:
+        answers = asyncio.run(_burst(url))
+    assert [answer.status_code for answer in answers] == [200] * BURST
+    pairs, nonces = set(), set()
+    for body in recorder.bodies:
+        values = {etree.QName(child).localname: child.text for child in soap_header(body)}
+        pairs.add((values["Tenant"], values["Id"]))
+        token = token_of(body)
+        nonce = base64.b64decode(token.findtext(f"{{{WSSE}}}Nonce") or "")
+        created = token.findtext(f"{{{WSU}}}Created") or ""
+        digest = hashlib.sha1(nonce + created.encode() + PASSWORD.encode()).digest()  # noqa: S324
+        assert token.findtext(f"{{{WSSE}}}Password") == base64.b64encode(digest).decode()
+        nonces.add(nonce)
+    assert pairs == {(f"tenant-{i}", str(i)) for i in range(BURST)}  # none lost or mixed up
+    assert len(nonces) == BURST
