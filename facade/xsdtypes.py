@@ -35,9 +35,10 @@ INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
 
 TEXT_TYPES = frozenset(
     {"string", "normalizedString", "token", "language", "Name", "NCName", "NMTOKEN", "ID"}
-    | {"IDREF", "ENTITY", "anyURI"}
+    | {"IDREF", "ENTITY", "anyURI", "base64Binary", "hexBinary", ANY_SIMPLE_TYPE}
 )
-"""Built-ins whose empty text is a value (the empty string), not a missing one."""
+"""Built-ins whose empty text is a value (the empty string; no bytes for the binary ones),
+not a missing one."""
 
 
 def builtin_name(xsd_type: object) -> str:

@@ -11,7 +11,7 @@ The rules, which the JSON Schemas of the API promise:
 - an integer beyond 64 bits is its digits (as the schema of xs:integer allows); one out of
   its XSD type's range is a reply that does not match the WSDL (a 502);
 - nil and absent optional elements are null; INF and NaN floats are the strings XSD uses;
-- an empty text element (`<Name></Name>`), which zeep reads as None, is "" where it cannot
+- an empty text or binary element (`<Name></Name>`), which zeep reads as None, is "" where it cannot
   be absent: a required, non-nillable element, or an item of a repeated one;
 - XML without a schema (xsd:any) becomes objects by xmltodict's rules, namespaces dropped.
 """

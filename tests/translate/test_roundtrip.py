@@ -78,8 +78,8 @@ def canonical(body: dict[str, Any]) -> dict[str, Any]:
     """The JSON the facade answers for `body`, by the rules of translate/response.py."""
     flag = body["Flag"]
     return {
-        # zeep reads an empty element (<Text/>) as None: a required text element comes back
-        # as "" (it cannot be absent), empty binary as null
+        # zeep reads an empty element (<Text/>) as None: a required text or binary element
+        # comes back as "" (it cannot be absent)
         "Text": body["Text"],
         "Int": int(body["Int"]),
         "Long": int(body["Long"]),
@@ -89,7 +89,7 @@ def canonical(body: dict[str, Any]) -> dict[str, Any]:
         "Flag": flag if isinstance(flag, bool) else flag in ("true", "1"),
         "Day": body["Day"],
         "At": body["At"],
-        "Blob": body["Blob"] or None,
+        "Blob": body["Blob"],
         "Ratio": body["Ratio"],
     }
 
