@@ -53,7 +53,6 @@ from facade.net import HttpTransport, Transport
 from facade.net.seam import origin
 from facade.observability import (
     MULTIPROCESS_DIR_VARIABLE,
-    REQUEST_ID_HEADER,
     UNMATCHED,
     Metrics,
     ObservabilityMiddleware,
@@ -72,7 +71,7 @@ from facade.responses import (
     json_response,
     problem_response,
 )
-from facade.routetable import CompiledNew, CompiledRoute, RouteTable
+from facade.routetable import CompiledNew, CompiledRoute, RouteTable, tls_contexts
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 from facade.sources import Built, build_from_folders
@@ -116,6 +115,7 @@ def create_app(
     metrics = Metrics()
     inner = transport or HttpTransport(
         settings.backend_connections,
+        tls_contexts(table),
         limits=settings.backend_limits,
         queue=settings.backend_queue,
         queue_timeout=settings.backend_queue_timeout,
@@ -175,7 +175,7 @@ def create_app(
 
     def adopt(configuration: Configuration, changes: Changes) -> None:
         if isinstance(inner, HttpTransport):  # pools of origins no longer used stay open
-            inner.open(_origins(configuration.table))
+            inner.open(_origins(configuration.table), tls_contexts(configuration.table))
         if configuration.version is not None:
             replies.reconfigure(configuration.version)
         for name in (*changes.changed, *changes.removed):  # their entries can never hit again
@@ -632,14 +632,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> Response:
         return render(request, ClientError("The request is malformed", status=422))
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error")
-        response = render(request, FacadeError())
-        # Starlette answers this one outside ObservabilityMiddleware, which adds the id otherwise
-        response.headers[REQUEST_ID_HEADER] = request.state.request_id
-        return response
-
     app.add_exception_handler(FacadeError, facade_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, unexpected)
+    # an unforeseen exception is answered by ObservabilityMiddleware (a 500 with the request
+    # id its log line carries): a handler here would run in Starlette's outermost layer,
+    # which re-raises it to the server, and the server prints the traceback on stderr

@@ -397,6 +397,28 @@ class BackendUnexpectedResponse(BackendBadResponse):
     title = "The backend's SOAP reply does not match its WSDL"
 
 
+PUBLIC_TEXT_LIMIT = 300
+"""A backend's message is shown up to 300 characters: a sentence, never a dump."""
+_TRACE_LINE = re.compile(
+    r"Traceback \(most recent call last\)"  # Python
+    r"|^\s*at [\w$.<>]+\("  # Java, .NET
+    r"|^\s*File \"[^\"]+\", line \d+"  # Python frame
+    r"|\b(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Exception|Error)\b"  # java.lang.NullPointerException
+    r"|^\s*#\d+ \S+\(",  # PHP
+    re.MULTILINE,
+)
+_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
+
+
+def public_text(text: str) -> str:
+    """What of a backend's own message may reach a client: its first line, without the
+    credentials of any URL in it, and nothing at all when it holds a stack trace."""
+    if _TRACE_LINE.search(text):
+        return ""
+    first = text.strip().split("\n", 1)[0].strip()
+    return _USERINFO.sub("", first)[:PUBLIC_TEXT_LIMIT]
+
+
 class SoapFault(BackendError):
     """A SOAP fault from the backend, at the status the mapping chose for it.
 
@@ -421,11 +443,11 @@ class SoapFault(BackendError):
         mapped: bool = True,
     ) -> None:
         self.code = code
-        self.message = message
+        self.message = public_text(message)
         self.fault_detail = detail
         self.subcodes = subcodes
         self.mapped = mapped
-        public = message if mapped or status < 500 else ""
+        public = self.message if mapped or status < 500 else ""
         super().__init__(public or self.title, status=status)
 
     def extensions(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,7 @@ class _MockService:
         handler = self.handlers.get(operation.name)
         if handler is None:
             raise _ClientFault(f"operation {operation.name} has no handler in this mock")
+        _empty_text_is_text(request_element)
         try:
             element = operation.input.body
             value = parse_element(element, request_element, self.wsdl)
@@ -233,6 +235,7 @@ class _MockService:
                 # zeep reads an empty wrapper (`<Op/>`, an operation without arguments) as
                 # None; render its members instead, so required ones are still reported
                 value = element.type()
+            _empty_objects_are_objects(element, request_element, value)
             # zeep parses an unreadable value ("one" as xsd:int) as None and only logs it, and
             # checks required elements only when rendering: a throwaway render catches both.
             element.render(etree.Element("validate"), value)
@@ -243,6 +246,7 @@ class _MockService:
         if operation.output is None:
             return Response(status_code=202)
         try:
+            result = _dates_as_text(result)
             if isinstance(result, Mapping):
                 message = operation.output.serialize(**result)
             else:
@@ -357,6 +361,41 @@ def _append_plain(parent: etree._Element, tag: etree.QName, value: Any) -> None:
         child.text = value.isoformat()
     else:
         child.text = str(value)
+
+
+def _empty_objects_are_objects(element: Any, xml: etree._Element, value: Any) -> None:
+    """An argument sent as an empty element (`<Customer/>`, an update changing nothing) is
+    an object without members, as a real service reads it; zeep reads it as None, and would
+    then report it as missing. Only the wrapper's own children are looked at."""
+    if value is None or not isinstance(element.type, ComplexType):
+        return
+    present = {etree.QName(child).localname for child in xml if isinstance(child.tag, str)}
+    for name, child in element.type.elements:
+        if isinstance(child.type, ComplexType) and name in present and value[name] is None:
+            value[name] = child.type()
+
+
+def _dates_as_text(value: Any) -> Any:
+    """Dates in a handler's result as ISO 8601 text: zeep writes a date with strftime,
+    which gives `490-07-31` (not a valid xsd:date) for the year 490."""
+    if isinstance(value, Mapping):
+        return {key: _dates_as_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dates_as_text(item) for item in value]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _empty_text_is_text(root: etree._Element) -> None:
+    """`<Name></Name>` is an empty string, as a real service reads it; zeep reads an element
+    without text as absent, and would then report a required one as missing."""
+    for element in root.iter():
+        if len(element) == 0 and element.text is None and element.get(_XSI_NIL) is None:
+            element.text = ""
+
+
+_XSI_NIL = f"{{{ns.XSI}}}nil"
 
 
 def _xml_response(envelope: etree._Element, envelope_ns: str, *, status: int) -> Response:

@@ -13,24 +13,30 @@ import os
 import re
 import sys
 import time
+import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facade.context import REQUEST_ID_HEADER
+from facade.errors import FacadeError
 from facade.resilience.breaker import STATE_VALUES, BreakerState
+from facade.responses import problem_response
 
 UNMATCHED = "-"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default=UNMATCHED)
 access_log = logging.getLogger("facade.access")
+error_log = logging.getLogger("facade.errors")
 
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -226,15 +232,24 @@ class ObservabilityMiddleware:
         status = 500
         id_header = (REQUEST_ID_HEADER.encode(), request_id.encode())
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), id_header]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:  # noqa: BLE001 - the one place an unforeseen error ends
+            report_unexpected(exc)
+            if not started_response:  # else the server closes the half-sent response
+                await unexpected_response(request_id, scope.get("path", ""))(
+                    scope, receive, send_with_id
+                )
         finally:
             record(self.metrics, scope, status, time.perf_counter() - started, request_id)
             request_id_var.reset(token)
@@ -270,6 +285,34 @@ def record(metrics: Metrics, scope: Scope, status: int, seconds: float, request_
             }
         },
     )
+
+
+def report_unexpected(
+    exc: BaseException,
+    message: str = "unexpected error",
+    fields: Mapping[str, Any] | None = None,
+    logger: logging.Logger | None = None,
+) -> None:
+    """One ERROR line with the request id, the exception's type and where it was raised
+    (file and line, no message: it may quote a value, a credential or an address); the
+    traceback only at DEBUG, for a developer who asks for it."""
+    logger = logger or error_log
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else UNMATCHED
+    line = {
+        **(fields or {}),
+        "request_id": request_id_var.get(),
+        "error": type(exc).__name__,
+        "where": where,
+    }
+    logger.error(message, extra={"fields": line})
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("%s: traceback", message, exc_info=exc)
+
+
+def unexpected_response(request_id: str, path: str) -> Response:
+    """The 500 problem: a fixed message and the request id that the log line carries."""
+    return problem_response(FacadeError(), request_id, path)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -20,7 +21,8 @@ from facade.contracts import Contracts, build_contracts
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import NewBinding, RouteMapping
 from facade.migration.routing import DEFAULT_STICKY
-from facade.net.seam import origin_problem
+from facade.net.seam import origin, origin_problem
+from facade.net.tls import TlsFilesError, client_context
 from facade.paths import (
     RESERVED_PATHS,
     RESERVED_PREFIX,
@@ -68,6 +70,10 @@ class CompiledRoute:
     mapping names one)."""
     invalidates: tuple[CompiledInvalidation, ...] = ()
     """Write routes: what a successful write purges from the cache."""
+    soap_headers: tuple[tuple[str, ParsedResult], ...] = ()
+    """(SOAP header element in Clark notation, expression over the request context)."""
+    tls: ssl.SSLContext | None = None
+    """The client context toward the legacy origin, when the mapping gives TLS files."""
 
     @property
     def name(self) -> str:
@@ -128,6 +134,9 @@ def build_route_table(mappings: Iterable[RouteMapping], registry: WsdlRegistry) 
     problems.extend(invalidation_problems(mappings, routes, new_sides))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # a broken WSDL is reported once
+    problems.extend(tls_conflicts(routes))
+    if problems:
+        raise ConfigError(problems)
     routes.sort(key=lambda route: sort_key(route.mapping.path))  # literals win
     contracts = build_contracts(routes, registry)
     validators = {
@@ -183,6 +192,8 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
             "a safe route may be repeated anyway; idempotency keys are for writes "
             "(remove it, or set legacy.safe: false)",
         )
+    soap_headers = _soap_headers(mapping, problem)
+    tls = _tls(mapping, problem)
     address = legacy.address or operation.address or ""
     address_problem = origin_problem(address)
     if address_problem is not None:
@@ -192,9 +203,72 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
             if not legacy.address
             else address_problem,
         )
+    if tls is not None and not address.startswith("https://"):
+        problem("legacy.auth.tls", f"applies to https addresses only; the address is {address}")
     if problems:
         raise ConfigError(problems)
-    return CompiledRoute(mapping, operation, arguments, response, address, sticky, invalidates)
+    return CompiledRoute(
+        mapping,
+        operation,
+        arguments,
+        response,
+        address,
+        sticky,
+        invalidates=invalidates,
+        soap_headers=soap_headers,
+        tls=tls,
+    )
+
+
+def _soap_headers(mapping: RouteMapping, problem: _Report) -> tuple[tuple[str, ParsedResult], ...]:
+    """Each SOAP header's expression compiled; a plain path must start at a context name."""
+    compiled = []
+    for name, text in mapping.legacy.soap_headers.items():
+        field = f"legacy.soap_headers.{name}"
+        expression = _expression(text, field, problem)
+        if expression is None:
+            continue
+        path = field_path(expression)
+        if path is not None and path[0] not in CONTEXT_ROOTS:
+            problem(field, f"{text!r} must start with one of {', '.join(CONTEXT_ROOTS)}")
+        compiled.append((name, expression))
+    return tuple(compiled)
+
+
+def _tls(mapping: RouteMapping, problem: _Report) -> ssl.SSLContext | None:
+    """The client context, proved here so that `facade check` reports a bad file."""
+    files = mapping.legacy.auth.tls
+    if files is None:
+        return None
+    try:
+        return client_context(files.cert, files.key, files.ca)
+    except TlsFilesError as exc:
+        problem("legacy.auth.tls", str(exc))
+        return None
+
+
+def tls_conflicts(routes: Iterable[CompiledRoute]) -> list[ConfigProblem]:
+    """Routes of one legacy origin share its connection pool, hence its TLS files."""
+    first: dict[str, CompiledRoute] = {}
+    problems = []
+    for route in routes:
+        key = origin(route.address)
+        other = first.setdefault(key, route)
+        if other.mapping.legacy.auth.tls != route.mapping.legacy.auth.tls:
+            problems.append(
+                ConfigProblem(
+                    route.mapping.source,
+                    "legacy.auth.tls",
+                    f"{key} is also called by {other.mapping.source} with other TLS files; "
+                    "routes of one origin share its connections, so give them the same",
+                )
+            )
+    return problems
+
+
+def tls_contexts(routes: Iterable[CompiledRoute]) -> dict[str, ssl.SSLContext]:
+    """origin -> client context, for the transport's pools."""
+    return {origin(route.address): route.tls for route in routes if route.tls is not None}
 
 
 def _invalidations(mapping: RouteMapping, problem: _Report) -> tuple[CompiledInvalidation, ...]:

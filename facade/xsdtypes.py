@@ -33,6 +33,14 @@ INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
 """Lowest and highest value of each integer built-in; None where XSD sets no bound."""
 
 
+TEXT_TYPES = frozenset(
+    {"string", "normalizedString", "token", "language", "Name", "NCName", "NMTOKEN", "ID"}
+    | {"IDREF", "ENTITY", "anyURI", "base64Binary", "hexBinary", ANY_SIMPLE_TYPE}
+)
+"""Built-ins whose empty text is a value (the empty string; no bytes for the binary ones),
+not a missing one."""
+
+
 def builtin_name(xsd_type: object) -> str:
     """The XSD built-in a zeep simple type derives from, e.g. 'int' for a restricted int.
 

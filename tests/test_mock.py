@@ -415,3 +415,36 @@ def test_a_wsdl_without_operations_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["mock", str(path)])
     assert result.exit_code == 1
     assert f"{path}: has no SOAP operations to serve" in result.output
+
+
+def test_empty_elements_are_empty_values_and_old_dates_keep_four_digits(
+    crm_url: str, version: str
+) -> None:
+    """`<Name></Name>` is the empty string and `<Customer/>` an update changing nothing, as
+    a real service reads them; a date of the year 490 goes back as 0490-07-31."""
+    unchanged = post(
+        crm_url,
+        version,
+        envelope(
+            version,
+            f'<c:UpdateCustomer xmlns:c="{TNS}"><c:CustomerId>1</c:CustomerId>'
+            "<c:Customer/></c:UpdateCustomer>",
+        ),
+    )
+    assert unchanged.status_code == 200, unchanged.text
+    assert etree.fromstring(unchanged.content).findtext(f".//{{{TNS}}}Name") == "Ada Lovelace"
+    address = "".join(f"<c:{n}></c:{n}>" for n in ("Street", "City", "PostalCode", "Country"))
+    created = post(
+        crm_url,
+        version,
+        envelope(
+            version,
+            f'<c:CreateCustomer xmlns:c="{TNS}"><c:Customer><c:Name></c:Name>'
+            f"<c:BirthDate>0490-07-31</c:BirthDate><c:Address>{address}</c:Address>"
+            "</c:Customer></c:CreateCustomer>",
+        ),
+    )
+    assert created.status_code == 200, created.text
+    reply = etree.fromstring(created.content)
+    assert reply.find(f".//{{{TNS}}}Name") is not None
+    assert reply.findtext(f".//{{{TNS}}}BirthDate") == "0490-07-31"

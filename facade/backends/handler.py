@@ -37,6 +37,7 @@ from facade.backends.base import BackendReply, BackendRequest
 from facade.context import RequestContext
 from facade.errors import BackendError, FacadeError
 from facade.net.seam import Deadline
+from facade.observability import report_unexpected
 from facade.translate.response import encode_json, shape
 from facade.types import Side
 
@@ -133,7 +134,7 @@ class HandlerBackend:
         except (FacadeError, TimeoutError):
             raise
         except Exception as exc:
-            log.exception("new implementation failed", extra={"fields": {"side": "new"}})
+            report_unexpected(exc, "new implementation failed", {"side": "new"}, log)
             raise BackendError("The new implementation failed") from exc
 
     async def _in_thread(self, context: RequestContext) -> Any:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import time
+from typing import Any
+
+from jmespath.exceptions import JMESPathError
+from lxml import etree
 
 from facade.backends.base import BackendReply, BackendRequest
 from facade.backends.translator import LoopTranslator, Translator
-from facade.context import REQUEST_ID_HEADER
+from facade.context import REQUEST_ID_HEADER, RequestContext
+from facade.errors import FieldProblem, InvalidRequest
+from facade.mapping.loader import LegacyAuth
 from facade.net.headers import checked
 from facade.net.seam import Deadline, Transport
 from facade.routetable import CompiledRoute
 from facade.soap.message import build_request
+from facade.soap.security import EnvelopeSigner, header_elements, username_token
 from facade.types import Side
 
 
@@ -36,12 +44,25 @@ class LegacyBackend:
         self.transport = transport
         self.translator = translator or LoopTranslator()
         self.timeout = route.mapping.legacy.timeout
+        auth = route.mapping.legacy.auth
+        self.signer = _signer(auth)
+        self.http_headers = _http_auth(auth)
 
     async def call(self, request: BackendRequest, deadline: Deadline) -> BackendReply:
         started = time.perf_counter()
         route = self.route
-        soap = build_request(route.operation, request.arguments, route.address)
-        headers = {**soap.headers, REQUEST_ID_HEADER: request.context.request_id}
+        soap = build_request(
+            route.operation,
+            request.arguments,
+            route.address,
+            soap_headers=self.soap_headers(request.context),
+            signer=self.signer,
+        )
+        headers = {
+            **soap.headers,
+            **self.http_headers,
+            REQUEST_ID_HEADER: request.context.request_id,
+        }
         reply = await self.transport.request(
             "POST",
             soap.url,
@@ -57,3 +78,32 @@ class LegacyBackend:
             side=self.side,
             elapsed=time.perf_counter() - started,
         )
+
+    def soap_headers(self, context: RequestContext) -> list[etree._Element]:
+        """The route's SOAP header elements, each filled from the request context."""
+        if not self.route.soap_headers:
+            return []
+        data = context.expression_data()
+        values: dict[str, Any] = {}
+        for name, expression in self.route.soap_headers:
+            try:
+                values[name] = expression.search(data)
+            except JMESPathError as exc:
+                message = f"cannot be read from the request ({type(exc).__name__})"
+                raise InvalidRequest([FieldProblem(name, message)]) from exc
+        return header_elements(values)
+
+
+def _signer(auth: LegacyAuth) -> EnvelopeSigner | None:
+    token = auth.username_token
+    if token is None:
+        return None
+    return username_token(token.username, token.password.reveal(), digest=token.digest)
+
+
+def _http_auth(auth: LegacyAuth) -> dict[str, str]:
+    """The Authorization header of HTTP basic auth, made once per route."""
+    if auth.basic is None:
+        return {}
+    pair = f"{auth.basic.username}:{auth.basic.password.reveal()}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}

@@ -23,14 +23,22 @@ class MissingVariable(LookupError):
         )
 
 
-def expand(value: Any, env: Mapping[str, str], where: str = "") -> Any:
-    """Return `value` with every reference in its strings replaced; dict keys stay as written."""
+def expand(
+    value: Any, env: Mapping[str, str], where: str = "", verbatim: frozenset[str] = frozenset()
+) -> Any:
+    """Return `value` with every reference in its strings replaced; dict keys stay as written.
+
+    Strings at the dotted places in `verbatim` stay as written: secret references are read
+    by `facade.mapping.secrets`, so the check that a secret is not written literally sees
+    the reference and a secret's own `${` is never expanded."""
+    if where in verbatim:
+        return value
     if isinstance(value, str):
         return _expand_string(value, env, where)
     if isinstance(value, dict):
-        return {k: expand(v, env, _join(where, str(k))) for k, v in value.items()}
+        return {k: expand(v, env, _join(where, str(k)), verbatim) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand(v, env, _join(where, str(i))) for i, v in enumerate(value)]
+        return [expand(v, env, _join(where, str(i)), verbatim) for i, v in enumerate(value)]
     return value
 
 

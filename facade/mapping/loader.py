@@ -25,6 +25,7 @@ from facade.mapping.models import (
     SAFE_METHODS,
     CacheSection,
     GuardSection,
+    LegacyAuthSection,
     LegacySection,
     MappingFile,
     MigrationSection,
@@ -33,10 +34,48 @@ from facade.mapping.models import (
     ResilienceSection,
     RouteSection,
 )
+from facade.mapping.secrets import Secret, SecretUnavailable, resolve
 from facade.types import Mode, RouteName
 
 MAPPING_SUFFIXES = (".yaml", ".yml")
 M = TypeVar("M", bound=BaseModel)
+SECRET_FIELDS = frozenset({"legacy.auth.basic.password", "legacy.auth.username_token.password"})
+"""Places that hold a secret reference: never expanded as text, read by `resolve`."""
+
+
+@dataclass(frozen=True)
+class UsernameToken:
+    """WS-Security UsernameToken credentials; `digest` sends PasswordDigest."""
+
+    username: str
+    password: Secret
+    digest: bool = False
+
+
+@dataclass(frozen=True)
+class BasicCredentials:
+    """HTTP basic credentials."""
+
+    username: str
+    password: Secret
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files (absolute paths) for TLS toward the legacy origin."""
+
+    cert: str | None = None
+    key: str | None = None
+    ca: str | None = None
+
+
+@dataclass(frozen=True)
+class LegacyAuth:
+    """How the facade proves itself to the legacy system (any combination)."""
+
+    username_token: UsernameToken | None = None
+    basic: BasicCredentials | None = None
+    tls: TlsFiles | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +96,9 @@ class LegacyBinding:
     decimals: Literal["string", "number"]
     safe: bool
     """The operation only reads: it may be cached, and retried after a failure."""
+    auth: LegacyAuth = field(default_factory=LegacyAuth)
+    soap_headers: Mapping[str, str] = field(default_factory=dict)
+    """SOAP header element (Clark name) -> expression over the request context."""
 
 
 @dataclass(frozen=True)
@@ -245,13 +287,13 @@ def read_mapping(path: Path, env: Mapping[str, str]) -> RouteMapping:
     source = str(path)
     raw = parse_yaml(path, source, "a mapping", "route and legacy")
     model = validated(MappingFile, raw, env, source)
-    return _to_route(model, path, source)
+    return _to_route(model, path, source, env)
 
 
 def validated(model: type[M], raw: dict[str, Any], env: Mapping[str, str], source: str) -> M:
     """`raw` with `${VAR}`s expanded, as `model`; or ConfigError naming each field wrong."""
     try:
-        expanded = expand(raw, env)
+        expanded = expand(raw, env, verbatim=SECRET_FIELDS)
     except MissingVariable as exc:
         raise ConfigError([ConfigProblem(source, exc.where, str(exc))]) from exc
     try:
@@ -343,7 +385,7 @@ def _allowed_keys(loc: tuple[str, ...], root: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
 
-def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
+def _to_route(model: MappingFile, path: Path, source: str, env: Mapping[str, str]) -> RouteMapping:
     route: RouteSection = model.route
     legacy: LegacySection = model.legacy
     safe = legacy.safe if legacy.safe is not None else route.method in SAFE_METHODS
@@ -369,6 +411,8 @@ def _to_route(model: MappingFile, path: Path, source: str) -> RouteMapping:
             faults=dict(legacy.faults),
             decimals=legacy.decimals,
             safe=safe,
+            auth=_legacy_auth(legacy.auth, path.parent, source, env),
+            soap_headers=dict(legacy.soap_headers),
         ),
         new=_new_binding(model.new, route.method),
         migration=_migration_policy(model.migration, safe),
@@ -385,6 +429,49 @@ def _resilience_policy(resilience: ResilienceSection, safe: bool) -> ResilienceP
         idempotency=declared if declared is not None else not safe,
         idempotency_declared=declared is True,
     )
+
+
+def _legacy_auth(
+    auth: LegacyAuthSection | None, base: Path, source: str, env: Mapping[str, str]
+) -> LegacyAuth:
+    """The credentials with their secrets read and their files located (relative to the
+    mapping file); what cannot be read is a problem at its field, never showing a value."""
+    if auth is None:
+        return LegacyAuth()
+    problems: list[ConfigProblem] = []
+
+    def secret(reference: str, where: str) -> Secret:
+        try:
+            return resolve(reference, env, base)
+        except SecretUnavailable as exc:
+            problems.append(ConfigProblem(source, where, str(exc)))
+            return Secret("")
+
+    def located(name: str | None, where: str) -> str | None:
+        if name is None:
+            return None
+        found = (base / name).resolve()
+        if not found.is_file():
+            problems.append(ConfigProblem(source, where, f"{found} is not a readable file"))
+        return str(found)
+
+    token = basic = tls = None
+    if auth.username_token is not None:
+        wsse = auth.username_token
+        where = "legacy.auth.username_token.password"
+        token = UsernameToken(wsse.username, secret(wsse.password, where), wsse.digest)
+    if auth.basic is not None:
+        where = "legacy.auth.basic.password"
+        basic = BasicCredentials(auth.basic.username, secret(auth.basic.password, where))
+    if auth.tls is not None:
+        tls = TlsFiles(
+            cert=located(auth.tls.cert, "legacy.auth.tls.cert"),
+            key=located(auth.tls.key, "legacy.auth.tls.key"),
+            ca=located(auth.tls.ca, "legacy.auth.tls.ca"),
+        )
+    if problems:
+        raise ConfigError(problems)
+    return LegacyAuth(token, basic, tls)
 
 
 def _cache_policy(cache: CacheSection | None) -> CachePolicy:

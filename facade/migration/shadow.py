@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from facade.migration.compare import Answer, Rules, compare, noise, without
 from facade.migration.records import Result, ShadowRecords
+from facade.observability import report_unexpected
 from facade.types import RouteName
 
 log = logging.getLogger("facade.shadow")
@@ -118,8 +119,8 @@ class ShadowRunner:
             self._running[id(job)] = job
             try:
                 await self.run(job)
-            except Exception:  # noqa: BLE001 - one bad shadow must not stop the worker
-                log.exception("shadow comparison failed", extra={"fields": {"route": job.route}})
+            except Exception as exc:  # noqa: BLE001 - one bad shadow must not stop the worker
+                report_unexpected(exc, "shadow comparison failed", {"route": job.route}, log)
             finally:
                 self._running.pop(id(job), None)
                 queue.task_done()

@@ -8,6 +8,7 @@ connections instead of queueing callers until their timeout.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class HttpTransport:
     def __init__(
         self,
         connections_per_origin: int = DEFAULT_CONNECTIONS_PER_ORIGIN,
+        tls: Mapping[str, ssl.SSLContext] | None = None,
         *,
         limits: Mapping[str, int] | None = None,
         queue: int = DEFAULT_QUEUE,
@@ -59,9 +61,15 @@ class HttpTransport:
         self.queue = queue
         self.queue_timeout = queue_timeout
         self._pools: dict[str, _Pool] = {}
+        self._tls = dict(tls or {})
+        """origin -> the SSLContext of its pool (client certificate, trusted CAs); others
+        use the system's CAs."""
 
-    def open(self, urls: list[str]) -> None:
-        """Make the pools of these backends now (at startup), so no request pays for it."""
+    def open(self, urls: list[str], tls: Mapping[str, ssl.SSLContext] | None = None) -> None:
+        """Make the pools of these backends now (at startup, and for the origins a reload
+        adds, with their TLS contexts), so no request pays for it."""
+        for key, context in (tls or {}).items():
+            self._tls.setdefault(key, context)  # a pool made already keeps its own
         for url in urls:
             self._pool(url)
 
@@ -125,6 +133,7 @@ class HttpTransport:
                 limit=limit,
                 limit_per_host=0,
                 keepalive_timeout=KEEPALIVE_SECONDS,
+                ssl=self._tls.get(key, True),
             )
             session = aiohttp.ClientSession(
                 connector=connector,

@@ -48,6 +48,10 @@ _DIGITS = r"^[+-]?[0-9]+$"
 Schema = dict[str, Any]
 
 DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+XML_TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]*$"
+"""Text XML 1.0 can carry: no control characters but tab, LF and CR, no U+FFFE/U+FFFF.
+A string holding one cannot be sent in an envelope (the facade answers 422), so the
+contract says so and clients and fuzzers learn it from the schema."""
 _NULL: Schema = {"type": "null"}
 _ANY_ATTRIBUTES: Schema = {"type": "object", "additionalProperties": {"type": "string"}}
 _NOT_EMPTY: Schema = {"not": {"enum": [None, []]}}
@@ -379,6 +383,8 @@ def _restrict(base: Schema, kind: str, facets: Facets) -> Schema:
         schema |= _lengths(facets, "minLength", "maxLength", factor=2 if kind == "hex" else 1)
     patterns = [schema.pop("pattern")] if "pattern" in schema else []
     patterns += [p for p in map(_ecma_pattern, facets.patterns) if p]
+    if kind == "string" and not facets.enumeration and not patterns:
+        patterns.append(XML_TEXT_PATTERN)  # an XSD pattern says what the text may be itself
     if patterns:
         schema["pattern"] = patterns[0]
     if len(patterns) > 1:

@@ -8,7 +8,7 @@ them, so that each way a legacy backend misbehaves gets its own problem type.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ from facade.errors import (
 from facade.net.seam import Reply
 from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, ElementReader, Fault, find_fault
 from facade.soap.operations import SoapOperation
+from facade.soap.security import EnvelopeSigner
 from facade.soap.zeep_private import UNREADABLE_VALUE_LOGGER, create_envelope, deserialize_body
 from facade.translate.response import to_json
 from facade.translate.xml import UnsafeXml, parse_xml
@@ -53,13 +54,23 @@ class FaultReply(Exception):
         super().__init__(fault.message)
 
 
-def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: str) -> SoapRequest:
-    """Serialize `arguments` into an envelope for `operation`, with SOAPAction/Content-Type."""
+def build_request(
+    operation: SoapOperation,
+    arguments: Mapping[str, Any],
+    url: str,
+    *,
+    soap_headers: Sequence[etree._Element] = (),
+    signer: EnvelopeSigner | None = None,
+) -> SoapRequest:
+    """Serialize `arguments` into an envelope for `operation`, with SOAPAction/Content-Type,
+    the given SOAP header elements, and the signer's WS-Security header."""
     if operation.positional:
         args: tuple[Any, ...] = tuple(arguments.values())[:1]
         kwargs: dict[str, Any] = {}
     else:
         args, kwargs = (), dict(arguments)
+    if soap_headers:
+        kwargs["_soapheaders"] = list(soap_headers)
     try:
         envelope, headers = create_envelope(
             operation.binding, operation.name, args, kwargs, client=operation.client, address=url
@@ -67,6 +78,8 @@ def build_request(operation: SoapOperation, arguments: Mapping[str, Any], url: s
     except (TypeError, ValueError, ZeepError) as exc:
         # zeep's message here is about the request's own shape against the schema.
         raise InvalidRequest([FieldProblem("body", _zeep_message(exc))]) from exc
+    if signer is not None:
+        envelope, headers = signer.apply(envelope, headers)
     content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
     return SoapRequest(url=url, content=content, headers=headers)
 
@@ -81,7 +94,9 @@ def read_reply(operation: SoapOperation, reply: Reply) -> Any:
         raise BackendError(f"The backend answered HTTP {reply.status} without a SOAP fault")
     output = operation.zeep_operation.output
     body = envelope.find(f"{{{etree.QName(envelope).namespace}}}Body")
-    if body is None or output.body is None:
+    if body is None:  # an envelope must have one (SOAP 1.1 section 4, 1.2 part 1 5.1)
+        raise BackendNotSoap(http_status=reply.status)
+    if output.body is None:
         return None
     token = _unreadable.set([])
     try:

@@ -8,7 +8,11 @@ The rules, which the JSON Schemas of the API promise:
 - xsd:decimal is a JSON string ("1234.50", no float rounding of money) unless the mapping
   asks for numbers;
 - date, dateTime, time and duration are ISO 8601 strings; binary is base64 text;
+- an integer beyond 64 bits is its digits (as the schema of xs:integer allows); one out of
+  its XSD type's range is a reply that does not match the WSDL (a 502);
 - nil and absent optional elements are null; INF and NaN floats are the strings XSD uses;
+- an empty text or binary element (`<Name></Name>`), which zeep reads as None, is "" where it cannot
+  be absent: a required, non-nillable element, or an item of a repeated one;
 - XML without a schema (xsd:any) becomes objects by xmltodict's rules, namespaces dropped.
 """
 
@@ -25,13 +29,14 @@ import orjson
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 from lxml import etree
-from zeep.xsd import AnySimpleType, ComplexType
+from zeep.xsd import AnySimpleType, ComplexType, ListType, UnionType
 from zeep.xsd.const import Nil
 
-from facade.errors import ResponseExpressionFailed
+from facade.errors import BackendUnexpectedResponse, ResponseExpressionFailed
 from facade.soap.zeep_private import RAW_ELEMENTS_KEY, compound_items, compound_type, is_compound
 from facade.translate.xml import element_to_json
 from facade.types import JSON
+from facade.xsdtypes import INTEGER_RANGES, TEXT_TYPES, builtin_name
 
 DecimalStyle = Literal["string", "number"]
 
@@ -40,7 +45,9 @@ def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None)
     """A zeep result as JSON values; `xsd_type` is the value's type when it may be None."""
     if value is None or value is Nil:  # Nil: a request argument that goes out as xsi:nil
         return _empty(xsd_type)
-    if isinstance(value, bool | int | str):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _integer(value, xsd_type)
+    if isinstance(value, bool | str):
         return value
     if is_compound(value):
         return _compound(value, decimals)
@@ -65,6 +72,22 @@ def to_json(value: Any, decimals: DecimalStyle = "string", xsd_type: Any = None)
     return str(value)  # QName, gYear and other lexical values
 
 
+ENCODABLE_INTEGERS = (-(2**63), 2**64 - 1)
+"""The integers a JSON answer carries as numbers (orjson's range); others go as digits,
+which the documented schema of the unbounded XSD integer types allows."""
+
+
+def _integer(value: int, xsd_type: Any) -> JSON:
+    """The integer, or its digits beyond 64 bits; a value outside its XSD type's range
+    (`<Id>99999999999</Id>` for an xs:int) is a reply that does not match the WSDL."""
+    low, high = INTEGER_RANGES.get(builtin_name(xsd_type), (None, None))
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise BackendUnexpectedResponse()
+    if not ENCODABLE_INTEGERS[0] <= value <= ENCODABLE_INTEGERS[1]:
+        return str(value)
+    return value
+
+
 def _compound(value: Any, decimals: DecimalStyle) -> dict[str, JSON]:
     elements = dict(getattr(compound_type(value), "elements", ()))
     result: dict[str, JSON] = {}
@@ -76,10 +99,27 @@ def _compound(value: Any, decimals: DecimalStyle) -> dict[str, JSON]:
             result[key] = to_json(item, decimals)
         elif element.max_occurs != 1:
             items = [] if item is None else item if isinstance(item, list) else [item]
-            result[key] = [to_json(i, decimals, element.type) for i in items]
+            present = [_empty_text(i, element, required=True) for i in items]
+            result[key] = [to_json(i, decimals, element.type) for i in present]
         else:
+            item = _empty_text(item, element, required=element.min_occurs >= 1)
             result[key] = to_json(item, decimals, element.type)
     return result
+
+
+def _empty_text(item: Any, element: Any, *, required: bool) -> Any:
+    """The empty string for an element zeep read as None that was there but empty: present
+    for sure (required, or an item of a list), of a text type, and not nil. A required
+    simple value of another type that is None (`<Id></Id>`, or left out) breaks the WSDL:
+    the answer would hold a null where the documented schema promises a value."""
+    if item is not None or not required or element.nillable:
+        return item
+    xsd_type = element.type
+    if isinstance(xsd_type, ListType | UnionType) or not isinstance(xsd_type, AnySimpleType):
+        return item
+    if builtin_name(xsd_type) in TEXT_TYPES:
+        return ""
+    raise BackendUnexpectedResponse()
 
 
 def _empty(xsd_type: Any) -> JSON:

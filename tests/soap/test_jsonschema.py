@@ -14,10 +14,12 @@ from zeep.wsdl.bindings.soap import SoapBinding
 
 from facade.errors import ConfigError
 from facade.soap.facets import FacetIndex
-from facade.soap.jsonschema import SchemaBuilder, _ecma_pattern
+from facade.soap.jsonschema import XML_TEXT_PATTERN, SchemaBuilder, _ecma_pattern
 from facade.soap.loader import LoadedWsdl, load_wsdl
 
 TNS = "urn:shop"
+TEXT = {"type": "string", "pattern": XML_TEXT_PATTERN}
+"""A string as the contracts describe it: text that XML 1.0 can carry."""
 CORPUS = Path("/work/shared/wsdl-corpus")
 
 WSDL = """<?xml version="1.0"?>
@@ -98,7 +100,7 @@ def test_sequence_is_an_object_in_order_with_required_members(load: Load) -> Non
     schema = shop.message("Req")
     assert list(schema["properties"]) == ["b", "a", "c", "d"]
     assert schema["required"] == ["b", "a", "d"]
-    assert schema["properties"]["c"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert schema["properties"]["c"] == {"anyOf": [TEXT, {"type": "null"}]}
     valid = shop.validator(schema)
     assert valid.is_valid({"b": "x", "a": 1, "d": None})
     assert valid.is_valid(shop.from_zeep("Req", x("<b>x</b><a>1</a><d/>")))
@@ -115,13 +117,11 @@ def test_an_element_that_may_repeat_is_always_an_array(load: Load) -> None:
     schema = shop.message("Req")
     assert schema["properties"]["tag"] == {
         "type": "array",
-        "items": {"type": "string"},
+        "items": TEXT,
         "minItems": 1,
         "maxItems": 3,
     }
-    assert schema["properties"]["note"]["items"] == {
-        "anyOf": [{"type": "string"}, {"type": "null"}]
-    }
+    assert schema["properties"]["note"]["items"] == {"anyOf": [TEXT, {"type": "null"}]}
     assert schema["required"] == ["tag"]
     one = shop.from_zeep("Req", x("<tag>a</tag>"))
     assert one == {"tag": ["a"], "note": []}
@@ -224,7 +224,7 @@ def test_simple_content_value_is_under_value_1(load: Load) -> None:
     assert price["required"] == ["_value_1"]
     assert price["properties"]["_value_1"]["pattern"] == r"^-?\d+(\.\d{1,2})?$"
     code = schema["properties"]["code"]
-    assert code["properties"]["_value_1"] == {"type": "string", "minLength": 3, "maxLength": 3}
+    assert code["properties"]["_value_1"] == {**TEXT, "minLength": 3, "maxLength": 3}
     from_zeep = shop.from_zeep(
         "Req",
         x('<price currency="EUR">1.50</price><code system="iso">abc</code>'),
@@ -306,9 +306,9 @@ def test_decimals_are_strings_with_digit_limits(load: Load) -> None:
 WIDE = {"type": ["integer", "string"], "pattern": "^[+-]?[0-9]+$"}  # may pass 2^53
 
 BUILTINS = [
-    ("string", {"type": "string"}),
-    ("normalizedString", {"type": "string"}),
-    ("token", {"type": "string"}),
+    ("string", TEXT),
+    ("normalizedString", TEXT),
+    ("token", TEXT),
     ("boolean", {"type": "boolean"}),
     ("float", {"type": "number"}),
     ("double", {"type": "number"}),
@@ -335,8 +335,8 @@ BUILTINS = [
         "hexBinary",
         {"type": "string", "contentEncoding": "base16", "pattern": "^([0-9a-fA-F]{2})*$"},
     ),
-    ("anyURI", {"type": "string", "format": "uri"}),
-    ("QName", {"type": "string"}),
+    ("anyURI", {**TEXT, "format": "uri"}),
+    ("QName", TEXT),
     ("anySimpleType", {}),
     ("anyType", {}),
 ]
@@ -367,7 +367,7 @@ def test_lists_are_arrays_and_unions_any_of(load: Load) -> None:
         "type": "array",
         "items": {"type": "integer", "minimum": -(2**31), "maximum": 9},
     }
-    assert props["codes"]["items"] == {"type": "string", "minLength": 2, "maxLength": 2}
+    assert props["codes"]["items"] == {**TEXT, "minLength": 2, "maxLength": 2}
     assert props["either"]["anyOf"][:2] == [
         {"type": "integer", "minimum": -(2**31), "maximum": 9},
         {"type": "string", "format": "date"},
@@ -421,7 +421,7 @@ def test_anonymous_recursion_terminates(load: Load) -> None:
       </xs:sequence></xs:complexType></xs:element>""")
     schema = shop.message("Folder")
     assert schema["properties"]["Folder"]["items"] == {"$ref": "#/$defs/Folder"}
-    assert shop.builder.defs["Folder"]["properties"]["name"] == {"type": "string"}
+    assert shop.builder.defs["Folder"]["properties"]["name"] == TEXT
     xml = x("<name>a</name><Folder><name>b</name></Folder>", root="Folder")
     assert shop.validator(schema).is_valid(shop.from_zeep("Folder", xml))
 
@@ -488,7 +488,7 @@ def test_rpc_encoded_soapenc_arrays_are_arrays_of_their_item_type(load: Load) ->
     assert shop.builder.message(operation.output.body)["properties"]["result"] == {
         "$ref": "#/$defs/Names"
     }
-    assert shop.builder.defs["Names"] == {"type": "array", "items": {"type": "string"}}
+    assert shop.builder.defs["Names"] == {"type": "array", "items": TEXT}
     ids = shop.types.get_type(f"{{{TNS}}}IdList")
     xml = etree.fromstring(f'<ids xmlns:t="{TNS}"><item>1</item><item>2</item></ids>')
     from_zeep = to_json(serialize_object(ids.parse_xmlelement(xml, shop.types), dict))
@@ -500,7 +500,7 @@ def test_message_of_simple_and_missing_bodies(load: Load) -> None:
     shop = load('<xs:element name="Ping" type="xs:string"/>')
     assert shop.message("Ping") == {
         "type": "object",
-        "properties": {"value": {"type": "string"}},
+        "properties": {"value": TEXT},
         "required": ["value"],
     }
     assert shop.builder.message(None) == {

@@ -78,8 +78,9 @@ def canonical(body: dict[str, Any]) -> dict[str, Any]:
     """The JSON the facade answers for `body`, by the rules of translate/response.py."""
     flag = body["Flag"]
     return {
-        # zeep reads an empty element (<Text/>) as None: "" and empty binary come back null
-        "Text": body["Text"] or None,
+        # zeep reads an empty element (<Text/>) as None: a required text or binary element
+        # comes back as "" (it cannot be absent)
+        "Text": body["Text"],
         "Int": int(body["Int"]),
         "Long": int(body["Long"]),
         "Short": int(body["Short"]),
@@ -88,7 +89,7 @@ def canonical(body: dict[str, Any]) -> dict[str, Any]:
         "Flag": flag if isinstance(flag, bool) else flag in ("true", "1"),
         "Day": body["Day"],
         "At": body["At"],
-        "Blob": body["Blob"] or None,
+        "Blob": body["Blob"],
         "Ratio": body["Ratio"],
     }
 
