@@ -66,10 +66,20 @@ def operations(schema: Any) -> list[Any]:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+KEY_REFUSALS = ("idempotency-key-reused", "idempotency-key-in-flight")
+"""Refusals no schema can rule out: the generator repeats an Idempotency-Key with another
+body, which the facade must refuse (one key, one request)."""
+
+
 def accepted_by_the_facade(response: Any) -> bool:
-    """A schema-valid request is refused only by the legacy system's own fault."""
+    """A schema-valid request is refused only by the legacy system's own fault, or because
+    it repeated an Idempotency-Key for another request."""
     if response.status_code < 400 or response.status_code >= 500:
         return True
+    if response.status_code in (409, 422):
+        problem_type = str(response.json().get("type", ""))
+        if problem_type.endswith(KEY_REFUSALS):
+            return True
     return response.headers.get("x-facade-backend") == ["legacy"]
 
 
