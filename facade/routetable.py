@@ -8,6 +8,7 @@ and routes must not collide). All problems are collected before anything is repo
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ from facade.paths import (
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
 from facade.translate.expression import field_path
+from facade.translate.reader import ReplyReader, Unsupported, compile_reader
 from facade.translate.request import ArgumentSource, compile_expression
+from facade.translate.response import DecimalStyle
 from facade.translate.validate import ArgumentValidator
 from facade.types import RouteName
 from facade.urltemplate import TemplateError, UrlTemplate
@@ -43,6 +46,7 @@ STICKY_ROOTS = (*CONTEXT_ROOTS, "client")
 """A sticky expression may also read the connection's address (`client.ip`)."""
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
 _Report = Callable[[str, str], None]
+log = logging.getLogger("facade.routetable")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class CompiledRoute:
     sticky: ParsedResult | None = None
     """The expression naming a caller for canary bucketing (`client.ip` unless the
     mapping names one)."""
+    reader: ReplyReader | None = None
+    """The reply reader compiled from the operation's output schema; None where the schema
+    has what the reader does not read, and zeep reads every reply."""
 
     @property
     def name(self) -> str:
@@ -175,7 +182,16 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
         )
     if problems:
         raise ConfigError(problems)
-    return CompiledRoute(mapping, operation, arguments, response, address, sticky)
+    reader = _reader(operation, legacy.decimals)
+    return CompiledRoute(mapping, operation, arguments, response, address, sticky, reader)
+
+
+def _reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyReader | None:
+    try:
+        return compile_reader(operation, decimals)
+    except Unsupported as exc:
+        log.info("operation %s: replies read by zeep (%s)", operation.name, exc)
+        return None
 
 
 def _sticky(mapping: RouteMapping, problem: _Report) -> ParsedResult | None:
