@@ -88,9 +88,7 @@ def main() -> None:
     print(f"{'path':<18} {'median ms':>10} {'MB/s':>8} {'peak memory':>14}")
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, seconds in medians.items():
-        peak = (
-            f"{peak_bytes(paths[name]) / size:.1f}x reply" if name in paths else ""
-        )
+        peak = f"{peak_bytes(paths[name]) / size:.1f}x reply" if name in paths else ""
         print(f"{name:<18} {seconds * 1e3:>10.1f} {size / seconds / 1e6:>8.1f} {peak:>14}")
     print(f"compiled reader / zeep speed: {medians['zeep'] / medians['compiled reader']:.1f}x")
 

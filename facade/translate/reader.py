@@ -7,9 +7,9 @@ types and single-vs-array come from the schema.
 
 It reads only what it can read exactly as zeep does. A schema construct it does not handle
 (choice, group, xsd:any, anyType, soap-enc arrays, union types, rpc-style messages) refuses
-the compile (`Unsupported`), and the operation keeps the zeep path; a reply with something
-the schema does not say where the reader expects it (an undeclared or misplaced element,
-xsi:type, a missing required element, mixed text, a value that does not parse) is refused
+the compile (`Unsupported`), and the operation keeps the zeep path. A reply with what the
+reader does not read as zeep would (xsi:type, a missing required element, an element zeep
+might take for a member by its local name, a value that does not parse) is refused
 (`Declined`) and read by zeep instead, which also reports its errors its own way:
 
     reader = compile_reader(operation, "string")      # or Unsupported
@@ -40,7 +40,7 @@ from facade.soap.zeep_private import (
     nested_particles,
     soapenc_array_attribute,
 )
-from facade.translate.response import DecimalStyle, _decimal, _empty, _float, to_json
+from facade.translate.response import DecimalStyle, _decimal, _empty, to_json
 from facade.types import JSON
 
 Convert = Callable[[str], JSON]
@@ -106,7 +106,9 @@ def compile_reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyRea
 #
 # What zeep's lenient parse ignores is ignored here too, which gives the same answer: text
 # between the children of a complex element (mixed content), children of a simple one
-# (zeep reads the text before them), attributes the type does not declare. Comments and
+# (zeep reads the text before them), attributes the type does not declare, and the elements
+# from the first one no member matches on (zeep keeps them aside as `_raw_elements`, which
+# `to_json` leaves out; legacy backends add fields without telling their WSDL). Comments and
 # processing instructions never reach here: the facade's parser drops them.
 
 
@@ -186,6 +188,7 @@ class _ComplexReader(_TypeReader):
     def __init__(self, xsd_type: Any) -> None:
         self.fields: tuple[_ElementReader, ...] = ()
         self.by_tag: dict[str, _ElementReader] = {}
+        self.localnames: frozenset[str] = frozenset()
         self.ordered = True  # sequence; False for xs:all
         self.attributes: tuple[_AttributeReader, ...] = ()
         self.content: _SimpleReader | None = None  # simple content
@@ -245,16 +248,18 @@ class _ComplexReader(_TypeReader):
                 raise Declined(f"{field.name} is missing")
             else:
                 result[field.name] = field.type.empty()
-        if i < count:
+        if i < count and etree.QName(children[i]).localname in self.localnames:
+            # zeep matches by local name alone: it may have read this one as a member
             raise Declined(f"unexpected element {children[i].tag!r}")
-        return result
+        return result  # the rest are elements zeep sets aside (strict=False), unread
 
     def _all(self, children: list[etree._Element]) -> dict[str, JSON]:
         found: dict[str, etree._Element] = {}
         for child in children:
-            if child.tag not in self.by_tag or child.tag in found:
-                raise Declined(f"unexpected element {child.tag!r}")
-            found[child.tag] = child
+            if child.tag in found:
+                raise Declined(f"repeated element {child.tag!r}")
+            if child.tag in self.by_tag:
+                found[child.tag] = child  # others: zeep sets them aside, unread
         result: dict[str, JSON] = {}
         for field in self.fields:
             child = found.get(field.tag)
@@ -328,6 +333,7 @@ class _Compiler:
             raise Unsupported("generated member names")
         reader.fields = tuple(self.element(element, name) for name, element in elements)
         reader.by_tag = {f.tag: f for f in reader.fields}
+        reader.localnames = frozenset(etree.QName(f.tag).localname for f in reader.fields)
         if len(reader.by_tag) != len(reader.fields):
             raise Unsupported("an element name used twice")
         if not reader.ordered and any(f.multiple for f in reader.fields):
