@@ -312,7 +312,7 @@ class _Compiler:
         if isinstance(particle, Element):
             if not isinstance(particle.type, AnySimpleType):
                 raise Unsupported("complex content of one element")
-            reader.content_name = nested_particles(xsd_type)[0][0]
+            reader.content_name = str(nested_particles(xsd_type)[0][0])
             reader.content = _SimpleReader(self.simple(particle.type, typed=True))
         elif particle is not None:
             self._particles(reader, particle)
