@@ -37,6 +37,7 @@ from facade.translate.expression import field_path
 from facade.translate.reader import ReplyReader, Unsupported, compile_reader
 from facade.translate.request import ArgumentSource, compile_expression
 from facade.translate.response import DecimalStyle
+from facade.translate.shaping import fast_expression
 from facade.translate.validate import ArgumentValidator
 from facade.types import RouteName
 from facade.urltemplate import TemplateError, UrlTemplate
@@ -168,6 +169,8 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
 
     arguments = _arguments(mapping, operation, problem)
     response = _expression(legacy.response, "legacy.response", problem)
+    if response is not None:
+        response = fast_expression(response)  # answers are shaped on every call
     sticky = _sticky(mapping, problem)
     if mapping.cache.ttl is not None and not legacy.safe:
         problem("cache", "only safe routes are cached; remove it or set legacy.safe: true")
