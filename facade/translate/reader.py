@@ -242,7 +242,12 @@ class _ComplexReader(_TypeReader):
                     raise Declined(f"{field.name}: {len(items)} occurrences")
                 result[field.name] = items
             elif i < count and children[i].tag == tag:
-                result[field.name] = field.read(children[i])
+                convert = field.convert  # a simple value, read here: the common case
+                if convert is None:
+                    result[field.name] = field.read(children[i])
+                else:
+                    text = children[i].text
+                    result[field.name] = None if text is None else convert(text)
                 i += 1
             elif field.required:
                 raise Declined(f"{field.name} is missing")
@@ -386,6 +391,8 @@ _TEXT = frozenset(
     }
 )
 _INTEGER = frozenset({builtins.Integer.pythonvalue, builtins.Long.pythonvalue})
+REMEMBERED_VALUES = 4096
+"""Dates remembered per reader, for its lifetime: the answers of the first ones seen."""
 _BOOLEAN = re.compile(r"(true|false|1|0)\Z")
 _BOOLEAN_TRUE = frozenset({"true", "1"})
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)\Z", re.ASCII)
@@ -418,7 +425,7 @@ def simple_converter(xsd_type: Any, decimals: DecimalStyle, *, typed: bool) -> C
     if method is builtins.Decimal.pythonvalue:
         return _fast(_DECIMAL, lambda text: _decimal(Decimal(text), decimals), generic)
     if method is builtins.Date.pythonvalue:
-        return _fast(_DATE, _plain_date, generic)
+        return _remembered(_fast(_DATE, _plain_date, generic))
     if method is builtins.DateTime.pythonvalue:
         return _fast(_DATETIME, _plain_datetime, generic)
     return generic
@@ -434,6 +441,21 @@ def _fast(pattern: re.Pattern[str], fast: Convert, slow: Convert) -> Convert:
         return slow(text)
 
     return convert
+
+
+def _remembered(convert: Convert) -> Convert:
+    """`convert` with the last answers kept: dates repeat across the records of a reply."""
+    known: dict[str, JSON] = {}
+
+    def remembered(text: str) -> JSON:
+        value = known.get(text)
+        if value is None:
+            value = convert(text)
+            if len(known) < REMEMBERED_VALUES:
+                known[text] = value
+        return value
+
+    return remembered
 
 
 def _plain_date(text: str) -> str:

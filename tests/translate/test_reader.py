@@ -7,6 +7,7 @@ it answers, is byte for byte the zeep path's, and it never answers a reply zeep 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,15 @@ from facade.soap.loader import load_wsdl
 from facade.soap.message import deserialize_reply_body
 from facade.soap.operations import SoapOperation, resolve_operation, soap_operations
 from facade.translate.reader import Declined, ReplyReader, Unsupported, compile_reader
-from facade.translate.response import DecimalStyle, encode_json, to_json
+from facade.translate.response import DecimalStyle, to_json
 
 REFUSED = "refused"
+
+
+def exact(value: Any) -> str:
+    """JSON text that tells 1 from 1.0 and True and keeps key order; unlike the answers'
+    encoding it takes integers beyond 64 bits (xs:unsignedLong, xs:integer)."""
+    return json.dumps(value, allow_nan=False)
 
 
 def zeep_answer(operation: SoapOperation, body: etree._Element, decimals: DecimalStyle) -> Any:
@@ -34,12 +41,12 @@ def zeep_answer(operation: SoapOperation, body: etree._Element, decimals: Decima
         result = deserialize_reply_body(operation, body, 200)
     except BackendError:
         return REFUSED
-    return encode_json(to_json(result, decimals, operation.output_type))
+    return exact(to_json(result, decimals, operation.output_type))
 
 
 def reader_answer(reader: ReplyReader, body: etree._Element) -> Any:
     try:
-        return encode_json(reader.read_body(body))
+        return exact(reader.read_body(body))
     except Declined:
         return None
 
