@@ -160,7 +160,47 @@ def _multi_select_dict(node: dict[str, Any]) -> Step:
     for pair in node["children"]:
         if pair["type"] != "key_val_pair":
             raise _NotCompiled(pair["type"])
-        pairs.append((pair["value"], _compile(pair["children"][0])))
+        pairs.append((pair["value"], pair["children"][0]))
+    paths = [(key, _field_names(child)) for key, child in pairs]
+    if all(names is not None for _, names in paths):
+        return _select_paths([(key, names) for key, names in paths if names is not None])
+    return _select_steps([(key, _compile(child)) for key, child in pairs])
+
+
+def _field_names(node: dict[str, Any]) -> tuple[str, ...] | None:
+    """The names of a plain field path (`a`, `a.b.c`), None for any other node."""
+    if node["type"] == "field":
+        return (node["value"],)
+    if node["type"] != "subexpression":
+        return None
+    names: tuple[str, ...] = ()
+    for child in node["children"]:
+        found = _field_names(child)
+        if found is None:
+            return None
+        names += found
+    return names
+
+
+def _select_paths(paths: list[tuple[str, tuple[str, ...]]]) -> Step:
+    """A multi-select of field paths only (`{Id: Id, Lines: Lines.Line}`), without a call
+    per member: the usual shape of a record."""
+
+    def multi_select_paths(value: JSON) -> JSON:
+        if value is None:
+            return None
+        collected = {}
+        for key, names in paths:
+            current = value
+            for name in names:
+                current = current.get(name) if isinstance(current, dict) else None
+            collected[key] = current
+        return collected
+
+    return multi_select_paths
+
+
+def _select_steps(pairs: list[tuple[str, Step]]) -> Step:
 
     def multi_select_dict(value: JSON) -> JSON:
         if value is None:
