@@ -391,8 +391,9 @@ _TEXT = frozenset(
     }
 )
 _INTEGER = frozenset({builtins.Integer.pythonvalue, builtins.Long.pythonvalue})
-REMEMBERED_VALUES = 4096
-"""Dates remembered per reader, for its lifetime: the answers of the first ones seen."""
+REMEMBERED_VALUES = 256
+"""Dates remembered per xs:date member of a reader, for its lifetime: the first ones seen
+(a few dozen kilobytes at most each; the dates of one reply's records repeat)."""
 _BOOLEAN = re.compile(r"(true|false|1|0)\Z")
 _BOOLEAN_TRUE = frozenset({"true", "1"})
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)\Z", re.ASCII)
@@ -444,7 +445,7 @@ def _fast(pattern: re.Pattern[str], fast: Convert, slow: Convert) -> Convert:
 
 
 def _remembered(convert: Convert) -> Convert:
-    """`convert` with the last answers kept: dates repeat across the records of a reply."""
+    """`convert` with its first answers kept: dates repeat across the records of a reply."""
     known: dict[str, JSON] = {}
 
     def remembered(text: str) -> JSON:
