@@ -109,12 +109,13 @@ def _compare(
     element: Any,
     enumerations: Any,
     decimals: DecimalStyle,
+    examples: int = 25,
 ) -> int:
     """How many generated replies the reader answered (all of them as zeep did)."""
     answers = []
 
     @settings(
-        max_examples=25,
+        max_examples=examples,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -126,6 +127,68 @@ def _compare(
 
     check()
     return sum(answers)
+
+
+KITCHEN_TYPES = """
+<xs:complexType name="Money"><xs:simpleContent><xs:extension base="xs:decimal">
+  <xs:attribute name="currency" type="xs:string" use="required"/>
+  <xs:attribute name="rate" type="xs:double"/>
+</xs:extension></xs:simpleContent></xs:complexType>
+<xs:complexType name="Node"><xs:sequence>
+  <xs:element name="Label" type="xs:string"/>
+  <xs:element name="Child" type="tns:Node" minOccurs="0" maxOccurs="2"/>
+</xs:sequence><xs:attribute name="depth" type="xs:int" default="0"/></xs:complexType>
+<xs:complexType name="Base"><xs:sequence>
+  <xs:element name="Id" type="xs:long"/>
+</xs:sequence></xs:complexType>
+<xs:complexType name="Derived"><xs:complexContent><xs:extension base="tns:Base">
+  <xs:sequence><xs:element name="Extra" type="xs:string" minOccurs="0"/></xs:sequence>
+</xs:extension></xs:complexContent></xs:complexType>
+<xs:complexType name="Unordered"><xs:all>
+  <xs:element name="X" type="xs:int" minOccurs="0"/>
+  <xs:element name="Y" type="xs:boolean"/>
+</xs:all></xs:complexType>
+<xs:complexType name="ArrayOfThing"><xs:sequence>
+  <xs:element name="Thing" type="tns:Derived" minOccurs="0" maxOccurs="unbounded" nillable="true"/>
+</xs:sequence></xs:complexType>
+<xs:simpleType name="Color"><xs:restriction base="xs:string">
+  <xs:enumeration value="red"/><xs:enumeration value="green"/>
+</xs:restriction></xs:simpleType>
+<xs:simpleType name="Codes"><xs:list itemType="xs:int"/></xs:simpleType>
+<xs:complexType name="Empty"/>
+"""
+KITCHEN_RESPONSE = (
+    '<xs:element name="Price" type="tns:Money" minOccurs="0"/>'
+    '<xs:element name="Tree" type="tns:Node" minOccurs="0"/>'
+    '<xs:element name="Thing" type="tns:Derived" nillable="true"/>'
+    '<xs:element name="Things" type="tns:ArrayOfThing" minOccurs="0"/>'
+    '<xs:element name="Pair" type="tns:Unordered" minOccurs="0"/>'
+    '<xs:element name="Color" type="tns:Color" minOccurs="0" maxOccurs="3"/>'
+    '<xs:element name="Codes" type="tns:Codes" minOccurs="0"/>'
+    '<xs:element name="Nothing" type="tns:Empty" minOccurs="0"/>'
+    '<xs:element name="Count" type="xs:unsignedShort" default="5"/>'
+    '<xs:element name="Ratio" type="xs:float" minOccurs="0"/>'
+    '<xs:element name="Blob" type="xs:base64Binary" minOccurs="0"/>'
+    '<xs:element name="Hex" type="xs:hexBinary" minOccurs="0"/>'
+    '<xs:element name="Year" type="xs:gYear" minOccurs="0"/>'
+    '<xs:element name="Wait" type="xs:duration" minOccurs="0"/>'
+    '<xs:element name="At" type="xs:time" minOccurs="0"/>'
+    '<xs:element name="When" type="xs:dateTime" minOccurs="0" nillable="true"/>'
+    '<xs:element name="Day" type="xs:date" minOccurs="0"/>'
+)
+
+
+@pytest.mark.parametrize("form", ["qualified", "unqualified"])
+def test_reader_answers_as_zeep_on_every_construct_it_reads(tmp_path: Path, form: str) -> None:
+    text = wsdl({"Get": (ID, KITCHEN_RESPONSE)}, types=KITCHEN_TYPES)
+    text = text.replace('elementFormDefault="qualified"', f'elementFormDefault="{form}"')
+    path = write_wsdl(tmp_path, "kitchen.wsdl", text)
+    found, enumerations = operations(path)
+    [operation] = found
+    element = operation.zeep_operation.output.body
+    for decimals in ("string", "number"):
+        reader = compile_reader(operation, decimals)
+        assert _compare(operation, reader, element, enumerations, decimals, examples=200) > 0
 
 
 def test_the_demo_operations_are_all_read_by_the_reader() -> None:
