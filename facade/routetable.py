@@ -194,7 +194,9 @@ def _reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyReader | N
         return compile_reader(operation, decimals)
     except Unsupported as exc:
         log.info("operation %s: replies read by zeep (%s)", operation.name, exc)
-        return None
+    except Exception:  # noqa: BLE001 - a schema zeep reads must never stop the facade
+        log.warning("operation %s: replies read by zeep", operation.name, exc_info=True)
+    return None
 
 
 def _sticky(mapping: RouteMapping, problem: _Report) -> ParsedResult | None:

@@ -81,9 +81,9 @@ _has_xsi_type = etree.XPath(
     "boolean(descendant-or-self::*/@xsi:type)",
     namespaces={"xsi": "http://www.w3.org/2001/XMLSchema-instance"},
 )
-_UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError)
-"""What reading a value raises (isodate's errors are ValueErrors); zeep reads the reply
-again and reports the value its own way."""
+_UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
+"""What reading a value raises (isodate's errors are ValueErrors), or a nesting deeper than
+the stack; zeep reads the reply again and reports it its own way."""
 
 
 def compile_reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyReader:

@@ -8,6 +8,7 @@ it answers, is byte for byte the zeep path's, and it never answers a reply zeep 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from lxml import etree
 from reply_gen import reply_body
 from wsdls import TNS, load_operation, write_wsdl, wsdl
 
+from facade import routetable
 from facade.errors import BackendError, ConfigError
 from facade.soap.facets import FacetIndex
 from facade.soap.loader import load_wsdl
@@ -308,3 +310,37 @@ def test_refuses_to_compile_what_it_does_not_read(
     operation = load_operation(write_wsdl(tmp_path, "refused.wsdl", text), "Get")
     with pytest.raises(Unsupported, match=reason):
         compile_reader(operation, "string")
+
+
+def test_a_nesting_deeper_than_the_stack_is_declined(tmp_path: Path) -> None:
+    node = '<xs:element name="Node" type="tns:Node"/>'
+    types = (
+        '<xs:complexType name="Node"><xs:sequence>'
+        '<xs:element name="Child" type="tns:Node" minOccurs="0"/>'
+        "</xs:sequence></xs:complexType>"
+    )
+    text = wsdl({"Get": (ID, node)}, types=types)
+    operation = load_operation(write_wsdl(tmp_path, "deep.wsdl", text), "Get")
+    reader = compile_reader(operation, "string")
+    body = body_of("<Node/>")
+    parent = body[0][0]
+    for _ in range(sys.getrecursionlimit()):
+        parent = etree.SubElement(parent, f"{{{TNS}}}Child")
+    with pytest.raises(Declined) as caught:
+        reader.read_body(body)
+    assert isinstance(caught.value.__cause__, RecursionError)
+
+
+def test_routes_of_operations_the_reader_refuses_keep_zeep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, item_operation: SoapOperation
+) -> None:
+    text = wsdl({"Get": (ID, f"<xs:choice>{A_INT}{B_INT}</xs:choice>")})
+    choice = load_operation(write_wsdl(tmp_path, "choice.wsdl", text), "Get")
+    assert routetable._reader(choice, "string") is None
+    assert routetable._reader(item_operation, "string") is not None
+
+    def broken(operation: SoapOperation, decimals: DecimalStyle) -> ReplyReader:
+        raise AttributeError("a zeep object of an unforeseen shape")
+
+    monkeypatch.setattr(routetable, "compile_reader", broken)
+    assert routetable._reader(item_operation, "string") is None
