@@ -77,10 +77,13 @@ class ReplyReader:
             raise Declined(f"unreadable value: {type(exc).__name__}") from exc
 
 
-_has_xsi_type = etree.XPath(
-    "boolean(descendant-or-self::*/@xsi:type)",
-    namespaces={"xsi": "http://www.w3.org/2001/XMLSchema-instance"},
-)
+def _has_xsi_type(node: etree._Element) -> bool:
+    """Any xsi:type in the reply, in one pass of libxml2 (an evaluator per call: a shared
+    compiled XPath would need to be kept to one thread)."""
+    return bool(node.xpath("boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI))
+
+
+_XSI = {"xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 _UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
 """What reading a value raises (isodate's errors are ValueErrors), or a nesting deeper than
 the stack; zeep reads the reply again and reports it its own way."""
