@@ -8,6 +8,7 @@ and routes must not collide). All problems are collected before anything is repo
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,7 +36,10 @@ from facade.paths import (
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
 from facade.translate.expression import field_path
+from facade.translate.reader import ReplyReader, Unsupported, compile_reader
 from facade.translate.request import ArgumentSource, compile_expression
+from facade.translate.response import DecimalStyle
+from facade.translate.shaping import fast_expression
 from facade.translate.validate import ArgumentValidator
 from facade.types import RouteName
 from facade.urltemplate import TemplateError, UrlTemplate
@@ -45,6 +49,7 @@ STICKY_ROOTS = (*CONTEXT_ROOTS, "client")
 """A sticky expression may also read the connection's address (`client.ip`)."""
 _PATH_REFERENCE = re.compile(r"(?<![\w.])path\.([A-Za-z_][A-Za-z0-9_]*)")
 _Report = Callable[[str, str], None]
+log = logging.getLogger("facade.routetable")
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ class CompiledRoute:
     """(SOAP header element in Clark notation, expression over the request context)."""
     tls: ssl.SSLContext | None = None
     """The client context toward the legacy origin, when the mapping gives TLS files."""
+    reader: ReplyReader | None = None
+    """The reply reader compiled from the operation's output schema; None where the schema
+    has what the reader does not read, and zeep reads every reply."""
 
     @property
     def name(self) -> str:
@@ -182,6 +190,8 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
 
     arguments = _arguments(mapping, operation, problem)
     response = _expression(legacy.response, "legacy.response", problem)
+    if response is not None:
+        response = fast_expression(response)  # answers are shaped on every call
     sticky = _sticky(mapping, problem)
     if mapping.cache.ttl is not None and not legacy.safe:
         problem("cache", "only safe routes are cached; remove it or set legacy.safe: true")
@@ -217,6 +227,7 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
         invalidates=invalidates,
         soap_headers=soap_headers,
         tls=tls,
+        reader=_reader(operation, legacy.decimals),
     )
 
 
@@ -352,6 +363,16 @@ def route_parameters(route: CompiledRoute, new: CompiledNew | None = None) -> fr
         paths.extend(placeholder.path for placeholder in new.template.placeholders)
     names.update(path[1] for path in paths if path and len(path) == 2 and path[0] == "query")
     return frozenset(names)
+
+
+def _reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyReader | None:
+    try:
+        return compile_reader(operation, decimals)
+    except Unsupported as exc:
+        log.info("operation %s: replies read by zeep (%s)", operation.name, exc)
+    except Exception:  # noqa: BLE001 - a schema zeep reads must never stop the facade
+        log.warning("operation %s: replies read by zeep", operation.name, exc_info=True)
+    return None
 
 
 def _sticky(mapping: RouteMapping, problem: _Report) -> ParsedResult | None:

@@ -86,6 +86,15 @@ def build_request(
 
 def read_reply(operation: SoapOperation, reply: Reply) -> Any:
     """The operation's result (zeep values), or a BackendError, or FaultReply."""
+    body = reply_body(operation, reply)
+    if body is None:
+        return None
+    return deserialize_reply_body(operation, body, reply.status)
+
+
+def reply_body(operation: SoapOperation, reply: Reply) -> etree._Element | None:
+    """The `soap:Body` of a reply that is neither a fault nor an error, or a BackendError,
+    or FaultReply; None when the reply or the operation has no body."""
     envelope = _envelope(reply)
     fault = find_fault(envelope, _declared_element_reader(operation))
     if fault is not None:
@@ -98,18 +107,23 @@ def read_reply(operation: SoapOperation, reply: Reply) -> Any:
         raise BackendNotSoap(http_status=reply.status)
     if output.body is None:
         return None
+    return body
+
+
+def deserialize_reply_body(operation: SoapOperation, body: etree._Element, status: int) -> Any:
+    """A reply's `soap:Body` read by zeep into its values, or BackendUnexpectedResponse."""
     token = _unreadable.set([])
     try:
-        result = deserialize_body(output, body)
+        result = deserialize_body(operation.zeep_operation.output, body)
         unreadable = _unreadable.get()
     except (ZeepError, ValueError, TypeError, LookupError, ArithmeticError) as exc:
         # ArithmeticError: decimal.InvalidOperation for <Balance>lots</Balance>
-        raise BackendUnexpectedResponse(http_status=reply.status) from exc
+        raise BackendUnexpectedResponse(http_status=status) from exc
     finally:
         _unreadable.reset(token)
     if unreadable:
         # the reply would silently lose a value: refuse it rather than answer null
-        raise BackendUnexpectedResponse(http_status=reply.status)
+        raise BackendUnexpectedResponse(http_status=status)
     return result
 
 

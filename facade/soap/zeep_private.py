@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from lxml import etree
+from zeep.wsdl.messages.soap import DocumentMessage
 from zeep.xsd.context import XmlParserContext
 from zeep.xsd.types import builtins
 from zeep.xsd.valueobjects import CompoundValue
@@ -160,3 +161,15 @@ def fault_messages(operation: Any) -> dict[str, Any]:
     whose parts name the detail elements. zeep reads them but never exposes them otherwise.
     """
     return dict(getattr(operation.abstract, "fault_messages", None) or {})
+
+
+def complex_particle(xsd_type: Any) -> Any:
+    """The content particle of a complex type: a Sequence, All, Choice or Group, the one
+    Element of simple content (SIMPLE_CONTENT_KEY), or None (`ComplexType._element`)."""
+    return xsd_type._element
+
+
+def is_document_message(message: Any) -> bool:
+    """True for a document-style message; rpc-style ones wrap their parts and resolve
+    multi-references (`zeep.wsdl.messages.soap.DocumentMessage`, not exported by zeep)."""
+    return isinstance(message, DocumentMessage)

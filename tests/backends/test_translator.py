@@ -8,13 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
 import yaml
+from lxml import etree
 from wsdls import SOAP11_ENV, envelope
 
+from facade.backends import translator as translator_process
 from facade.backends.translator import OFF_LOOP_BYTES, LoopTranslator, ProcessTranslator
 from facade.errors import BackendTimeout, SoapFault
 from facade.mapping.loader import load_mappings
@@ -23,6 +26,7 @@ from facade.routetable import CompiledRoute, build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 from facade.sources import build_from_folders, fingerprint
+from facade.translate.reader import Declined
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CRM = "http://example.com/crm"
@@ -289,3 +293,32 @@ def _alive(pid: int) -> bool:
     # a zombie has ended but is not yet reaped by whoever adopted it
     stat = Path(f"/proc/{pid}/stat")
     return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def test_the_loop_reads_with_the_compiled_reader_as_zeep_would(route: CompiledRoute) -> None:
+    assert route.reader is not None
+    reply = big_reply()
+    compiled = asyncio.run(LoopTranslator().translate(route, reply, Deadline.after(30)))
+    by_zeep = asyncio.run(
+        LoopTranslator().translate(replace(route, reader=None), reply, Deadline.after(30))
+    )
+    assert compiled == by_zeep
+
+
+def test_a_reply_the_reader_declines_is_read_by_zeep(route: CompiledRoute) -> None:
+    xsi = 'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" i:type="c:ArrayOfCustomer"'
+    content = big_reply().content.replace(b"<c:Customers>", f"<c:Customers {xsi}>".encode())
+    reply = Reply(200, XML, content)
+    assert route.reader is not None
+    with pytest.raises(Declined):
+        route.reader.read_body(etree.fromstring(content)[0])
+    answer = asyncio.run(LoopTranslator().translate(route, reply, Deadline.after(30)))
+    assert orjson.loads(answer)["names"][:2] == ["Customer 0", "Customer 1"]
+
+
+def test_the_child_compiles_the_readers_too(settings: Settings) -> None:
+    try:
+        translator_process._load(settings)
+        assert [r.reader is not None for r in translator_process._routes.values()] == [True]
+    finally:
+        translator_process._routes.clear()

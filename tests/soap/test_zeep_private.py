@@ -18,7 +18,7 @@ from zeep.xsd import Choice, ComplexType, Element, Sequence
 
 from facade.soap import zeep_private
 from facade.soap.loader import load_wsdl
-from facade.soap.operations import SoapOperation, resolve_operation
+from facade.soap.operations import SoapOperation, resolve_operation, soap_operations
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CRM = "http://example.com/crm"
@@ -239,3 +239,26 @@ def test_soapenc_array_attribute(tmp_path: Path) -> None:
     assert attribute is not None
     assert attribute.array_type == types.get_type(f"{{{XSD}}}int")
     assert zeep_private.soapenc_array_attribute(types.get_type("{urn:shop}Plain")) is None
+
+
+def test_complex_particle(tmp_path: Path, get_customer: SoapOperation) -> None:
+    customer = get_customer.output_type.elements[0][1].type
+    assert isinstance(zeep_private.complex_particle(customer), Sequence)
+    types = (
+        '<xs:complexType name="Money"><xs:simpleContent><xs:extension base="xs:decimal">'
+        '<xs:attribute name="currency" type="xs:string"/></xs:extension></xs:simpleContent>'
+        '</xs:complexType><xs:complexType name="Empty"/>'
+    )
+    text = wsdl({"Get": ("", '<xs:element name="M" type="tns:Money"/>')}, types=types)
+    schema = load_wsdl(write_wsdl(tmp_path, "money.wsdl", text)).client.wsdl.types
+    content = zeep_private.complex_particle(schema.get_type(f"{{{TNS}}}Money"))
+    assert isinstance(content, Element) and content.name == zeep_private.SIMPLE_CONTENT_KEY
+    assert zeep_private.complex_particle(schema.get_type(f"{{{TNS}}}Empty")) is None
+
+
+def test_is_document_message(tmp_path: Path, get_customer: SoapOperation) -> None:
+    assert zeep_private.is_document_message(get_customer.zeep_operation.output) is True
+    client = load_wsdl(write_wsdl(tmp_path, "shop.wsdl", SOAPENC_WSDL)).client
+    [name] = list(soap_operations(client))
+    rpc = resolve_operation(client, name)
+    assert zeep_private.is_document_message(rpc.zeep_operation.output) is False
