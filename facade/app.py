@@ -5,7 +5,7 @@ problem+json."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -30,6 +30,7 @@ from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
+from facade.compression import CODECS, Codec, Compressor, Kept, representation_headers
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
@@ -72,6 +73,7 @@ def create_app(
     transport: Transport | None = None,
     translator: Translator | None = None,
     pacer: Pacer | None = None,
+    codecs: Mapping[str, Codec] = CODECS,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
@@ -80,7 +82,8 @@ def create_app(
     app = create_app(table, registry, transport=MemoryTransport(handler))   # no sockets
 
     Replies are translated on the event loop unless a `translator` says otherwise
-    (`app_from_env` gives large ones to a child process).
+    (`app_from_env` gives large ones to a child process). Answers are compressed for the
+    clients that accept it, as the settings say, by `codecs` (tests count their calls).
     """
     settings = settings or Settings()
     network = transport or HttpTransport(settings.backend_connections)
@@ -89,6 +92,9 @@ def create_app(
     threads = handler_threads()
     metrics = Metrics()
     cache = _response_cache(settings, metrics)
+    compressor = Compressor(
+        settings.compress_min_bytes, settings.compress, store=cache.store, codecs=codecs
+    )
     shadows = ShadowRunner(
         ShadowRecords(), metrics.shadowed, settings.shadow_queue, settings.shadow_concurrency
     )
@@ -108,6 +114,7 @@ def create_app(
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
+            compressor.close()
 
     app = FastAPI(
         title="Strangler facade",
@@ -127,7 +134,8 @@ def create_app(
     add_docs_routes(app)
     served = [_served(compiled, table, network, replies, threads, cache) for compiled in table]
     for path, by_method in _by_path(served).items():
-        app.router.routes.append(Route(path, _PathEndpoint(by_method, settings, metrics, shadows)))
+        endpoint = _PathEndpoint(by_method, settings, metrics, shadows, compressor)
+        app.router.routes.append(Route(path, endpoint))
     document = openapi_document(table, table.contracts, title=app.title)
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
@@ -232,8 +240,10 @@ class _PathEndpoint:
         settings: Settings,
         metrics: Metrics,
         shadows: ShadowRunner,
+        compressor: Compressor,
     ) -> None:
         self.by_method = by_method
+        self.compressor = compressor
         self.settings = settings
         self.metrics = metrics
         self.shadows = shadows
@@ -265,7 +275,31 @@ class _PathEndpoint:
             log.warning("new side failed; legacy answers instead", extra={"fields": fields})
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
-        return _render(request, outcome, _failed_origin(served, outcome)), shadow
+        if isinstance(outcome, Failure):
+            return _render(request, outcome, _failed_origin(served, outcome)), shadow
+        return await self.answer(request, served, outcome), shadow
+
+    async def answer(self, request: Request, served: ServedRoute, reply: BackendReply) -> Response:
+        """The backend's answer, a 304 when the client holds it already, compressed when
+        the client accepts it; X-Facade-Backend names the side that gave it."""
+        request.state.side = reply.side
+        accept = request.headers.get("accept-encoding")
+        size = len(reply.encoded)
+        coding = self.compressor.choose(accept, request.method, reply.status, size)
+        varies = self.compressor.varies(request.method, reply.status, size)
+        headers = representation_headers(
+            {**reply.headers, BACKEND_HEADER: reply.side}, coding, varies
+        )
+        tag = reply.headers.get("etag")
+        if not_modified(request.headers.get("if-none-match"), tag):
+            headers.pop("content-encoding", None)
+            return Response(status_code=304, headers=headers)
+        if coding is None:
+            return encoded_json_response(reply.encoded, reply.status, headers)
+        ttl = served.compiled.mapping.cache.ttl
+        kept = Kept(tag, served.name, reply.side, ttl) if tag and ttl and served.cache else None
+        body = await self.compressor.compress(reply.encoded, coding, kept)
+        return encoded_json_response(body, reply.status, headers)
 
 
 def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:
@@ -287,25 +321,19 @@ def _report_violations(served: ServedRoute, reply: BackendReply, metrics: Metric
     log.warning("answer breaks the route's response schema", extra={"fields": fields})
 
 
-def _render(request: Request, outcome: Outcome, backend: str | None = None) -> Response:
-    """The client's answer; X-Facade-Backend only when a backend answered or failed.
+def _render(request: Request, outcome: Failure, backend: str | None = None) -> Response:
+    """A failure as problem+json; X-Facade-Backend only when a backend failed.
 
     A backend failure is logged with the backend's origin (scheme, host and port: never the
     credentials or the path of its address)."""
-    if isinstance(outcome, Failure):
-        error, side = outcome.error, outcome.side
-        request.state.side = side or UNMATCHED
-        if error.status >= 500:
-            fields = {"status": error.status, "side": side or UNMATCHED}
-            if side is not None and backend is not None:
-                fields["origin"] = backend
-            log.warning("backend failure: %s", error.type, extra={"fields": fields})
-        return problem_response(error, request.state.request_id, request.url.path, side)
-    request.state.side = outcome.side
-    headers = {**outcome.headers, BACKEND_HEADER: outcome.side}
-    if not_modified(request.headers.get("if-none-match"), outcome.headers.get("etag")):
-        return Response(status_code=304, headers=headers)
-    return encoded_json_response(outcome.encoded, outcome.status, headers)
+    error, side = outcome.error, outcome.side
+    request.state.side = side or UNMATCHED
+    if error.status >= 500:
+        fields = {"status": error.status, "side": side or UNMATCHED}
+        if side is not None and backend is not None:
+            fields["origin"] = backend
+        log.warning("backend failure: %s", error.type, extra={"fields": fields})
+    return problem_response(error, request.state.request_id, request.url.path, side)
 
 
 def _add_operational_routes(app: FastAPI, registry: WsdlRegistry, metrics: Metrics) -> None:

@@ -4,6 +4,7 @@ FACADE_MAPPINGS=mappings  FACADE_WSDL=wsdl  FACADE_MAX_BODY_BYTES=1048576
 FACADE_LOG_LEVEL=info  FACADE_BACKEND_CONNECTIONS=100
 FACADE_SHADOW_QUEUE=1000  FACADE_SHADOW_CONCURRENCY=16
 FACADE_CACHE_BYTES=67108864  FACADE_ADMIN_TOKEN=...  (unset: no admin API)
+FACADE_COMPRESS_MIN_BYTES=1024  FACADE_COMPRESS=zstd,br,gzip  (empty: never compress)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facade.cache.store import DEFAULT_CACHE_BYTES
+from facade.compression import CODECS, DEFAULT_CODINGS, DEFAULT_MIN_BYTES
 from facade.migration.shadow import CONCURRENCY as SHADOW_CONCURRENCY
 from facade.migration.shadow import QUEUE_SIZE as SHADOW_QUEUE_SIZE
 from facade.net.client import DEFAULT_CONNECTIONS_PER_ORIGIN
@@ -40,6 +42,10 @@ class Settings:
     """Shadow calls in flight at once, per worker process."""
     cache_bytes: int = DEFAULT_CACHE_BYTES
     """Bytes the response cache may hold, per worker process."""
+    compress_min_bytes: int = DEFAULT_MIN_BYTES
+    """Smallest answer sent compressed to a client that accepts it."""
+    compress: tuple[str, ...] = DEFAULT_CODINGS
+    """Content codings offered, in the server's order of preference; empty: none."""
     admin_token: str | None = field(default=None, repr=False)
     """Bearer token of the admin API (/admin/*); None: the API is off (404)."""
 
@@ -57,15 +63,22 @@ class Settings:
             shadow_queue=int(env.get("FACADE_SHADOW_QUEUE", SHADOW_QUEUE_SIZE)),
             shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
             cache_bytes=int(env.get("FACADE_CACHE_BYTES", DEFAULT_CACHE_BYTES)),
+            compress_min_bytes=int(env.get("FACADE_COMPRESS_MIN_BYTES", DEFAULT_MIN_BYTES)),
+            compress=_codings(env.get("FACADE_COMPRESS", ",".join(DEFAULT_CODINGS))),
             admin_token=env.get("FACADE_ADMIN_TOKEN") or None,
         )
 
     def __post_init__(self) -> None:
         # a queue of 0 would be unbounded, a pool of 0 connections or workers would serve
         # nothing: refuse them at start rather than misbehave under load
-        for name in ("backend_connections", "shadow_queue", "shadow_concurrency", "cache_bytes"):
+        names = ("shadow_concurrency", "cache_bytes", "compress_min_bytes")
+        for name in ("backend_connections", "shadow_queue", *names):
             if getattr(self, name) < 1:
                 raise ValueError(f"FACADE_{name.upper()} must be at least 1")
+        unknown = [coding for coding in self.compress if coding not in CODECS]
+        if unknown:
+            known = ", ".join(sorted(CODECS))
+            raise ValueError(f"FACADE_COMPRESS: unknown coding {unknown[0]!r} (known: {known})")
 
     def to_env(self) -> dict[str, str]:
         """The variables that give the same settings to a worker process."""
@@ -79,4 +92,11 @@ class Settings:
             "FACADE_SHADOW_QUEUE": str(self.shadow_queue),
             "FACADE_SHADOW_CONCURRENCY": str(self.shadow_concurrency),
             "FACADE_CACHE_BYTES": str(self.cache_bytes),
+            "FACADE_COMPRESS_MIN_BYTES": str(self.compress_min_bytes),
+            "FACADE_COMPRESS": ",".join(self.compress),
         }
+
+
+def _codings(value: str) -> tuple[str, ...]:
+    """`zstd, br,gzip` -> ("zstd", "br", "gzip"); an empty value turns compression off."""
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
