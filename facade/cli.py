@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -118,7 +119,15 @@ def serve(
     wsdl: WsdlOption = Path("wsdl"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="FACADE_WORKERS",
+            help="Worker processes; each has its own cache and shadow records.",
+            show_default="one per usable core",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Check the mappings, then serve them."""
@@ -130,7 +139,11 @@ def serve(
         raise typer.Exit(1)
     settings = Settings(mappings_dir=mappings, wsdl_dir=wsdl, log_level=log_level)
     os.environ.update(settings.to_env())
-    typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
+    workers = workers or usable_cores()
+    plural = "s" if workers != 1 else ""
+    typer.echo(
+        f"serving {len(table)} routes on http://{host}:{port}, {workers} worker{plural}", err=True
+    )
     with _shared_metrics(workers):
         uvicorn.run(
             "facade.app:app_from_env",
@@ -175,6 +188,26 @@ def status(
         return
     for line in status_lines(document):
         typer.echo(line)
+
+
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def usable_cores(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The cores this process may use: those it is pinned to, fewer when a container's CPU
+    quota (cgroup v2 `cpu.max`, rounded up) allows less. One worker per core is the
+    default: a worker is one event loop busy on CPU, so more workers than cores only take
+    turns on them (bench/compare.py measures 2 workers against 1)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        allowed = cores if quota == "max" else math.ceil(int(quota) / int(period))
+    except (OSError, ValueError, ZeroDivisionError):
+        return cores
+    return max(1, min(cores, allowed))
 
 
 @contextmanager

@@ -34,7 +34,8 @@ def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) 
         proc = subprocess.Popen(
             [sys.executable, "-m", "facade", *args],
             cwd=ROOT,
-            env={**os.environ, **(env or {})},
+            # one worker unless a test asks for more: tests count what one process saw
+            env={**os.environ, "FACADE_WORKERS": "1", **(env or {})},
             stdout=log,
             stderr=log,
         )
