@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 
 import brotli
 import pytest
@@ -216,3 +217,39 @@ def test_an_answer_without_a_tag_is_compressed_every_time() -> None:
     finally:
         compressor.close()
     assert counting.calls == {"br": 3}
+
+
+def test_a_waiter_compresses_itself_when_the_first_request_goes_away() -> None:
+    """The first request for a coding is cancelled (its client left) while its compression
+    runs in a thread: a request waiting for it compresses the answer itself."""
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow(body: bytes) -> bytes:
+        calls.append(len(body))
+        release.wait(10)
+        return CODECS["gzip"](body)
+
+    large = BODY * 100
+    compressor = Compressor(store=MemoryStore(), codecs={"gzip": slow}, codings=("gzip",))
+    kept = Kept('"tag"', "route", "legacy", ttl=60)
+
+    async def scenario() -> bytes:
+        first = asyncio.ensure_future(compressor.compress(large, "gzip", kept))
+        while not calls:  # until the first compression runs in its thread
+            await asyncio.sleep(0.01)
+        waiter = asyncio.ensure_future(compressor.compress(large, "gzip", kept))
+        await asyncio.sleep(0)
+        first.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        return await waiter
+
+    try:
+        body = asyncio.run(scenario())
+    finally:
+        compressor.close()
+    assert gzip.decompress(body) == large
+    assert len(calls) == 2
