@@ -109,19 +109,22 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture(scope="module")
-def base_url(
-    make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory, recorder: Recorder
-) -> Iterator[str]:
-    make_httpserver.expect_request("/crm").respond_with_handler(answer)
-    folder = tmp_path_factory.mktemp("mappings")
-    for name, document in MAPPINGS.items():
-        (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
-    env = {"CRM_URL": make_httpserver.url_for("/crm")}
-    registry = WsdlRegistry(ROOT / "wsdl")
-    table = build_route_table(load_mappings(folder, env), registry)
-    app = create_app(table, registry, Settings(), codecs=recorder.codecs)
-    with serve_in_thread(app) as url:
-        yield url
+def base_url(tmp_path_factory: pytest.TempPathFactory, recorder: Recorder) -> Iterator[str]:
+    peer = HTTPServer(threaded=True)  # its own: the session's server is shared with others
+    peer.expect_request("/crm").respond_with_handler(answer)
+    peer.start()
+    try:
+        folder = tmp_path_factory.mktemp("mappings")
+        for name, document in MAPPINGS.items():
+            (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+        env = {"CRM_URL": peer.url_for("/crm")}
+        registry = WsdlRegistry(ROOT / "wsdl")
+        table = build_route_table(load_mappings(folder, env), registry)
+        app = create_app(table, registry, Settings(), codecs=recorder.codecs)
+        with serve_in_thread(app) as url:
+            yield url
+    finally:
+        peer.stop()
 
 
 def raw(url: str, **headers: str) -> tuple[httpx.Response, bytes]:
