@@ -228,7 +228,16 @@ class Compressor:
             if self._running.get(key) is future:
                 del self._running[key]
         now = self.clock()
-        store.set(key, Entry(kept.route, 200, compressed, kept.side, now + kept.ttl, now, kept.tag))
+        entry = Entry(
+            route=kept.route,
+            status=200,
+            encoded=compressed,
+            side=kept.side,
+            expires=now + kept.ttl,
+            stored=now,
+            etag=kept.tag,
+        )
+        store.set(key, entry)
         future.set_result(compressed)
         return compressed
 
