@@ -26,11 +26,10 @@ from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
-from facade.cache.http import not_modified
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.step import ResponseCache
 from facade.cache.store import MemoryStore
-from facade.compression import CODECS, Codec, Compressor, Kept, representation_headers
+from facade.compression import CODECS, Codec, Compressor, Kept
 from facade.contracts.conformance import ResponseConformance
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, FacadeError, MethodNotAllowed, RouteNotFound
@@ -283,23 +282,15 @@ class _PathEndpoint:
         """The backend's answer, a 304 when the client holds it already, compressed when
         the client accepts it; X-Facade-Backend names the side that gave it."""
         request.state.side = reply.side
-        accept = request.headers.get("accept-encoding")
-        size = len(reply.encoded)
-        coding = self.compressor.choose(accept, request.method, reply.status, size)
-        varies = self.compressor.varies(request.method, reply.status, size)
-        headers = representation_headers(
-            {**reply.headers, BACKEND_HEADER: reply.side}, coding, varies
-        )
-        tag = reply.headers.get("etag")
-        if not_modified(request.headers.get("if-none-match"), tag):
-            headers.pop("content-encoding", None)
-            return Response(status_code=304, headers=headers)
-        if coding is None:
-            return encoded_json_response(reply.encoded, reply.status, headers)
-        ttl = served.compiled.mapping.cache.ttl
+        tag, ttl = reply.headers.get("etag"), served.compiled.mapping.cache.ttl
         kept = Kept(tag, served.name, reply.side, ttl) if tag and ttl and served.cache else None
-        body = await self.compressor.compress(reply.encoded, coding, kept)
-        return encoded_json_response(body, reply.status, headers)
+        headers = {**reply.headers, BACKEND_HEADER: reply.side}
+        sent = await self.compressor.represent(
+            request.method, reply.status, reply.encoded, headers, request.headers, kept
+        )
+        if sent.status == 304:
+            return Response(status_code=304, headers=sent.headers)
+        return encoded_json_response(sent.body, sent.status, sent.headers)
 
 
 def _failed_origin(served: ServedRoute, outcome: Outcome) -> str | None:

@@ -12,9 +12,8 @@ asks for it, and kept in the cache's own store, where its bytes count and age ou
 the rest; every later request gets the kept bytes.
 
     compressor = Compressor(min_bytes=1024, store=cache.store)
-    coding = compressor.choose(request.headers.get("accept-encoding"), len(body))
-    if coding is not None:
-        body = await compressor.compress(body, coding, kept=Kept(tag, route, side, ttl))
+    sent = await compressor.represent("GET", 200, body, headers, request.headers, kept)
+    # sent.status (200, or 304 for a matching If-None-Match), sent.headers, sent.body
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 import brotli
 import zstandard
 
+from facade.cache.http import not_modified
 from facade.cache.store import CacheStore, Entry
 from facade.pacing import LOOP_WORK_BYTES
 from facade.types import RouteName, ServedBy
@@ -139,6 +139,15 @@ def representation_headers(
 
 
 @dataclass(frozen=True)
+class Representation:
+    """What goes to the client: a status, its headers and the body (empty for a 304)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
 class Kept:
     """Where a cached answer's compressed forms are kept: by the ETag of its JSON (the
     same bytes, the same tag), so a client can only reach them through an answer of its
@@ -194,6 +203,29 @@ class Compressor:
         if not self.varies(method, status, size):
             return None
         return negotiate(accept_encoding, self.codings)
+
+    async def represent(
+        self,
+        method: str,
+        status: int,
+        encoded: bytes,
+        headers: Mapping[str, str],
+        request_headers: Mapping[str, str],
+        kept: Kept | None = None,
+    ) -> Representation:
+        """An answer as this client gets it: a 304 when its `If-None-Match` names the
+        answer's ETag, else the body in the coding it accepts (as it is otherwise), with
+        the headers that go with it. Every way an answer leaves the facade goes through
+        here, so all of them compress alike."""
+        size = len(encoded)
+        coding = self.choose(request_headers.get("accept-encoding"), method, status, size)
+        sent = representation_headers(headers, coding, self.varies(method, status, size))
+        if not_modified(request_headers.get("if-none-match"), headers.get("etag")):
+            sent.pop("content-encoding", None)
+            return Representation(304, sent, b"")
+        if coding is None:
+            return Representation(status, sent, encoded)
+        return Representation(status, sent, await self.compress(encoded, coding, kept))
 
     async def compress(self, body: bytes, coding: str, kept: Kept | None = None) -> bytes:
         """`body` in `coding`; a kept answer's compressed form is made once and reused

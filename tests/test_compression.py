@@ -16,6 +16,7 @@ from facade.compression import (
     CODECS,
     Compressor,
     Kept,
+    Representation,
     accepted,
     negotiate,
     representation_headers,
@@ -253,3 +254,28 @@ def test_a_waiter_compresses_itself_when_the_first_request_goes_away() -> None:
         compressor.close()
     assert gzip.decompress(body) == large
     assert len(calls) == 2
+
+
+def test_represent_gives_each_client_its_form_of_one_answer() -> None:
+    compressor = Compressor(store=MemoryStore())
+    headers = {"etag": '"abc"', "x-facade-backend": "legacy"}
+
+    async def forms() -> list[Representation]:
+        asks = [
+            ("GET", {"accept-encoding": "gzip"}),
+            ("GET", {"accept-encoding": "identity"}),
+            ("GET", {"accept-encoding": "br", "if-none-match": 'W/"abc"'}),
+            ("HEAD", {"accept-encoding": "gzip"}),
+        ]
+        return [await compressor.represent(m, 200, BODY, headers, h) for m, h in asks]
+
+    try:
+        packed, plain, unchanged, head = asyncio.run(forms())
+    finally:
+        compressor.close()
+    assert packed.status == 200 and gzip.decompress(packed.body) == BODY
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["etag"] == 'W/"abc"'
+    assert plain == Representation(200, {**headers, "vary": "Accept-Encoding"}, BODY)
+    assert unchanged.status == 304 and unchanged.body == b""
+    assert "content-encoding" not in unchanged.headers
+    assert head == Representation(200, headers, BODY)
