@@ -294,6 +294,17 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def memory_kib(pid: int, field: str = "VmHWM") -> int:
     """A /proc/PID/status memory figure in KiB (VmHWM: peak resident; VmRSS: now); 0 when
     the process is gone."""

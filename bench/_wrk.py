@@ -36,6 +36,10 @@ class Run:
     """Seconds."""
     errors: int
     bytes_per_request: float
+    requests: int = 0
+    cpu_per_request: float = float("nan")
+    """Seconds of the server's CPU (user + system, every process of it) per answer; set by
+    the caller, which knows the server's processes."""
 
 
 def binary() -> str:
@@ -89,7 +93,7 @@ def parse(output: str) -> Run:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         errors += int(non_2xx.group(1))
-    return Run(rps, p50, p99, errors, total / requests if requests else 0.0)
+    return Run(rps, p50, p99, errors, total / requests if requests else 0.0, requests)
 
 
 def _search(pattern: str, output: str) -> str:

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import _harness as h
@@ -143,6 +144,7 @@ def servers(tmp: Path) -> Iterator[dict[str, object]]:
             "soap2rest": f"http://127.0.0.1:{s2r_port}",
             "bare": f"http://127.0.0.1:{bare_port}",
             "pids": {
+                "backend (nginx)": int((backend.tmp / "nginx.pid").read_text()),
                 "facade, 1 worker": one_proc.pid,
                 "facade, 2 workers": two_proc.pid,
                 "hand-written adapter": adapter.pid,
@@ -150,6 +152,23 @@ def servers(tmp: Path) -> Iterator[dict[str, object]]:
                 "bare Starlette": bare.pid,
             },
         }
+
+
+def server_of(name: str, s: dict[str, object]) -> int:
+    """The process serving a target, by the target's name."""
+    pids: dict[str, int] = s["pids"]  # type: ignore[assignment]
+    for prefix, server in (
+        ("backend", "backend (nginx)"),
+        ("facade 2", "facade, 2 workers"),
+        ("facade 1", "facade, 1 worker"),
+        ("orders", "facade, 1 worker"),
+        ("hand-written", "hand-written adapter"),
+        ("soap2rest", "soap2rest"),
+        ("bare", "bare Starlette"),
+    ):
+        if name.startswith(prefix):
+            return pids[server]
+    raise KeyError(name)
 
 
 def targets(s: dict[str, object]) -> list[Target]:
@@ -227,6 +246,17 @@ RATIOS: dict[str, Callable[[dict[str, Run]], float]] = {
     "5. 2 workers vs 1 worker, miss (target >= 1.7x)": lambda r: (
         r["facade 2 workers, miss, c64"].rps / r["facade 1 worker, miss, c64"].rps
     ),
+    "1. CPU per answer: hand-written adapter / facade miss": lambda r: (
+        r["hand-written adapter, c64"].cpu_per_request
+        / r["facade 1 worker, miss, c64"].cpu_per_request
+    ),
+    "1. CPU per answer: soap2rest / facade miss": lambda r: (
+        r["soap2rest 0.1.0, c64"].cpu_per_request / r["facade 1 worker, miss, c64"].cpu_per_request
+    ),
+    "2. CPU per answer: bare Starlette / facade hit": lambda r: (
+        r["bare Starlette 1 KB, c64"].cpu_per_request
+        / r["facade 1 worker, hit, c64"].cpu_per_request
+    ),
     "backend alone vs the fastest facade figure (>> 1: it does not limit)": lambda r: (
         r["backend alone (nginx), c64"].rps
         / max(r["facade 2 workers, miss, c64"].rps, r["facade 1 worker, hit, c64"].rps)
@@ -234,7 +264,11 @@ RATIOS: dict[str, Callable[[dict[str, Run]], float]] = {
 }
 
 
-def rounds(listed: list[Target], count: int, seconds: float) -> list[dict[str, Run]]:
+def rounds(
+    listed: list[Target], servers: dict[str, int], count: int, seconds: float
+) -> list[dict[str, Run]]:
+    """Every target in turn, `count` times; `servers` gives each target's server process
+    (its whole tree is counted for CPU)."""
     print(f"warming up {len(listed)} targets", flush=True)
     for target in listed:
         check(target)
@@ -242,8 +276,18 @@ def rounds(listed: list[Target], count: int, seconds: float) -> list[dict[str, R
     results = []
     for number in range(1, count + 1):
         print(f"round {number}/{count}: {h.machine()}", flush=True)
-        results.append({target.name: _wrk.run(target, seconds) for target in listed})
+        results.append({t.name: measured(t, servers[t.name], seconds) for t in listed})
     return results
+
+
+def measured(target: Target, pid: int, seconds: float) -> Run:
+    """One wrk run with the server's CPU per answer: on a shared machine req/s follows the
+    neighbours, while the CPU an answer costs the server stays put."""
+    tree = h.process_tree(pid)
+    before = h.cpu_seconds(tree)
+    run = _wrk.run(target, seconds)
+    used = h.cpu_seconds(tree) - before
+    return replace(run, cpu_per_request=used / run.requests if run.requests else float("nan"))
 
 
 def median(values: list[float]) -> float:
@@ -262,10 +306,12 @@ def print_runs(listed: list[Target], results: list[dict[str, Run]]) -> None:
                 h.ms(median([r.p50 for r in runs])),
                 h.ms(median([r.p99 for r in runs])),
                 f"{median([r.bytes_per_request for r in runs]):,.0f}",
+                f"{median([r.cpu_per_request for r in runs]) * 1e6:,.0f}",
                 str(sum(r.errors for r in runs)),
             ]
         )
-    header = ["target", "req/s (median)", "range", "p50 ms", "p99 ms", "bytes/answer", "errors"]
+    header = ["target", "req/s (median)", "range", "p50 ms", "p99 ms", "bytes/answer"]
+    header += ["server CPU us/answer", "errors"]
     print(h.markdown_table(header, rows))
 
 
@@ -449,7 +495,8 @@ def main() -> None:
     print(f"machine: {h.machine()}, {os.uname().machine}, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as name, servers(Path(name)) as s:
         listed = targets(s)
-        results = rounds(listed, args.rounds, args.seconds)
+        servers_by_target = {t.name: server_of(t.name, s) for t in listed}
+        results = rounds(listed, servers_by_target, args.rounds, args.seconds)
         print(f"\nwrk -t1, {args.seconds:g} s per run, {args.rounds} rounds, medians:")
         print_runs(listed, results)
         print()
