@@ -30,7 +30,8 @@ WSDL_DIR = ROOT / "wsdl"
 CRM_WSDL = WSDL_DIR / "crm.wsdl"
 CRM_NS = "http://example.com/crm"
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-STARTUP_SECONDS = 30.0
+STARTUP_SECONDS = 120.0
+"""Generous: on a loaded machine two workers and their translators take a while."""
 
 
 def free_port() -> int:
@@ -215,6 +216,20 @@ def facade(
     """`python -m facade serve OPTIONS` over a folder of mappings (file name -> YAML text; a
     temp folder unless `folder` names one), with a raised open-file limit; yields its base
     URL once /readyz answers 200."""
+    with facade_process(mappings, workers=workers, folder=folder, options=options) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def facade_process(
+    mappings: Mapping[str, str],
+    *,
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
+    folder: Path | None = None,
+    options: tuple[str, ...] = (),
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As `facade`, and yields the process too (to profile it or read its memory)."""
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="bench-facade-") as name:
@@ -228,7 +243,7 @@ def facade(
         args = [sys.executable, "-m", "facade", "serve", "--mappings", str(folder)]
         args += ["--wsdl", str(WSDL_DIR), "--port", str(port), "--workers", str(workers)]
         args += ["--log-level", "warning", *options]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 args, cwd=ROOT, env=env, stdout=out, stderr=out, preexec_fn=_raise_child_nofile
@@ -245,9 +260,71 @@ def facade(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the facade was not ready within {STARTUP_SECONDS:g} s")
                 time.sleep(0.1)
-            yield base
+            yield base, proc
         finally:
             stop(proc, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def server(
+    args: list[str], port: int, what: str, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Any server command (listening on `port` of 127.0.0.1), stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as name:
+        log = Path(name) / "server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env={**os.environ, **(env or {})},
+                stdout=out,
+                stderr=out,
+                preexec_fn=_raise_child_nofile,
+            )
+        try:
+            wait_for_port(port, proc, log, what)
+            yield proc
+        finally:
+            stop(proc, signal.SIGINT)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def memory_kib(pid: int, field: str = "VmHWM") -> int:
+    """A /proc/PID/status memory figure in KiB (VmHWM: peak resident; VmRSS: now); 0 when
+    the process is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
 
 
 def mapping_with_address(source: str, address: str) -> str:

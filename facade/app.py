@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -32,11 +32,12 @@ from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
 from facade.cache.front import CacheFront, front_paths
-from facade.cache.http import CACHE_HEADER, not_modified
+from facade.cache.http import CACHE_HEADER
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.peers import PurgeLog
 from facade.cache.step import ResponseCache
 from facade.cache.store import CacheStore, MemoryStore
+from facade.compression import CODECS, Codec, Compressor, Kept
 from facade.config.loader import FacadeConfig, config_problems, load_config
 from facade.configuration import Configuration, Current, MappedRoutes
 from facade.contracts.conformance import ResponseConformance
@@ -92,6 +93,7 @@ def create_app(
     built: Built | None = None,
     store: CacheStore | None = None,
     config: FacadeConfig | None = None,
+    codecs: Mapping[str, Codec] = CODECS,
 ) -> FastAPI:
     """The facade for a compiled route table.
 
@@ -107,7 +109,8 @@ def create_app(
     facade/reload.py); a table given alone is served as it is. Cached answers live in an
     in-process MemoryStore of `settings.cache_bytes` unless a `store` is given. `config`
     is the settings file (authentication, rate limits, request limits); without one every
-    route is public.
+    route is public. Answers are compressed for the clients that accept it, as the settings
+    say, by `codecs` (tests count their calls).
     """
     settings = settings or Settings()
     config = config or FacadeConfig()
@@ -135,6 +138,9 @@ def create_app(
     cache = _response_cache(
         store if store is not None else MemoryStore(settings.cache_bytes), metrics
     )
+    compressor = Compressor(
+        settings.compress_min_bytes, settings.compress, store=cache.store, codecs=codecs
+    )
     flags = _flag_control(table, settings)
     flags.listeners.append(cache.purge)  # a flipped route's cached answers are the old side's
 
@@ -158,7 +164,7 @@ def create_app(
         ]
         by_path = _by_path(served)
         routes = tuple(
-            Route(path, _PathEndpoint(by_method, guard, metrics, shadows, flags))
+            Route(path, _PathEndpoint(by_method, guard, metrics, shadows, flags, compressor))
             for path, by_method in by_path.items()
         )
         document = openapi_document(source.table, source.table.contracts, title=TITLE)
@@ -226,6 +232,7 @@ def create_app(
             await network.aclose()
             await replies.aclose()
             threads.shutdown(wait=False, cancel_futures=True)
+            compressor.close()
 
     app = FastAPI(
         title=TITLE,
@@ -248,7 +255,7 @@ def create_app(
     )
     app.add_middleware(LimitsMiddleware, limits=config.limits)  # before a pacing turn
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
-    _serve_hits_first(app, current, metrics)
+    _serve_hits_first(app, current, metrics, compressor)
     _add_error_handlers(app)
     backends = _Backends(current, network)
     _add_operational_routes(app, current, reloader, metrics, flags, backends)
@@ -264,14 +271,16 @@ def create_app(
     return app
 
 
-def _serve_hits_first(app: FastAPI, current: Current, metrics: Metrics) -> None:
+def _serve_hits_first(
+    app: FastAPI, current: Current, metrics: Metrics, compressor: Compressor
+) -> None:
     """Put the cache front outside the whole middleware stack the framework builds (its
     error, telemetry and body-limit layers, observability, pacing, routing): a fresh hit
     costs a path match, a key and a lookup."""
     build = app.build_middleware_stack
 
     def with_front() -> ASGIApp:
-        return CacheFront(build(), lambda: current.configuration.front, metrics)
+        return CacheFront(build(), lambda: current.configuration.front, metrics, compressor)
 
     app.build_middleware_stack = with_front  # type: ignore[method-assign]
 
@@ -442,10 +451,12 @@ class _PathEndpoint:
         metrics: Metrics,
         shadows: ShadowRunner,
         flags: FlagControl,
+        compressor: Compressor,
     ) -> None:
         self.by_method = by_method
         self.guard = guard
         self.admissions = {m: guard.admission(r.compiled.mapping) for m, r in by_method.items()}
+        self.compressor = compressor
         self.metrics = metrics
         self.shadows = shadows
         self.flags = flags
@@ -480,10 +491,27 @@ class _PathEndpoint:
             log.warning("new side failed; legacy answers instead", extra={"fields": fields})
         if isinstance(outcome, BackendReply) and outcome.violations:
             _report_violations(served, outcome, self.metrics)
-        response = _render(request, outcome, _failed_origin(served, outcome))
+        if isinstance(outcome, Failure):
+            response = _render(request, outcome, _failed_origin(served, outcome))
+        else:
+            response = await self.answer(request, served, outcome)
         if decision is not None:
             response.headers.update(decision.headers())
         return response, shadow
+
+    async def answer(self, request: Request, served: ServedRoute, reply: BackendReply) -> Response:
+        """The backend's answer, a 304 when the client holds it already, compressed when
+        the client accepts it; X-Facade-Backend names the side that gave it."""
+        request.state.side = reply.side
+        tag, ttl = reply.headers.get("etag"), served.compiled.mapping.cache.ttl
+        kept = Kept(tag, served.name, reply.side, ttl) if tag and ttl and served.cache else None
+        headers = {**reply.headers, BACKEND_HEADER: reply.side}
+        sent = await self.compressor.represent(
+            request.method, reply.status, reply.encoded, headers, request.headers, kept
+        )
+        if sent.status == 304:
+            return Response(status_code=304, headers=sent.headers)
+        return encoded_json_response(sent.body, sent.status, sent.headers)
 
 
 def _count_new_side(flags: FlagControl, name: str, outcome: Outcome) -> None:
@@ -514,25 +542,19 @@ def _report_violations(served: ServedRoute, reply: BackendReply, metrics: Metric
     log.warning("answer breaks the route's response schema", extra={"fields": fields})
 
 
-def _render(request: Request, outcome: Outcome, backend: str | None = None) -> Response:
-    """The client's answer; X-Facade-Backend only when a backend answered or failed.
+def _render(request: Request, outcome: Failure, backend: str | None = None) -> Response:
+    """A failure as problem+json; X-Facade-Backend only when a backend failed.
 
     A backend failure is logged with the backend's origin (scheme, host and port: never the
     credentials or the path of its address)."""
-    if isinstance(outcome, Failure):
-        error, side = outcome.error, outcome.side
-        request.state.side = side or UNMATCHED
-        if error.status >= 500:
-            fields = {"status": error.status, "side": side or UNMATCHED}
-            if side is not None and backend is not None:
-                fields["origin"] = backend
-            log.warning("backend failure: %s", error.type, extra={"fields": fields})
-        return problem_response(error, request.state.request_id, request.url.path, side)
-    request.state.side = outcome.side
-    headers = {**outcome.headers, BACKEND_HEADER: outcome.side}
-    if not_modified(request.headers.get("if-none-match"), outcome.headers.get("etag")):
-        return Response(status_code=304, headers=headers)
-    return encoded_json_response(outcome.encoded, outcome.status, headers)
+    error, side = outcome.error, outcome.side
+    request.state.side = side or UNMATCHED
+    if error.status >= 500:
+        fields = {"status": error.status, "side": side or UNMATCHED}
+        if side is not None and backend is not None:
+            fields["origin"] = backend
+        log.warning("backend failure: %s", error.type, extra={"fields": fields})
+    return problem_response(error, request.state.request_id, request.url.path, side)
 
 
 class _Backends:

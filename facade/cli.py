@@ -148,7 +148,15 @@ def serve(
     wsdl: WsdlOption = Path("wsdl"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="FACADE_WORKERS",
+            help="Worker processes; each has its own cache and shadow records.",
+            show_default="one per usable core",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     state: Annotated[
         Path | None,
@@ -203,7 +211,11 @@ def serve(
         reload_mappings=reload_mappings,
         config_file=path,
     )
-    typer.echo(f"serving {len(table)} routes on http://{host}:{port}", err=True)
+    workers = workers or usable_cores()
+    plural = "s" if workers != 1 else ""
+    typer.echo(
+        f"serving {len(table)} routes on http://{host}:{port}, {workers} worker{plural}", err=True
+    )
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload asked for before the app listens
     options: dict[str, Any] = {
         "factory": True,
@@ -301,6 +313,26 @@ def cache_purge(
     purged = result["purged"]
     noun = "entry" if purged == 1 else "entries"
     typer.echo(f"purged {purged} {noun} of {route} ({result.get('scope', 'this worker')})")
+
+
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def usable_cores(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The cores this process may use: those it is pinned to, fewer when a container's CPU
+    quota (cgroup v2 `cpu.max`, rounded up) allows less. One worker per core is the
+    default: a worker is one event loop busy on CPU, so more workers than cores only take
+    turns on them (bench/compare.py measures 2 workers against 1)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        allowed = cores if quota == "max" else math.ceil(int(quota) / int(period))
+    except (OSError, ValueError, ZeroDivisionError):
+        return cores
+    return max(1, min(cores, allowed))
 
 
 @contextmanager

@@ -15,6 +15,7 @@ FACADE_BREAKER=on  FACADE_BREAKER_THRESHOLD=5  FACADE_BREAKER_COOL_DOWN=10
 FACADE_IDEMPOTENCY_TTL=86400  FACADE_IDEMPOTENCY_ENTRIES=10000
 FACADE_IDEMPOTENCY_BYTES=16777216  FACADE_SHUTDOWN_SECONDS=20  FACADE_SHADOW_DRAIN_SECONDS=2
 FACADE_CONFIG=facade.yaml  (unset: no settings file; see facade/config/)
+FACADE_COMPRESS_MIN_BYTES=1024  FACADE_COMPRESS=zstd,br,gzip  (empty: never compress)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facade.cache.store import DEFAULT_CACHE_BYTES
+from facade.compression import CODECS, DEFAULT_CODINGS, DEFAULT_MIN_BYTES
 from facade.durations import seconds
 from facade.migration.control import DEFAULT_RETIRE_AFTER
 from facade.migration.shadow import CONCURRENCY as SHADOW_CONCURRENCY
@@ -65,6 +67,10 @@ class Settings:
     """Shadow calls in flight at once, per worker process."""
     cache_bytes: int = DEFAULT_CACHE_BYTES
     """Bytes the response cache may hold, per worker process."""
+    compress_min_bytes: int = DEFAULT_MIN_BYTES
+    """Smallest answer sent compressed to a client that accepts it."""
+    compress: tuple[str, ...] = DEFAULT_CODINGS
+    """Content codings offered, in the server's order of preference; empty: none."""
     admin_token: str | None = field(default=None, repr=False)
     """Bearer token of the admin API (/admin/*), named `admin` in the audit."""
     admin_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -134,6 +140,8 @@ class Settings:
             shadow_queue=int(env.get("FACADE_SHADOW_QUEUE", SHADOW_QUEUE_SIZE)),
             shadow_concurrency=int(env.get("FACADE_SHADOW_CONCURRENCY", SHADOW_CONCURRENCY)),
             cache_bytes=int(env.get("FACADE_CACHE_BYTES", DEFAULT_CACHE_BYTES)),
+            compress_min_bytes=int(env.get("FACADE_COMPRESS_MIN_BYTES", DEFAULT_MIN_BYTES)),
+            compress=_codings(env.get("FACADE_COMPRESS", ",".join(DEFAULT_CODINGS))),
             admin_token=env.get("FACADE_ADMIN_TOKEN") or None,
             admin_tokens=_named_tokens(env),
             state_path=_path(env.get("FACADE_STATE")),
@@ -176,6 +184,7 @@ class Settings:
             "breaker_threshold",
             "idempotency_entries",
             "idempotency_bytes",
+            "compress_min_bytes",
         )
         for name in whole:
             if getattr(self, name) < 1:
@@ -193,6 +202,10 @@ class Settings:
         for url, limit in self.backend_limits.items():
             if limit < 1:
                 raise ValueError(f"FACADE_BACKEND_LIMITS: {url} must take at least 1 call")
+        unknown = [coding for coding in self.compress if coding not in CODECS]
+        if unknown:
+            known = ", ".join(sorted(CODECS))
+            raise ValueError(f"FACADE_COMPRESS: unknown coding {unknown[0]!r} (known: {known})")
 
     def to_env(self) -> dict[str, str]:
         """The variables that give the same settings to a worker process."""
@@ -213,6 +226,8 @@ class Settings:
             "FACADE_SHADOW_QUEUE": str(self.shadow_queue),
             "FACADE_SHADOW_CONCURRENCY": str(self.shadow_concurrency),
             "FACADE_CACHE_BYTES": str(self.cache_bytes),
+            "FACADE_COMPRESS_MIN_BYTES": str(self.compress_min_bytes),
+            "FACADE_COMPRESS": ",".join(self.compress),
             "FACADE_RELOAD_MAPPINGS": "1" if self.reload_mappings else "0",
             "FACADE_BACKEND_LIMITS": ",".join(f"{o}={n}" for o, n in self.backend_limits.items()),
             "FACADE_BACKEND_QUEUE": str(self.backend_queue),
@@ -275,6 +290,11 @@ def _seconds_or_none(value: str | None) -> float | None:
 
 def _text(value: float | None) -> str:
     return "" if value is None else str(value)
+
+
+def _codings(value: str) -> tuple[str, ...]:
+    """`zstd, br,gzip` -> ("zstd", "br", "gzip"); an empty value turns compression off."""
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
 
 
 def _switch(name: str, value: str) -> bool:

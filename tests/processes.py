@@ -54,7 +54,8 @@ def process(
         proc = subprocess.Popen(
             [sys.executable, "-m", "facade", *args],
             cwd=ROOT,
-            env={**os.environ, **(env or {})},
+            # one worker unless a test asks for more: tests count what one process saw
+            env={**os.environ, "FACADE_WORKERS": "1", **(env or {})},
             stdout=log,
             stderr=log,
         )

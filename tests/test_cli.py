@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 from typer.testing import CliRunner
 
 from facade import __version__, supervisor
-from facade.cli import app
+from facade.cli import app, usable_cores
 from facade.observability import MULTIPROCESS_DIR_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`facade serve` runs one worker per core unless told: these tests stub one worker's
+    server (a test of the default removes this)."""
+    monkeypatch.setenv("FACADE_WORKERS", "1")
 
 
 def _args(command: str, mappings: Path = ROOT / "mappings") -> list[str]:
@@ -342,3 +349,57 @@ def test_serve_refuses_a_bad_settings_file_before_starting(
     assert f"{config}: limits.max_headers: Input should be greater than or equal to 1" in (
         result.output
     )
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [
+        (None, "cores"),
+        ("max 100000", "cores"),
+        ("100000 100000", 1),
+        ("50000 100000", 1),
+        ("150000 100000", 2),
+        ("10000000 100000", "cores"),
+        ("garbage", "cores"),
+        ("100 0", "cores"),
+    ],
+)
+def test_usable_cores_follow_the_container_quota(
+    tmp_path: Path, cpu_max: str | None, expected: int | str
+) -> None:
+    cores = len(os.sched_getaffinity(0))
+    path = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        path.write_text(cpu_max + "\n")
+    wanted = cores if expected == "cores" else min(cores, int(expected))
+    assert usable_cores(path) == wanted
+
+
+def _served_workers(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, *args: str) -> object:
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(workers=1))
+    monkeypatch.setattr(
+        supervisor, "serve_workers", lambda config: seen.update(workers=config.workers)
+    )
+    result = runner.invoke(app, [*_args("serve"), *args])
+    assert result.exit_code == 0, result.output
+    return seen["workers"]
+
+
+def test_serve_runs_one_worker_per_usable_core_by_default(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FACADE_WORKERS", raising=False)
+    assert _served_workers(runner, monkeypatch) == usable_cores()
+    monkeypatch.setenv("FACADE_WORKERS", "3")
+    assert _served_workers(runner, monkeypatch) == 3
+    assert _served_workers(runner, monkeypatch, "--workers", "1") == 1
+
+
+def test_serve_refuses_zero_workers(runner: CliRunner) -> None:
+    result = runner.invoke(app, [*_args("serve"), "--workers", "0"])
+    assert result.exit_code == 2
+    assert "--workers" in result.output

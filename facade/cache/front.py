@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.convertors import Convertor
+from starlette.datastructures import Headers
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from facade.backends.base import BackendReply
-from facade.cache.http import not_modified
+from facade.compression import Compressor, Kept, Representation
 from facade.context import REQUEST_ID_HEADER
 from facade.guard import has_body, scope_context
 from facade.mapping.loader import RouteMapping
@@ -74,36 +75,58 @@ class CacheFront:
     """Pure ASGI middleware answering fresh hits of cached GET routes itself."""
 
     def __init__(
-        self, app: ASGIApp, paths: Callable[[], Sequence[FrontPath]], metrics: Metrics
+        self,
+        app: ASGIApp,
+        paths: Callable[[], Sequence[FrontPath]],
+        metrics: Metrics,
+        compressor: Compressor,
     ) -> None:
         self.app = app
         self.paths = paths
         """The front paths of the configuration served now (a reload replaces them)."""
         self.metrics = metrics
+        self.compressor = compressor
+        """Hits leave as every answer does: in the coding the client accepts, compressed
+        once per entry and coding (facade.compression)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         paths = self.paths()
         if paths and scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             started = time.perf_counter()
             try:
-                reply = self._hit(scope, paths)
+                found = self._hit(scope, paths)
             except Exception:  # the whole way still answers, and reports the failure
                 log.exception("cache front failed; the request goes the whole way")
-                reply = None
-            if reply is not None:
+                found = None
+            if found is not None:
+                route, reply = found
                 request_id = request_id_for(scope)  # made only for a hit: the app makes its own
                 state = scope.setdefault("state", {})
                 state["request_id"] = request_id
                 token = request_id_var.set(request_id)
                 try:
-                    status = await _send(send, reply, scope, request_id)
+                    sent = await self._represent(scope, route, reply)
+                    status = await _send(send, sent, request_id)
                     record(self.metrics, scope, status, time.perf_counter() - started, request_id)
                 finally:
                     request_id_var.reset(token)
                 return
         await self.app(scope, receive, send)
 
-    def _hit(self, scope: Scope, paths: Sequence[FrontPath]) -> BackendReply | None:
+    async def _represent(
+        self, scope: Scope, route: ServedRoute, reply: BackendReply
+    ) -> Representation:
+        """The hit as `_PathEndpoint.answer` in facade.app would send it, 304 included."""
+        tag, ttl = reply.headers.get("etag"), route.compiled.mapping.cache.ttl
+        kept = Kept(tag, route.name, reply.side, ttl) if tag and ttl else None
+        headers = {**reply.headers, BACKEND_HEADER: reply.side}
+        return await self.compressor.represent(
+            scope["method"], reply.status, reply.encoded, headers, Headers(scope=scope), kept
+        )
+
+    def _hit(
+        self, scope: Scope, paths: Sequence[FrontPath]
+    ) -> tuple[ServedRoute, BackendReply] | None:
         found = _match(paths, scope["path"])
         if found is None or has_body(scope):
             return None
@@ -111,10 +134,11 @@ class CacheFront:
         # the request id is no part of a key: the lookup goes without one
         context = scope_context(scope, route.name, UNMATCHED, params)
         reply = early_hit(route, context)
-        if reply is not None:
-            state = scope.setdefault("state", {})
-            state["route"], state["side"] = route.name, reply.side
-        return reply
+        if reply is None:
+            return None
+        state = scope.setdefault("state", {})
+        state["route"], state["side"] = route.name, reply.side
+        return route, reply
 
 
 def _match(paths: Sequence[FrontPath], path: str) -> tuple[ServedRoute, dict[str, Any]] | None:
@@ -131,27 +155,16 @@ def _match(paths: Sequence[FrontPath], path: str) -> tuple[ServedRoute, dict[str
     return None
 
 
-async def _send(send: Send, reply: BackendReply, scope: Scope, request_id: str) -> int:
-    """The hit as `_render` in facade.app and the observability middleware would send it,
-    304 included; returns the status sent."""
-    extra = [
+async def _send(send: Send, sent: Representation, request_id: str) -> int:
+    """The hit's representation with the request id, as the observability middleware would
+    send it; returns the status sent."""
+    headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in {**reply.headers, BACKEND_HEADER: reply.side}.items()
+        for name, value in sent.headers.items()
     ]
-    extra.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-    if not_modified(_header(scope, b"if-none-match"), reply.headers.get("etag")):
-        await send({"type": "http.response.start", "status": 304, "headers": extra})
-        await send({"type": "http.response.body", "body": b""})
-        return 304
-    length = (b"content-length", str(len(reply.encoded)).encode())
-    headers = [length, JSON_TYPE, *extra]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.encoded})
-    return reply.status
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+    headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+    if sent.status != 304:
+        headers += [(b"content-length", str(len(sent.body)).encode()), JSON_TYPE]
+    await send({"type": "http.response.start", "status": sent.status, "headers": headers})
+    await send({"type": "http.response.body", "body": sent.body})
+    return sent.status
