@@ -174,7 +174,7 @@ def test_a_kept_answer_is_compressed_once_and_counted_in_the_store() -> None:
     assert counting.calls == {"br": 1, "gzip": 1}
     assert bodies[0] == bodies[1] and bodies[2] == bodies[3]
     assert store.used == sum(store.get(kept.key(c)).size(kept.key(c)) for c in ("br", "gzip"))  # type: ignore[union-attr]
-    assert store.purge_route("route") == 2
+    assert store.purge("route") == 2
 
 
 def test_concurrent_first_requests_share_one_compression() -> None:

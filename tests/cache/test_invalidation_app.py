@@ -112,7 +112,11 @@ class Peer:
         if operation == "DeleteCustomer":
             return self.delete()
         if operation == "GetCustomer":
-            inner = "<c:Customer><c:Id>1</c:Id><c:Name>Ada</c:Name></c:Customer>"
+            inner = (  # every element the WSDL requires: a partial customer is a 502
+                "<c:Customer><c:Id>1</c:Id><c:Name>Ada</c:Name><c:Email>ada@example.com"
+                "</c:Email><c:Status>active</c:Status><c:Balance>1.00</c:Balance>"
+                "<c:CreatedAt>2024-01-15</c:CreatedAt></c:Customer>"
+            )
             return soap("GetCustomer", inner)
         time.sleep(self.delay)
         if self.gate is not None and self.calls["SearchCustomers"] > 1:
