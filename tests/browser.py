@@ -108,7 +108,8 @@ def headless_chromium() -> Iterator[Browser]:
     binary = chromium_path()
     if binary is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    with tempfile.TemporaryDirectory() as profile:
+    # chromium helpers may still write the profile as it exits: its removal must not fail
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         args = [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
         try:
