@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from lxml import etree
@@ -32,6 +33,7 @@ from zeep.xsd import AnySimpleType, ComplexType, Element, Sequence
 from zeep.xsd.elements import All, Attribute
 from zeep.xsd.types import builtins
 
+from facade.errors import BackendUnexpectedResponse
 from facade.soap.operations import SoapOperation
 from facade.soap.zeep_private import (
     complex_particle,
@@ -140,7 +142,10 @@ class _ElementReader:
     """One element particle: its tag, name, occurrences and the reader of its type;
     `convert` is set for a simple type, which is read inline."""
 
-    __slots__ = ("tag", "name", "multiple", "min", "max", "required", "type", "default", "convert")
+    __slots__ = (
+        *("tag", "name", "multiple", "min", "max", "required", "type", "default", "convert"),
+        "empty_is_zeeps",
+    )
 
     def __init__(self, name: str, element: Any, reader: _TypeReader) -> None:
         self.tag: str = element.qname.text
@@ -152,12 +157,27 @@ class _ElementReader:
         self.type = reader
         self.default = None if element.default is None else to_json(element.default)
         self.convert = reader.convert if isinstance(reader, _SimpleReader) else None
+        # a simple element present but empty where it must hold a value (required, or an
+        # item of a list; not nillable): the zeep path answers "" or a 502 by its type
+        self.empty_is_zeeps = (
+            self.convert is not None
+            and (self.multiple or self.required)
+            and not getattr(element, "nillable", False)
+        )
+
+    def text(self, node: etree._Element, convert: Convert) -> JSON:
+        """A simple element's value; its empty form where zeep's path decides."""
+        text = node.text
+        if text is not None:
+            return convert(text)
+        if self.empty_is_zeeps:
+            raise Declined(f"{self.name} is empty")
+        return None
 
     def read(self, node: etree._Element) -> JSON:
         convert = self.convert
         if convert is not None:
-            text = node.text
-            return None if text is None else convert(text)
+            return self.text(node, convert)
         value = self.type.read(node, True)
         return self.type.empty() if value is None else value
 
@@ -172,6 +192,8 @@ class _ElementReader:
             return []
         if self.required and self.default is not None:
             return self.default
+        if self.empty_is_zeeps:  # a required simple value left out: zeep's path decides
+            raise Declined(f"{self.name} is missing")
         return self.type.empty()
 
 
@@ -209,7 +231,10 @@ class _ComplexReader(_TypeReader):
         if self.nothing:
             return None
         if self.content is not None:
-            result = {self.content_name: self.content.read(node, True)}
+            value = self.content.read(node, True)
+            if value is None:  # empty simple content: "" or a 502 on zeep's path, by type
+                raise Declined(f"{self.content_name} is empty")
+            result = {self.content_name: value}
         else:
             children = list(node)
             if not children:
@@ -250,7 +275,10 @@ class _ComplexReader(_TypeReader):
                     result[field.name] = field.read(children[i])
                 else:
                     text = children[i].text
-                    result[field.name] = None if text is None else convert(text)
+                    if text is None:
+                        result[field.name] = field.text(children[i], convert)
+                    else:
+                        result[field.name] = convert(text)
                 i += 1
             elif field.required:
                 raise Declined(f"{field.name} is missing")
@@ -417,9 +445,9 @@ def simple_converter(xsd_type: Any, decimals: DecimalStyle, *, typed: bool) -> C
     method = type(xsd_type).pythonvalue
     if method in _TEXT:
         return str
-    if method in _INTEGER:
-        return int  # zeep's own: int(text)
     hint = xsd_type if typed else None
+    if method in _INTEGER:  # zeep's own int(text), checked against the type's range
+        return partial(_integer, hint=hint)
 
     def generic(text: str) -> JSON:
         return to_json(parse(text), decimals, hint)
@@ -433,6 +461,15 @@ def simple_converter(xsd_type: Any, decimals: DecimalStyle, *, typed: bool) -> C
     if method is builtins.DateTime.pythonvalue:
         return _fast(_DATETIME, _plain_datetime, generic)
     return generic
+
+
+def _integer(text: str, hint: Any) -> JSON:
+    """The integer as the zeep path answers it (digits beyond 64 bits); out of its type's
+    range the zeep path answers a 502, so this reply is left to it."""
+    try:
+        return to_json(int(text), "string", hint)
+    except BackendUnexpectedResponse:
+        raise Declined(f"{text!r} is outside its type's range") from None
 
 
 def _fast(pattern: re.Pattern[str], fast: Convert, slow: Convert) -> Convert:

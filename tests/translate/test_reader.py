@@ -41,9 +41,9 @@ def exact(value: Any) -> str:
 def zeep_answer(operation: SoapOperation, body: etree._Element, decimals: DecimalStyle) -> Any:
     try:
         result = deserialize_reply_body(operation, body, 200)
-    except BackendError:
+        return exact(to_json(result, decimals, operation.output_type))
+    except BackendError:  # a reply that breaks the WSDL: the zeep path answers a 502
         return REFUSED
-    return exact(to_json(result, decimals, operation.output_type))
 
 
 def reader_answer(reader: ReplyReader, body: etree._Element) -> Any:
