@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import sys
 from pathlib import Path
@@ -14,6 +15,10 @@ TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 CORPUS = ROOT.parent / "shared" / "wsdl-corpus"
 sys.path.insert(0, str(TESTS))
+# `facade serve` runs one worker per core unless told; every process a test starts serves
+# with one unless the test asks for more (`--workers 2`), so counts stay per process and
+# the suite does not start twice the processes it needs
+os.environ.setdefault("FACADE_WORKERS", "1")
 
 _real_connect = socket.socket.connect
 
