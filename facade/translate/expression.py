@@ -15,17 +15,18 @@ from jmespath.parser import ParsedResult
 
 def field_path(expression: ParsedResult) -> tuple[str, ...] | None:
     """The names of a plain field path, outermost first; None for any other expression."""
-    return _names(expression.parsed)
+    return node_field_path(expression.parsed)
 
 
-def _names(node: dict[str, Any]) -> tuple[str, ...] | None:
+def node_field_path(node: dict[str, Any]) -> tuple[str, ...] | None:
+    """`field_path` of a node of the parsed tree (a sub-expression of a larger one)."""
     if node["type"] == "field":
         return (node["value"],)
     if node["type"] != "subexpression":
         return None
     names: tuple[str, ...] = ()
     for child in node["children"]:
-        found = _names(child)
+        found = node_field_path(child)
         if found is None:
             return None
         names += found

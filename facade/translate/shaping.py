@@ -18,6 +18,7 @@ from typing import Any
 
 from jmespath.parser import ParsedResult
 
+from facade.translate.expression import node_field_path
 from facade.types import JSON
 
 Step = Callable[[JSON], JSON]
@@ -161,25 +162,10 @@ def _multi_select_dict(node: dict[str, Any]) -> Step:
         if pair["type"] != "key_val_pair":
             raise _NotCompiled(pair["type"])
         pairs.append((pair["value"], pair["children"][0]))
-    paths = [(key, _field_names(child)) for key, child in pairs]
+    paths = [(key, node_field_path(child)) for key, child in pairs]
     if all(names is not None for _, names in paths):
         return _select_paths([(key, names) for key, names in paths if names is not None])
     return _select_steps([(key, _compile(child)) for key, child in pairs])
-
-
-def _field_names(node: dict[str, Any]) -> tuple[str, ...] | None:
-    """The names of a plain field path (`a`, `a.b.c`), None for any other node."""
-    if node["type"] == "field":
-        return (node["value"],)
-    if node["type"] != "subexpression":
-        return None
-    names: tuple[str, ...] = ()
-    for child in node["children"]:
-        found = _field_names(child)
-        if found is None:
-            return None
-        names += found
-    return names
 
 
 def _select_paths(paths: list[tuple[str, tuple[str, ...]]]) -> Step:
