@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from facade import __version__
+from facade import __version__, heap
 from facade.admin.routes import ADMIN_PREFIX, add_admin_routes
 from facade.backends.base import Backend, BackendReply
 from facade.backends.handler import HandlerBackend, handler_threads
@@ -41,6 +41,7 @@ from facade.compression import CODECS, Codec, Compressor, Kept
 from facade.config.loader import FacadeConfig, config_problems, load_config
 from facade.configuration import Configuration, Current, MappedRoutes
 from facade.contracts.conformance import ResponseConformance
+from facade.dispatch import MappedFront, own_paths
 from facade.docs import add_docs_routes
 from facade.errors import ClientError, ConfigError, FacadeError, MethodNotAllowed, RouteNotFound
 from facade.guard import Inbound, build_gate, read_context
@@ -250,12 +251,17 @@ def create_app(
     app.state.shadow_records = shadows.records  # what the admin API shows
     app.state.flags = flags
     app.state.cache = cache  # ResponseCache: purge(route, params=None) after a change of mode
-    app.add_middleware(
-        PacingMiddleware, pacer=pacer, exempt=RESERVED_PATHS, exempt_prefix=ADMIN_PREFIX + "/"
-    )
-    app.add_middleware(LimitsMiddleware, limits=config.limits)  # before a pacing turn
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees the wait
-    _serve_hits_first(app, current, metrics, compressor)
+    own_middleware: list[tuple[Any, dict[str, Any]]] = [
+        (
+            PacingMiddleware,
+            {"pacer": pacer, "exempt": RESERVED_PATHS, "exempt_prefix": ADMIN_PREFIX + "/"},
+        ),
+        (LimitsMiddleware, {"limits": config.limits}),  # before a pacing turn
+        (ObservabilityMiddleware, {"metrics": metrics}),  # outermost: sees the wait
+    ]
+    for middleware, options in own_middleware:
+        app.add_middleware(middleware, **options)
+    _add_fronts(app, current, own_middleware, metrics, compressor)
     _add_error_handlers(app)
     backends = _Backends(current, network)
     _add_operational_routes(app, current, reloader, metrics, flags, backends)
@@ -271,18 +277,30 @@ def create_app(
     return app
 
 
-def _serve_hits_first(
-    app: FastAPI, current: Current, metrics: Metrics, compressor: Compressor
+def _add_fronts(
+    app: FastAPI,
+    current: Current,
+    own_middleware: list[tuple[Any, dict[str, Any]]],
+    metrics: Metrics,
+    compressor: Compressor,
 ) -> None:
-    """Put the cache front outside the whole middleware stack the framework builds (its
-    error, telemetry and body-limit layers, observability, pacing, routing): a fresh hit
-    costs a path match, a key and a lookup."""
+    """Two layers outside the whole stack the framework builds. Outermost, the cache front:
+    a fresh hit costs a path match, a key and a lookup. Then the mapped front: any other
+    mapped request goes through the facade's own middleware straight to its endpoint,
+    without the framework's error, telemetry, body-limit and routing layers (see
+    facade/dispatch.py); the facade's own paths still go the framework's way."""
     build = app.build_middleware_stack
 
-    def with_front() -> ASGIApp:
-        return CacheFront(build(), lambda: current.configuration.front, metrics, compressor)
+    def around(endpoint: ASGIApp) -> ASGIApp:
+        for middleware, options in own_middleware:
+            endpoint = middleware(endpoint, **options)
+        return endpoint
 
-    app.build_middleware_stack = with_front  # type: ignore[method-assign]
+    def with_fronts() -> ASGIApp:
+        mapped = MappedFront(build(), MappedRoutes(current), own_paths(app.router.routes), around)
+        return CacheFront(mapped, lambda: current.configuration.front, metrics, compressor)
+
+    app.build_middleware_stack = with_fronts  # type: ignore[method-assign]
 
 
 def _response_cache(store: CacheStore, metrics: Metrics) -> ResponseCache:
@@ -350,7 +368,7 @@ def app_from_env() -> FastAPI:
     built = build_from_folders(settings.mappings_dir, settings.wsdl_dir)
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
-    return create_app(
+    app = create_app(
         built.table,
         built.registry,
         settings,
@@ -359,6 +377,8 @@ def app_from_env() -> FastAPI:
         built=built,
         config=config,
     )
+    heap.keep_settled()
+    return app
 
 
 def _check_config(config: FacadeConfig, table: RouteTable) -> None:

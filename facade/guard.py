@@ -132,7 +132,8 @@ async def read_context(
     request: Request, route: RouteName, max_body_bytes: int, principal: Principal = None
 ) -> RequestContext:
     """The request as mapping expressions see it, or a ClientError saying what is wrong."""
-    body = await _body(request, max_body_bytes)
+    # most requests are GETs with no body: nothing to wait for from the server
+    body = await _body(request, max_body_bytes) if has_body(request.scope) else None
     return scope_context(
         request.scope, route, request.state.request_id, request.path_params, body, principal
     )

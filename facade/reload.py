@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from watchfiles import awatch
 
+from facade import heap
 from facade.configuration import Configuration, Current
 from facade.errors import ConfigError, ConfigProblem
 from facade.sources import Built, build_from_folders, fingerprint
@@ -180,6 +181,7 @@ class Reloader:
         changes = diff(previous, newer)
         self.current.swap(newer)  # from the next request on
         self.adopt(newer, changes)
+        heap.settle()  # the replaced configuration goes with the next reload's collection
         return Outcome("ok", reason, _now(), newer.generation, changes)
 
     def _build(self, previous: Configuration) -> Configuration | None:

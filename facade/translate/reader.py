@@ -22,6 +22,7 @@ might take for a member by its local name, a value that does not parse) is refus
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -80,12 +81,18 @@ class ReplyReader:
 
 
 def _has_xsi_type(node: etree._Element) -> bool:
-    """Any xsi:type in the reply, in one pass of libxml2 (an evaluator per call: a shared
-    compiled XPath would need to be kept to one thread)."""
-    return bool(node.xpath("boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI))
+    """Any xsi:type in the reply, in one pass of libxml2, by an XPath compiled once per
+    thread (lxml's compiled XPath is not to be shared between threads)."""
+    finder = getattr(_XPATHS, "xsi_type", None)
+    if finder is None:
+        finder = _XPATHS.xsi_type = etree.XPath(
+            "boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI
+        )
+    return bool(finder(node))
 
 
 _XSI = {"xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+_XPATHS = threading.local()
 _UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
 """What reading a value raises (isodate's errors are ValueErrors), or a nesting deeper than
 the stack; zeep reads the reply again and reports it its own way."""

@@ -1,0 +1,80 @@
+"""Mapped routes served around the framework rather than through it.
+
+Every mapped request used to cross the framework's whole stack: its error, telemetry and
+body-limit layers, its exception middleware, the router trying each of the facade's own
+paths first. None of them does anything for a mapped route: its endpoint renders every
+error as problem+json itself, and the facade's own middleware (request id, metrics and
+access log, request limits, pacing) reports an unforeseen exception. `MappedFront` sends a
+mapped request straight to that middleware around the endpoint it matched, and everything
+else (the facade's own paths, unknown paths, trailing-slash redirects) to the framework,
+so the two ways answer alike and the mapped one costs a fraction of the other.
+
+    front = MappedFront(stack, MappedRoutes(current), own_paths(app.router.routes),
+                        lambda endpoint: ObservabilityMiddleware(endpoint, metrics=metrics))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from facade.configuration import MappedRoutes
+
+
+@dataclass(frozen=True)
+class OwnPaths:
+    """The paths the facade serves itself, which win over any mapping."""
+
+    paths: frozenset[str]
+    prefixes: tuple[str, ...]
+    """Of own paths with parameters (`/admin/flags/{route}`): the part before the first one."""
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and (path in self.paths or path.startswith(self.prefixes))
+
+
+def own_paths(routes: Iterable[BaseRoute]) -> OwnPaths:
+    """The paths of the framework's routes other than the mapped ones. (No mapping may
+    start with /admin, so the admin API's unknown paths never match one.)"""
+    literal: set[str] = set()
+    starts: list[str] = []
+    for route in routes:
+        if isinstance(route, MappedRoutes) or not isinstance(route, Route):
+            continue
+        if route.param_convertors:
+            starts.append(route.path.partition("{")[0])
+        else:
+            literal.add(route.path)
+    return OwnPaths(frozenset(literal), tuple(starts))
+
+
+class MappedFront:
+    """Pure ASGI: mapped requests to `wrap(endpoint)`, the others to `framework`."""
+
+    def __init__(
+        self,
+        framework: ASGIApp,
+        mapped: MappedRoutes,
+        own: OwnPaths,
+        wrap: Callable[[ASGIApp], ASGIApp],
+    ) -> None:
+        self.framework = framework
+        self.mapped = mapped
+        self.own = own
+        self.endpoint = wrap(_matched_endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in self.own:
+            match, child = self.mapped.matches(scope)
+            if match is Match.FULL:
+                scope.update(child)  # the endpoint and path parameters, as the router sets them
+                await self.endpoint(scope, receive, send)
+                return
+        await self.framework(scope, receive, send)
+
+
+async def _matched_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    await scope["endpoint"](scope, receive, send)
