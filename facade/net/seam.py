@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,8 +96,10 @@ def origin_problem(url: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def origin(url: str) -> str:
-    """`scheme://host:port` of a URL: the unit that gets its own connection pool."""
+    """`scheme://host:port` of a URL: the unit that gets its own connection pool (asked
+    several times per call, of the few addresses a table has)."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return f"{parts.scheme}://{parts.hostname}:{port}"
