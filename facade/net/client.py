@@ -174,9 +174,11 @@ async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> byte
     """The whole body, decompressed, or BackendReplyTooLarge as soon as it passes the cap."""
     declared = response.headers.get("Content-Length")
     encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-    if declared is not None and declared.isdigit() and not encoded and int(declared) > max_bytes:
-        response.close()
-        raise BackendReplyTooLarge(max_bytes)
+    if declared is not None and declared.isdigit() and not encoded:
+        if int(declared) > max_bytes:
+            response.close()
+            raise BackendReplyTooLarge(max_bytes)
+        return await response.read()  # the length is known and within the cap: one read
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(READ_CHUNK):
