@@ -34,7 +34,6 @@ from zeep.xsd import AnySimpleType, ComplexType, Element, Sequence
 from zeep.xsd.elements import All, Attribute
 from zeep.xsd.types import builtins
 
-from facade.errors import BackendUnexpectedResponse
 from facade.soap.operations import SoapOperation
 from facade.soap.zeep_private import (
     complex_particle,
@@ -43,8 +42,15 @@ from facade.soap.zeep_private import (
     nested_particles,
     soapenc_array_attribute,
 )
-from facade.translate.response import DecimalStyle, _decimal, _empty, to_json
+from facade.translate.response import (
+    ENCODABLE_INTEGERS,
+    DecimalStyle,
+    _decimal,
+    _empty,
+    to_json,
+)
 from facade.types import JSON
+from facade.xsdtypes import INTEGER_RANGES, builtin_name
 
 Convert = Callable[[str], JSON]
 
@@ -454,7 +460,8 @@ def simple_converter(xsd_type: Any, decimals: DecimalStyle, *, typed: bool) -> C
         return str
     hint = xsd_type if typed else None
     if method in _INTEGER:  # zeep's own int(text), checked against the type's range
-        return partial(_integer, hint=hint)
+        low, high = INTEGER_RANGES.get(builtin_name(hint), (None, None))
+        return partial(_integer, low=low, high=high)
 
     def generic(text: str) -> JSON:
         return to_json(parse(text), decimals, hint)
@@ -470,13 +477,16 @@ def simple_converter(xsd_type: Any, decimals: DecimalStyle, *, typed: bool) -> C
     return generic
 
 
-def _integer(text: str, hint: Any) -> JSON:
-    """The integer as the zeep path answers it (digits beyond 64 bits); out of its type's
-    range the zeep path answers a 502, so this reply is left to it."""
-    try:
-        return to_json(int(text), "string", hint)
-    except BackendUnexpectedResponse:
-        raise Declined(f"{text!r} is outside its type's range") from None
+def _integer(text: str, low: int | None, high: int | None) -> JSON:
+    """The integer as the zeep path answers it (`to_json`: digits beyond 64 bits), with
+    the range of its type looked up once, when compiling; out of that range the zeep path
+    answers a 502, so this reply is left to it."""
+    value = int(text)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise Declined(f"{text!r} is outside its type's range")
+    if not ENCODABLE_INTEGERS[0] <= value <= ENCODABLE_INTEGERS[1]:
+        return str(value)
+    return value
 
 
 def _fast(pattern: re.Pattern[str], fast: Convert, slow: Convert) -> Convert:
