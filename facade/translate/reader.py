@@ -22,6 +22,7 @@ might take for a member by its local name, a value that does not parse) is refus
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -80,12 +81,20 @@ class ReplyReader:
 
 
 def _has_xsi_type(node: etree._Element) -> bool:
-    """Any xsi:type in the reply, in one pass of libxml2 (an evaluator per call: a shared
-    compiled XPath would need to be kept to one thread)."""
-    return bool(node.xpath("boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI))
+    """Any xsi:type in the reply, in one pass of libxml2."""
+    return bool(_xsi_type_finders.find(node))
+
+
+class _XsiTypeFinder(threading.local):
+    """The XPath compiled once per thread: a compiled XPath must not be shared by threads,
+    and compiling it for every reply cost more than running it on a small one."""
+
+    def __init__(self) -> None:
+        self.find = etree.XPath("boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI)
 
 
 _XSI = {"xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+_xsi_type_finders = _XsiTypeFinder()
 _UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
 """What reading a value raises (isodate's errors are ValueErrors), or a nesting deeper than
 the stack; zeep reads the reply again and reports it its own way."""

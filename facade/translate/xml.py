@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,21 @@ def hardened_parser() -> etree.XMLParser:
     )
 
 
+class _ThreadParser(threading.local):
+    """One hardened parser per thread: a parser keeps libxml2's context between documents,
+    which costs more to set up than parsing a small reply, and must not be shared by
+    threads (lxml would serialise them on its lock)."""
+
+    def __init__(self) -> None:
+        self.parser = hardened_parser()
+
+
+_parsers = _ThreadParser()
+
+
 def parse_xml(content: bytes) -> etree._Element:
     """Parse untrusted bytes; raise etree.XMLSyntaxError or UnsafeXml."""
-    root = etree.fromstring(content, parser=hardened_parser())
+    root = etree.fromstring(content, parser=_parsers.parser)
     if root.getroottree().docinfo.doctype:
         raise UnsafeXml("document has a DOCTYPE")
     return root

@@ -84,6 +84,7 @@ def _string(schema: Schema) -> st.SearchStrategy[str]:
     options: list[st.SearchStrategy[str]] = [
         st.text(max_size=schema.get("maxLength", 8) + 1),
         st.text(st.characters(codec="ascii"), max_size=schema.get("maxLength", 8) + 1),
+        st.text("a&<>\r\n\t\"' ]é\x01", max_size=6),  # what XML escapes or refuses
     ]
     pattern = schema.get("pattern")
     if pattern is not None:
