@@ -35,9 +35,12 @@ from zeep.xsd.const import Nil
 from zeep.xsd.elements import All, Attribute
 from zeep.xsd.types import builtins
 
+from facade.soap.faults import SOAP11_ENV, SOAP12_ENV
 from facade.soap.operations import SOAP12, SoapOperation
 from facade.soap.zeep_private import (
+    addressing_action,
     complex_particle,
+    custom_prefixes,
     is_body_wrapped,
     is_document_message,
     nested_particles,
@@ -119,18 +122,18 @@ def compile_writer(operation: SoapOperation) -> RequestWriter:
         raise Unsupported("document message of several parts")
     if operation.positional:
         raise Unsupported("a body of simple type")
-    if getattr(zeep_operation.abstract, "wsa_action", None):
+    if addressing_action(zeep_operation):
         raise Unsupported("WS-Addressing")
     client = operation.client
     if client.plugins or client.wsse or client.settings.extra_http_headers:
         raise Unsupported("client plugins, WS-Security or extra headers")
-    if client.wsdl.types._prefix_map_custom:
+    if custom_prefixes(client):
         raise Unsupported("custom namespace prefixes")
     body = message.body
     if not isinstance(body, Element) or not isinstance(body.type, ComplexType):
         raise Unsupported("the request body is not an element of complex type")
     writer = _Compiler().element(body, str(body.attr_name))
-    envelope_ns = message.nsmap["soap-env"]
+    envelope_ns = SOAP12_ENV if operation.soap_version == SOAP12 else SOAP11_ENV
     return RequestWriter(envelope_ns, writer, _http_headers(operation, zeep_operation))
 
 
