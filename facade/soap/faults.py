@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
-from facade.translate.xml import children_to_json
+from facade.translate.xml import add_child_json
 
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -162,12 +163,15 @@ def _detail_json(detail: etree._Element | None, typed: ElementReader) -> Any:
         return None
     if len(detail) == 0:
         return (detail.text or "").strip()
-    result = children_to_json(detail)
-    for child in detail:
-        if not isinstance(child.tag, str):
-            continue
+    children = [child for child in detail if isinstance(child.tag, str)]
+    names = Counter(etree.QName(child).localname for child in children)
+    result: dict[str, Any] = {}
+    for child in children:
         name = etree.QName(child).localname
-        value = typed(child)
-        if value is not None and not isinstance(result.get(name), list):
-            result[name] = value
+        if names[name] == 1:  # a repeated name stays an array of untyped values
+            value = typed(child)
+            if value is not None:
+                result[name] = value
+                continue
+        add_child_json(result, child)  # schema-less: xmltodict's rules, only where needed
     return result

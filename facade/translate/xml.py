@@ -81,16 +81,20 @@ def children_to_json(parent: etree._Element) -> dict[str, Any]:
     """The element children of `parent` as one object; repeated names become arrays."""
     result: dict[str, Any] = {}
     for child in parent:
-        if not isinstance(child.tag, str):
-            continue
-        for key, value in element_to_json(child).items():
-            if key not in result:
-                result[key] = value
-            elif isinstance(result[key], list):
-                result[key].append(value)
-            else:
-                result[key] = [result[key], value]
+        if isinstance(child.tag, str):
+            add_child_json(result, child)
     return result
+
+
+def add_child_json(result: dict[str, Any], child: etree._Element) -> None:
+    """`child` as JSON into `result`, under its local name; a repeated name becomes an array."""
+    for key, value in element_to_json(child).items():
+        if key not in result:
+            result[key] = value
+        elif isinstance(result[key], list):
+            result[key].append(value)
+        else:
+            result[key] = [result[key], value]
 
 
 def _local_names(element: etree._Element) -> etree._Element:
