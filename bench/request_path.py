@@ -38,6 +38,7 @@ from facade.routetable import CompiledRoute, RouteTable, build_route_table
 from facade.soap.faults import find_fault
 from facade.soap.message import build_request, reply_body
 from facade.soap.registry import WsdlRegistry
+from facade.soap.security import EnvelopeSigner, username_token
 from facade.translate.request import build_arguments
 from facade.translate.response import to_json
 from facade.translate.xml import parse_xml
@@ -107,6 +108,13 @@ def variants(routes: RouteTable) -> dict[str, Callable[[], object]]:
         work[f"{name}: build_request, zeep"] = _request(replace(route, writer=None), arguments)
         if route.writer is not None:
             work[f"{name}: build_request, compiled"] = _request(route, arguments)
+    signer = username_token("crm-user", "secret", digest=True)
+    work["get-customer: build_request + digest token, zeep"] = _request(
+        replace(get, writer=None), {"CustomerId": 1}, signer
+    )
+    work["get-customer: build_request + digest token, compiled"] = _request(
+        get, {"CustomerId": 1}, signer
+    )
     reply = Reply(200, {"content-type": "text/xml; charset=utf-8"}, h.get_customer_reply())
     fault = Reply(500, {"content-type": "text/xml; charset=utf-8"}, fault_reply())
     work["reply: parse_xml"] = lambda: parse_xml(reply.content)
@@ -121,9 +129,13 @@ def variants(routes: RouteTable) -> dict[str, Callable[[], object]]:
     return work
 
 
-def _request(route: CompiledRoute, arguments: dict[str, Any]) -> Callable[[], object]:
+def _request(
+    route: CompiledRoute, arguments: dict[str, Any], signer: EnvelopeSigner | None = None
+) -> Callable[[], object]:
     return lambda: (
-        build_request(route.operation, arguments, route.address, writer=route.writer).content
+        build_request(
+            route.operation, arguments, route.address, signer=signer, writer=route.writer
+        ).content
     )
 
 
@@ -163,11 +175,12 @@ def main() -> None:
     print(f"{'step':<52} {'us/call':>9}")
     for name, value in medians.items():
         print(f"{name:<52} {value:>9.1f}")
-    for name in ("get-customer", "create-customer"):
-        zeep = medians[f"{name}: build_request, zeep"]
-        compiled = medians.get(f"{name}: build_request, compiled")
+    for name in ("get-customer", "create-customer", "get-customer: build_request + digest token"):
+        row = name if ":" in name else f"{name}: build_request"
+        zeep = medians[f"{row}, zeep"]
+        compiled = medians.get(f"{row}, compiled")
         if compiled:
-            print(f"{name}: build_request zeep / compiled: {zeep / compiled:.1f}x")
+            print(f"{row} zeep / compiled: {zeep / compiled:.1f}x")
         slow = medians.get(f"{name}: contract check, jsonschema")
         if slow:
             fast = medians[f"{name}: contract check"]
