@@ -7,8 +7,8 @@ hundred times faster and runs first, so a valid request, the common case, costs 
 nothing. The compiled check is asked only where both must agree: on instances whose strings
 are printable ASCII, tab or CR (its regex engine classes other characters differently from
 Python's `re`, which jsonschema uses, and Python's `$` also matches before a final newline)
-and whose numbers fit 64 bits. Anything else, a
-schema it does not compile, or its "invalid", goes to jsonschema, whose verdict stands.
+and whose numbers fit 64 bits. Anything else, a schema it does not compile, or its
+"invalid" goes to jsonschema, whose verdict stands.
 """
 
 from __future__ import annotations
