@@ -350,8 +350,11 @@ def request_envelope(operation: str, body: str) -> bytes:
     ).encode()
 
 
-def mock_reply(operation: str, body: str, handlers: Mapping[str, Any] | None = None) -> bytes:
-    """The demo CRM's own SOAP 1.1 reply to one call, made in-process by the project's mock."""
+def mock_reply(
+    operation: str, body: str, handlers: Mapping[str, Any] | None = None, status: int = 200
+) -> bytes:
+    """The demo CRM's own SOAP 1.1 reply to one call, made in-process by the project's mock
+    (`status` 500 for a fault)."""
     import warnings
 
     with warnings.catch_warnings():
@@ -371,7 +374,7 @@ def mock_reply(operation: str, body: str, handlers: Mapping[str, Any] | None = N
                 "SOAPAction": f'"{CRM_NS}/{operation}"',
             },
         )
-    if response.status_code != 200:
+    if response.status_code != status:
         raise RuntimeError(f"the mock answered {response.status_code}: {response.text[:500]}")
     return response.content
 

@@ -35,6 +35,8 @@ from facade.paths import (
 )
 from facade.soap.operations import OperationNotFound, SoapOperation, resolve_operation
 from facade.soap.registry import WsdlRegistry
+from facade.soap.writer import RequestWriter, compile_writer
+from facade.soap.writer import Unsupported as WriterUnsupported
 from facade.translate.expression import field_path
 from facade.translate.reader import ReplyReader, Unsupported, compile_reader
 from facade.translate.request import ArgumentSource, compile_expression
@@ -82,6 +84,9 @@ class CompiledRoute:
     reader: ReplyReader | None = None
     """The reply reader compiled from the operation's output schema; None where the schema
     has what the reader does not read, and zeep reads every reply."""
+    writer: RequestWriter | None = None
+    """The request writer compiled from the operation's input schema; None where the schema
+    has what the writer does not write, and zeep writes every request."""
 
     @property
     def name(self) -> str:
@@ -228,6 +233,7 @@ def compile_route(mapping: RouteMapping, registry: WsdlRegistry) -> CompiledRout
         soap_headers=soap_headers,
         tls=tls,
         reader=_reader(operation, legacy.decimals),
+        writer=_writer(operation),
     )
 
 
@@ -372,6 +378,16 @@ def _reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyReader | N
         log.info("operation %s: replies read by zeep (%s)", operation.name, exc)
     except Exception:  # noqa: BLE001 - a schema zeep reads must never stop the facade
         log.warning("operation %s: replies read by zeep", operation.name, exc_info=True)
+    return None
+
+
+def _writer(operation: SoapOperation) -> RequestWriter | None:
+    try:
+        return compile_writer(operation)
+    except WriterUnsupported as exc:
+        log.info("operation %s: requests written by zeep (%s)", operation.name, exc)
+    except Exception:  # noqa: BLE001 - a schema zeep writes must never stop the facade
+        log.warning("operation %s: requests written by zeep", operation.name, exc_info=True)
     return None
 
 

@@ -57,6 +57,7 @@ class LegacyBackend:
             route.address,
             soap_headers=self.soap_headers(request.context),
             signer=self.signer,
+            writer=route.writer,
         )
         headers = {
             **soap.headers,

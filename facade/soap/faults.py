@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
-from facade.translate.xml import children_to_json
+from facade.translate.xml import add_child_json
 
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -49,13 +50,38 @@ def find_fault(envelope: etree._Element, typed: ElementReader = _untyped) -> Fau
     follow xmltodict's rules.
     """
     env_ns = etree.QName(envelope).namespace
-    body = envelope.find(f"{{{env_ns}}}Body")
-    fault = body.find(f"{{{env_ns}}}Fault") if body is not None else None
+    body = envelope_body(envelope, env_ns)
+    return None if body is None else fault_in_body(body, env_ns, typed)
+
+
+def envelope_body(envelope: etree._Element, env_ns: str | None) -> etree._Element | None:
+    """The envelope's first `Body` child in its own namespace, None without one."""
+    return _tagged_child(envelope, _BODY_TAGS.get(env_ns) or f"{{{env_ns}}}Body")
+
+
+def fault_in_body(
+    body: etree._Element, env_ns: str | None, typed: ElementReader = _untyped
+) -> Fault | None:
+    """The fault a `soap:Body` holds (a `Fault` child in the envelope's namespace), or None."""
+    fault = _tagged_child(body, _FAULT_TAGS.get(env_ns) or f"{{{env_ns}}}Fault")
     if fault is None:
         return None
     if env_ns == SOAP12_ENV:
         return _soap12_fault(fault, typed)
     return _soap11_fault(fault, typed)
+
+
+_BODY_TAGS: dict[str | None, str] = {ns: f"{{{ns}}}Body" for ns in (SOAP11_ENV, SOAP12_ENV)}
+_FAULT_TAGS: dict[str | None, str] = {ns: f"{{{ns}}}Fault" for ns in (SOAP11_ENV, SOAP12_ENV)}
+"""Tags made once rather than per reply."""
+
+
+def _tagged_child(parent: etree._Element, tag: str) -> etree._Element | None:
+    """What `parent.find(tag)` answers, without parsing a path on every reply."""
+    for child in parent:
+        if child.tag == tag:
+            return child
+    return None
 
 
 def fault_status(fault: Fault, faults: Mapping[str, int]) -> int:
@@ -137,12 +163,15 @@ def _detail_json(detail: etree._Element | None, typed: ElementReader) -> Any:
         return None
     if len(detail) == 0:
         return (detail.text or "").strip()
-    result = children_to_json(detail)
-    for child in detail:
-        if not isinstance(child.tag, str):
-            continue
+    children = [child for child in detail if isinstance(child.tag, str)]
+    names = Counter(etree.QName(child).localname for child in children)
+    result: dict[str, Any] = {}
+    for child in children:
         name = etree.QName(child).localname
-        value = typed(child)
-        if value is not None and not isinstance(result.get(name), list):
-            result[name] = value
+        if names[name] == 1:  # a repeated name stays an array of untyped values
+            value = typed(child)
+            if value is not None:
+                result[name] = value
+                continue
+        add_child_json(result, child)  # schema-less: xmltodict's rules, only where needed
     return result

@@ -27,14 +27,23 @@ from facade.errors import (
     InvalidRequest,
 )
 from facade.net.seam import Reply
-from facade.soap.faults import SOAP11_ENV, SOAP12_ENV, ElementReader, Fault, find_fault
+from facade.soap.faults import (
+    SOAP11_ENV,
+    SOAP12_ENV,
+    ElementReader,
+    Fault,
+    envelope_body,
+    fault_in_body,
+)
 from facade.soap.operations import SoapOperation
 from facade.soap.security import EnvelopeSigner
+from facade.soap.writer import Declined, RequestWriter
 from facade.soap.zeep_private import UNREADABLE_VALUE_LOGGER, create_envelope, deserialize_body
 from facade.translate.response import to_json
 from facade.translate.xml import UnsafeXml, parse_xml
 
 ENVELOPE_NAMESPACES = frozenset({SOAP11_ENV, SOAP12_ENV})
+_ENVELOPE_TAGS = {f"{{{ns}}}Envelope": ns for ns in ENVELOPE_NAMESPACES}
 
 
 @dataclass(frozen=True)
@@ -61,9 +70,23 @@ def build_request(
     *,
     soap_headers: Sequence[etree._Element] = (),
     signer: EnvelopeSigner | None = None,
+    writer: RequestWriter | None = None,
 ) -> SoapRequest:
     """Serialize `arguments` into an envelope for `operation`, with SOAPAction/Content-Type,
-    the given SOAP header elements, and the signer's WS-Security header."""
+    the given SOAP header elements, and the signer's WS-Security header.
+
+    The operation's compiled `writer` writes the envelope when it can (the same bytes as
+    zeep); zeep writes what it declines, and requests with SOAP header elements."""
+    if writer is not None and not soap_headers:
+        try:
+            content, headers = writer.write(arguments)
+        except Declined:
+            pass
+        else:
+            if signer is None:
+                return SoapRequest(url=url, content=content, headers=headers)
+            envelope, headers = signer.apply(parse_xml(content), headers)
+            return SoapRequest(url=url, content=_serialized(envelope), headers=headers)
     if operation.positional:
         args: tuple[Any, ...] = tuple(arguments.values())[:1]
         kwargs: dict[str, Any] = {}
@@ -80,8 +103,11 @@ def build_request(
         raise InvalidRequest([FieldProblem("body", _zeep_message(exc))]) from exc
     if signer is not None:
         envelope, headers = signer.apply(envelope, headers)
-    content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-    return SoapRequest(url=url, content=content, headers=headers)
+    return SoapRequest(url=url, content=_serialized(envelope), headers=headers)
+
+
+def _serialized(envelope: etree._Element) -> bytes:
+    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
 def read_reply(operation: SoapOperation, reply: Reply) -> Any:
@@ -95,17 +121,17 @@ def read_reply(operation: SoapOperation, reply: Reply) -> Any:
 def reply_body(operation: SoapOperation, reply: Reply) -> etree._Element | None:
     """The `soap:Body` of a reply that is neither a fault nor an error, or a BackendError,
     or FaultReply; None when the reply or the operation has no body."""
-    envelope = _envelope(reply)
-    fault = find_fault(envelope, _declared_element_reader(operation))
-    if fault is not None:
-        raise FaultReply(fault)
+    envelope, env_ns = _envelope(reply)
+    body = envelope_body(envelope, env_ns)  # looked up once, for the fault and the answer
+    if body is not None:
+        fault = fault_in_body(body, env_ns, _declared_element_reader(operation))
+        if fault is not None:
+            raise FaultReply(fault)
     if reply.status != 200:
         raise BackendError(f"The backend answered HTTP {reply.status} without a SOAP fault")
-    output = operation.zeep_operation.output
-    body = envelope.find(f"{{{etree.QName(envelope).namespace}}}Body")
     if body is None:  # an envelope must have one (SOAP 1.1 section 4, 1.2 part 1 5.1)
         raise BackendNotSoap(http_status=reply.status)
-    if output.body is None:
+    if operation.zeep_operation.output.body is None:
         return None
     return body
 
@@ -160,7 +186,8 @@ def _declared_element_reader(operation: SoapOperation) -> ElementReader:
     return read
 
 
-def _envelope(reply: Reply) -> etree._Element:
+def _envelope(reply: Reply) -> tuple[etree._Element, str]:
+    """The parsed `soap:Envelope` and its namespace, or the BackendError the bytes are."""
     content = reply.content.strip()
     if not content:
         raise BackendEmptyResponse(http_status=reply.status)
@@ -171,10 +198,10 @@ def _envelope(reply: Reply) -> etree._Element:
         root = parse_xml(content)
     except (etree.XMLSyntaxError, UnsafeXml) as exc:
         raise BackendMalformedXml(http_status=reply.status) from exc
-    qname = etree.QName(root)
-    if qname.localname != "Envelope" or qname.namespace not in ENVELOPE_NAMESPACES:
+    env_ns = _ENVELOPE_TAGS.get(root.tag)
+    if env_ns is None:
         raise BackendNotSoap(http_status=reply.status)
-    return root
+    return root, env_ns
 
 
 def _zeep_message(exc: Exception) -> str:

@@ -173,3 +173,17 @@ def is_document_message(message: Any) -> bool:
     """True for a document-style message; rpc-style ones wrap their parts and resolve
     multi-references (`zeep.wsdl.messages.soap.DocumentMessage`, not exported by zeep)."""
     return isinstance(message, DocumentMessage)
+
+
+def custom_prefixes(client: Any) -> dict[str, str]:
+    """The namespace prefixes set with `Client.set_ns_prefix`, which zeep declares on every
+    request envelope (`client.wsdl.types._prefix_map_custom`)."""
+    return dict(client.wsdl.types._prefix_map_custom)
+
+
+def addressing_action(operation: Any) -> str | None:
+    """The WS-Addressing action of a bound operation (`wsam:Action` or `wsaw:Action` on its
+    portType input, as `operation.abstract.wsa_action`): zeep adds WS-Addressing headers to
+    the requests of an operation that has one."""
+    action = getattr(operation.abstract, "wsa_action", None)
+    return None if action is None else str(action)

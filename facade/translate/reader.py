@@ -87,18 +87,20 @@ class ReplyReader:
 
 
 def _has_xsi_type(node: etree._Element) -> bool:
-    """Any xsi:type in the reply, in one pass of libxml2, by an XPath compiled once per
-    thread (lxml's compiled XPath is not to be shared between threads)."""
-    finder = getattr(_XPATHS, "xsi_type", None)
-    if finder is None:
-        finder = _XPATHS.xsi_type = etree.XPath(
-            "boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI
-        )
-    return bool(finder(node))
+    """Any xsi:type in the reply, in one pass of libxml2."""
+    return bool(_xsi_type_finders.find(node))
+
+
+class _XsiTypeFinder(threading.local):
+    """The XPath compiled once per thread: a compiled XPath must not be shared by threads,
+    and compiling it for every reply cost more than running it on a small one."""
+
+    def __init__(self) -> None:
+        self.find = etree.XPath("boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI)
 
 
 _XSI = {"xsi": "http://www.w3.org/2001/XMLSchema-instance"}
-_XPATHS = threading.local()
+_xsi_type_finders = _XsiTypeFinder()
 _UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
 """What reading a value raises (isodate's errors are ValueErrors), or a nesting deeper than
 the stack; zeep reads the reply again and reports it its own way."""

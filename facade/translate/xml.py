@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,21 @@ def hardened_parser() -> etree.XMLParser:
     )
 
 
+class _ThreadParser(threading.local):
+    """One hardened parser per thread: a parser keeps libxml2's context between documents,
+    which costs more to set up than parsing a small reply, and must not be shared by
+    threads (lxml would serialise them on its lock)."""
+
+    def __init__(self) -> None:
+        self.parser = hardened_parser()
+
+
+_parsers = _ThreadParser()
+
+
 def parse_xml(content: bytes) -> etree._Element:
     """Parse untrusted bytes; raise etree.XMLSyntaxError or UnsafeXml."""
-    root = etree.fromstring(content, parser=hardened_parser())
+    root = etree.fromstring(content, parser=_parsers.parser)
     if root.getroottree().docinfo.doctype:
         raise UnsafeXml("document has a DOCTYPE")
     return root
@@ -68,16 +81,20 @@ def children_to_json(parent: etree._Element) -> dict[str, Any]:
     """The element children of `parent` as one object; repeated names become arrays."""
     result: dict[str, Any] = {}
     for child in parent:
-        if not isinstance(child.tag, str):
-            continue
-        for key, value in element_to_json(child).items():
-            if key not in result:
-                result[key] = value
-            elif isinstance(result[key], list):
-                result[key].append(value)
-            else:
-                result[key] = [result[key], value]
+        if isinstance(child.tag, str):
+            add_child_json(result, child)
     return result
+
+
+def add_child_json(result: dict[str, Any], child: etree._Element) -> None:
+    """`child` as JSON into `result`, under its local name; a repeated name becomes an array."""
+    for key, value in element_to_json(child).items():
+        if key not in result:
+            result[key] = value
+        elif isinstance(result[key], list):
+            result[key].append(value)
+        else:
+            result[key] = [result[key], value]
 
 
 def _local_names(element: etree._Element) -> etree._Element:

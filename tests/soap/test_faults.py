@@ -115,6 +115,31 @@ def test_detail_with_several_children_attributes_and_repeats() -> None:
     assert fault.detail_names == ("Error", "TraceId")
 
 
+def test_declared_detail_elements_are_typed_once_and_repeats_stay_untyped() -> None:
+    read: list[str] = []
+
+    def typed(element: etree._Element) -> Any:
+        name = etree.QName(element).localname
+        read.append(name)
+        return {"Id": int(element.findtext("Id") or 0)} if name != "Unknown" else None
+
+    fault = find_fault(
+        soap11(
+            "<faultcode>soap:Client</faultcode><faultstring>no</faultstring>"
+            "<detail><NotFound><Id>42</Id></NotFound><Unknown><Id>1</Id></Unknown>"
+            "<Error>a</Error><Error>b</Error></detail>"
+        ),
+        typed,
+    )
+    assert fault is not None
+    assert fault.detail == {
+        "NotFound": {"Id": 42},
+        "Unknown": {"Id": "1"},
+        "Error": ["a", "b"],
+    }
+    assert read == ["NotFound", "Unknown"]  # a repeated name is never read by the schema
+
+
 def test_soap11_children_qualified_by_a_sloppy_server() -> None:
     fault = find_fault(
         soap11(

@@ -262,3 +262,21 @@ def test_is_document_message(tmp_path: Path, get_customer: SoapOperation) -> Non
     [name] = list(soap_operations(client))
     rpc = resolve_operation(client, name)
     assert zeep_private.is_document_message(rpc.zeep_operation.output) is False
+
+
+def test_custom_prefixes(tmp_path: Path) -> None:
+    client = load_wsdl(ROOT / "wsdl" / "crm.wsdl").client
+    assert zeep_private.custom_prefixes(client) == {}
+    client.set_ns_prefix("crm", CRM)
+    assert zeep_private.custom_prefixes(client) == {"crm": CRM}
+
+
+def test_addressing_action(tmp_path: Path, get_customer: SoapOperation) -> None:
+    text = wsdl({"Get": ("", "")}).replace(
+        '<wsdl:input message="tns:GetIn"/>',
+        '<wsdl:input message="tns:GetIn" xmlns:wsam="http://www.w3.org/2007/05/addressing/metadata"'
+        ' wsam:Action="urn:get"/>',
+    )
+    operation = load_operation(write_wsdl(tmp_path, "wsa.wsdl", text), "Get")
+    assert zeep_private.addressing_action(operation.zeep_operation) == "urn:get"
+    assert zeep_private.addressing_action(get_customer.zeep_operation) is None
