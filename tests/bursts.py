@@ -64,11 +64,18 @@ class BurstClient:
 
 @asynccontextmanager
 async def burst_client(
-    base_url: str, *, timeout: float = 60.0, connections: int = DEFAULT_CONNECTIONS
+    base_url: str,
+    *,
+    timeout: float = 60.0,
+    connections: int = DEFAULT_CONNECTIONS,
+    decompress: bool = True,
 ) -> AsyncIterator[BurstClient]:
     """`timeout` bounds each step (connecting, each read), not the whole request, as
-    httpx's does: a request queued behind others is not failed for waiting its turn."""
+    httpx's does: a request queued behind others is not failed for waiting its turn.
+    With `decompress` off, a compressed answer's content is the bytes sent."""
     limits = aiohttp.TCPConnector(limit=connections)
     steps = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-    async with aiohttp.ClientSession(base_url, connector=limits, timeout=steps) as session:
+    async with aiohttp.ClientSession(
+        base_url, connector=limits, timeout=steps, auto_decompress=decompress
+    ) as session:
         yield BurstClient(session)
