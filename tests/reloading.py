@@ -65,17 +65,28 @@ def copy_folders(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def facade(tmp_path: Path, *options: str) -> Iterator[Facade]:
-    """The mock CRM and `facade serve OPTIONS` on copies of the demo's folders."""
+def mock_crm() -> Iterator[str]:
+    """The mock CRM; yields its address. Reload tests only read from it, so one can serve
+    the facades of a whole module."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/crm"
+    mock = ["mock", "wsdl/crm.wsdl", "--handlers", "demo/crm_handlers.py", "--port", str(port)]
+    with process(mock, f"{url}?wsdl"):
+        yield url
+
+
+@contextmanager
+def facade(tmp_path: Path, *options: str, crm: str | None = None) -> Iterator[Facade]:
+    """`facade serve OPTIONS` on copies of the demo's folders, in front of the mock CRM at
+    `crm` (one of its own when not given)."""
     mappings, wsdl = copy_folders(tmp_path)
-    mock_port, port = free_port(), free_port()
-    mock_url = f"http://127.0.0.1:{mock_port}/crm"
-    env = {"CRM_URL": mock_url}
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    mock = ["mock", "wsdl/crm.wsdl", "--handlers", "demo/crm_handlers.py"]
     serve = ["serve", "--port", str(port), "--mappings", str(mappings), "--wsdl", str(wsdl)]
     with ExitStack() as stack:
-        stack.enter_context(process([*mock, "--port", str(mock_port)], f"{mock_url}?wsdl", env))
+        if crm is None:
+            crm = stack.enter_context(mock_crm())
+        env = {"CRM_URL": crm}
         running = stack.enter_context(process([*serve, *options], f"{base}/readyz", env))
         yield Facade(base, mappings, wsdl, running)
 
