@@ -15,11 +15,14 @@ from typing import Any
 
 import httpx
 import yaml
-from processes import Running, free_port, process
+from processes import STARTUP_SECONDS, Running, free_port, process
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 60.0
 """Upper bound for a reload to show; on a loaded machine zeep can take a few seconds."""
+WORKERS_STARTUP = 120.0
+"""With `--workers`, each worker loads the WSDLs; on a machine shared by many test runs that
+can take more than the usual 30 s (a bound on waiting, not a timing)."""
 
 
 @dataclass
@@ -87,7 +90,9 @@ def facade(tmp_path: Path, *options: str, crm: str | None = None) -> Iterator[Fa
         if crm is None:
             crm = stack.enter_context(mock_crm())
         env = {"CRM_URL": crm}
-        running = stack.enter_context(process([*serve, *options], f"{base}/readyz", env))
+        startup = WORKERS_STARTUP if "--workers" in options else STARTUP_SECONDS
+        ready = f"{base}/readyz"
+        running = stack.enter_context(process([*serve, *options], ready, env, startup))
         yield Facade(base, mappings, wsdl, running)
 
 
