@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -49,6 +49,28 @@ def process(
 ) -> Iterator[Running]:
     """Run `python -m facade ARGS` until `ready_url` answers 200 (within `startup` seconds);
     stop it on exit."""
+    with processes((args, ready_url, env), startup=startup) as [running]:
+        yield running
+
+
+Spec = tuple[list[str], str, dict[str, str] | None]
+"""The ARGS of `python -m facade ARGS`, the URL that answers 200 once it is ready, and the
+environment it adds."""
+
+
+@contextmanager
+def processes(*specs: Spec, startup: float = STARTUP_SECONDS) -> Iterator[list[Running]]:
+    """Start every process at once, then wait until each is ready: their start-ups (mostly
+    imports and WSDL loading) overlap. Stopped in the reverse order on exit."""
+    with ExitStack() as stack:
+        started = [stack.enter_context(_started(args, env)) for args, _, env in specs]
+        for (_, ready_url, _), running in zip(specs, started, strict=True):
+            _wait(ready_url, running.proc, running.log, startup)
+        yield started
+
+
+@contextmanager
+def _started(args: list[str], env: dict[str, str] | None) -> Iterator[Running]:
     # stderr goes to a file: a pipe nobody reads would block a chatty server
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
@@ -60,7 +82,6 @@ def process(
             stderr=log,
         )
         try:
-            _wait(ready_url, proc, log, startup)
             yield Running(proc, log)
         finally:
             if proc.poll() is None:
@@ -103,8 +124,7 @@ def mock_and_facade(
     mock_url = f"http://127.0.0.1:{mock_port}{path}"
     env = {**(extra_env or {}), address_var: mock_url}
     mock_args = ["mock", wsdl_file, "--handlers", handlers, "--port", str(mock_port)]
-    with process(mock_args, f"{mock_url}?wsdl", env):
-        serve_args = ["serve", "--port", str(facade_port), "--mappings", mappings]
-        base = f"http://127.0.0.1:{facade_port}"
-        with process([*serve_args, "--wsdl", wsdl_dir], f"{base}/readyz", env):
-            yield base
+    serve_args = ["serve", "--port", str(facade_port), "--mappings", mappings, "--wsdl", wsdl_dir]
+    base = f"http://127.0.0.1:{facade_port}"
+    with processes((mock_args, f"{mock_url}?wsdl", env), (serve_args, f"{base}/readyz", env)):
+        yield base

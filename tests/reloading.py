@@ -15,11 +15,14 @@ from typing import Any
 
 import httpx
 import yaml
-from processes import Running, free_port, process
+from processes import STARTUP_SECONDS, Running, free_port, process
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 60.0
 """Upper bound for a reload to show; on a loaded machine zeep can take a few seconds."""
+WORKERS_STARTUP = 120.0
+"""With `--workers`, each worker loads the WSDLs; on a machine shared by many test runs that
+can take more than the usual 30 s (a bound on waiting, not a timing)."""
 
 
 @dataclass
@@ -65,18 +68,31 @@ def copy_folders(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def facade(tmp_path: Path, *options: str) -> Iterator[Facade]:
-    """The mock CRM and `facade serve OPTIONS` on copies of the demo's folders."""
+def mock_crm() -> Iterator[str]:
+    """The mock CRM; yields its address. Reload tests only read from it, so one can serve
+    the facades of a whole module."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/crm"
+    mock = ["mock", "wsdl/crm.wsdl", "--handlers", "demo/crm_handlers.py", "--port", str(port)]
+    with process(mock, f"{url}?wsdl"):
+        yield url
+
+
+@contextmanager
+def facade(tmp_path: Path, *options: str, crm: str | None = None) -> Iterator[Facade]:
+    """`facade serve OPTIONS` on copies of the demo's folders, in front of the mock CRM at
+    `crm` (one of its own when not given)."""
     mappings, wsdl = copy_folders(tmp_path)
-    mock_port, port = free_port(), free_port()
-    mock_url = f"http://127.0.0.1:{mock_port}/crm"
-    env = {"CRM_URL": mock_url}
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    mock = ["mock", "wsdl/crm.wsdl", "--handlers", "demo/crm_handlers.py"]
     serve = ["serve", "--port", str(port), "--mappings", str(mappings), "--wsdl", str(wsdl)]
     with ExitStack() as stack:
-        stack.enter_context(process([*mock, "--port", str(mock_port)], f"{mock_url}?wsdl", env))
-        running = stack.enter_context(process([*serve, *options], f"{base}/readyz", env))
+        if crm is None:
+            crm = stack.enter_context(mock_crm())
+        env = {"CRM_URL": crm}
+        startup = WORKERS_STARTUP if "--workers" in options else STARTUP_SECONDS
+        ready = f"{base}/readyz"
+        running = stack.enter_context(process([*serve, *options], ready, env, startup))
         yield Facade(base, mappings, wsdl, running)
 
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import yaml
 import zstandard
+from bursts import Answer, BurstClient, burst_client
 from pytest_httpserver import HTTPServer
 from servers import serve_in_thread
 from werkzeug import Request, Response
@@ -135,7 +136,7 @@ def raw(url: str, **headers: str) -> tuple[httpx.Response, bytes]:
         return response, b"".join(response.iter_raw())
 
 
-def decoded(response: httpx.Response, body: bytes) -> bytes:
+def decoded(response: httpx.Response | Answer, body: bytes) -> bytes:
     coding = response.headers.get("content-encoding")
     return DECODE[coding](body) if coding else body
 
@@ -243,16 +244,12 @@ def test_a_burst_of_compressed_requests(base_url: str, recorder: Recorder) -> No
     plain_small = raw(base_url + "/v1/fresh/15")[1]
     before = {coding: recorder.count(coding) for coding in CODECS}
 
-    async def one(client: httpx.AsyncClient, path: str, accept: str) -> tuple[int, bytes]:
-        request = client.build_request("GET", path, headers={"accept-encoding": accept})
-        response = await client.send(request, stream=True)
-        body = b"".join([chunk async for chunk in response.aiter_raw()])
-        await response.aclose()
-        return response.status_code, decoded(response, body)
+    async def one(client: BurstClient, path: str, accept: str) -> tuple[int, bytes]:
+        response = await client.get(path, headers={"accept-encoding": accept})
+        return response.status_code, decoded(response, response.content)
 
     async def burst() -> list[tuple[int, bytes]]:
-        limits = httpx.Limits(max_connections=300)
-        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+        async with burst_client(base_url, connections=300, decompress=False) as client:
             calls = [
                 one(client, "/v1/cached/500" if i % 2 else "/v1/fresh/15", accepts[i % 4])
                 for i in range(300)

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from bursts import Answer, burst_client
 from pytest_httpserver import HTTPServer
 from servers import serve_in_thread
 from werkzeug import Request, Response
@@ -93,9 +94,8 @@ def legacy_calls(httpserver: HTTPServer) -> int:
     return len(httpserver.log)
 
 
-async def burst(base_url: str, paths: list[tuple[str, dict[str, str]]]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=len(paths))
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+async def burst(base_url: str, paths: list[tuple[str, dict[str, str]]]) -> list[Answer]:
+    async with burst_client(base_url, connections=len(paths), timeout=30) as client:
         return await asyncio.gather(*(client.get(p, headers=h) for p, h in paths))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from bursts import Answer, burst_client
 from pytest_httpserver import HTTPServer
 from servers import serve_in_thread
 from starlette.applications import Starlette
@@ -263,9 +264,8 @@ def test_an_invalidation_without_params_purges_the_whole_route(
     assert peer.calls["SearchCustomers"] == 5
 
 
-async def reads_and_writes(base_url: str, reads: int, write: str | None) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=reads + 1)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+async def reads_and_writes(base_url: str, reads: int, write: str | None) -> list[Answer]:
+    async with burst_client(base_url, connections=reads + 1, timeout=30) as client:
         jobs = [client.get("/v1/find/8") for _ in range(reads)]
         if write is not None:
             jobs.insert(reads // 2, client.delete(write))
@@ -379,9 +379,8 @@ def test_stale_while_revalidate_serves_stale_with_one_refresh_under_a_burst(
     httpx.delete(base_url + "/v1/wipe/1")  # the peer's answers change; swr is not purged
     time.sleep(1.1)  # past the 1 s ttl, well within the window
 
-    async def burst() -> list[httpx.Response]:
-        limits = httpx.Limits(max_connections=400)
-        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+    async def burst() -> list[Answer]:
+        async with burst_client(base_url, connections=400, timeout=30) as client:
             return await asyncio.gather(*(client.get("/v1/swr/9") for _ in range(400)))
 
     responses = asyncio.run(burst())

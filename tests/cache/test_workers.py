@@ -20,6 +20,9 @@ TOKEN = "workers-token-3"
 MAX_REQUESTS = 400
 """New connections tried until both workers have shown themselves (each calls the peer
 once to fill its own entry); the kernel spreads connections, so a few dozen do it."""
+WORKERS_STARTUP = 120.0
+"""Two workers each load the WSDLs; on a machine shared by many test runs that can take more
+than the usual 30 s (a bound on waiting, not a timing)."""
 
 MAPPING = {
     "route": {"method": "GET", "path": "/v1/count/{id}"},
@@ -76,7 +79,7 @@ def test_a_purge_reaches_every_worker(tmp_path: Path, httpserver: HTTPServer) ->
     args = ["serve", "--mappings", str(folder), "--wsdl", str(ROOT / "wsdl")]
     args += ["--port", str(port), "--workers", "2"]
     env: dict[str, Any] = {"FACADE_ADMIN_TOKEN": TOKEN, "CRM_URL": httpserver.url_for("/crm")}
-    with process(args, f"{base}/readyz", env):
+    with process(args, f"{base}/readyz", env, startup=WORKERS_STARTUP):
         until_both_workers_called(base, peer, 2, expected=1)
         peer.version = 2
         purged = httpx.post(

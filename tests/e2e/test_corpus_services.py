@@ -22,7 +22,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from lxml import etree
-from processes import free_port, process
+from processes import free_port, processes
 
 from facade.scaffold import WRITTEN, scaffold
 
@@ -235,8 +235,10 @@ def test_every_scaffolded_route_answers_as_documented(
     base = f"http://127.0.0.1:{facade_port}"
     serve = ["serve", "--mappings", str(mappings), "--wsdl", str(wsdl_dir)]
     with (
-        process(["mock", str(wsdl_file), "--port", str(mock_port)], f"{mock_url}?wsdl"),
-        process([*serve, "--port", str(facade_port)], f"{base}/readyz"),
+        processes(
+            (["mock", str(wsdl_file), "--port", str(mock_port)], f"{mock_url}?wsdl", None),
+            ([*serve, "--port", str(facade_port)], f"{base}/readyz", None),
+        ),
         httpx.Client(base_url=base, timeout=10.0) as http,
     ):
         document = http.get("/openapi.json").json()

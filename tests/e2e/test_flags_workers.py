@@ -97,14 +97,23 @@ def test_a_flip_reaches_both_workers_and_survives_a_restart(tmp_path: Path) -> N
     assert [orjson.loads(line)["reason"] for line in audit] == ["move it", "incident"]
 
 
-def test_without_a_state_file_the_workers_share_a_private_one(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def stateless() -> Iterator[str]:
+    """One `--workers 2` facade without a state file, for the tests below: each starts by
+    putting the route back as declared (legacy), so neither depends on what ran before."""
     with peers() as env, facade(env) as base:
-        ready = httpx.get(f"{base}/readyz", trust_env=False).json()
-        assert "facade-state-" in ready["flags"]["store"]
-        flags(base, "set", "get-customer", "canary", "--percent", "100")
-        assert sides(base) == {"new": REQUESTS}
-        flags(base, "reset", "get-customer")
-        assert sides(base) == {"legacy": REQUESTS}
+        yield base
+
+
+def test_without_a_state_file_the_workers_share_a_private_one(stateless: str) -> None:
+    base = stateless
+    flags(base, "reset", "get-customer")
+    ready = httpx.get(f"{base}/readyz", trust_env=False).json()
+    assert "facade-state-" in ready["flags"]["store"]
+    flags(base, "set", "get-customer", "canary", "--percent", "100")
+    assert sides(base) == {"new": REQUESTS}
+    flags(base, "reset", "get-customer")
+    assert sides(base) == {"legacy": REQUESTS}
 
 
 async def burst_during_flips(
@@ -154,11 +163,12 @@ async def burst_during_flips(
     return statuses, flips_done
 
 
-def test_a_burst_during_flips_never_fails(tmp_path: Path) -> None:
-    with peers() as env, facade(env, "--state", str(tmp_path / "flags.json")) as base:
-        statuses, flips = asyncio.run(burst_during_flips(base, BURST))
-        flags(base, "set", "get-customer", "new")
-        assert sides(base, 10) == {"new": 10}  # the last flip still lands everywhere
+def test_a_burst_during_flips_never_fails(stateless: str) -> None:
+    base = stateless
+    flags(base, "reset", "get-customer")  # wave 0 is served as declared
+    statuses, flips = asyncio.run(burst_during_flips(base, BURST))
+    flags(base, "set", "get-customer", "new")
+    assert sides(base, 10) == {"new": 10}  # the last flip still lands everywhere
     assert flips == FLIPS
     assert sum(statuses.values()) == BURST * (FLIPS + 2)
     assert {status for status, _ in statuses} == {200}, statuses

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from processes import free_port, process
+from processes import free_port, processes
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.e2e
 
 REQUESTS = 40
 TOKEN = "workers-admin-token"
+WORKERS_STARTUP = 120.0
+"""Two workers each load the WSDLs while the mock starts beside them; on a shared machine
+that can take more than the usual 30 s (a bound on waiting, not a timing)."""
 
 
 def served(scrape: str, route: str) -> float:
@@ -32,8 +35,11 @@ def test_metrics_add_up_across_workers() -> None:
     mock = ["mock", "wsdl/crm.wsdl", "--handlers", "demo/crm_handlers.py"]
     serve = ["serve", "--port", str(facade_port), "--workers", "2"]
     with (
-        process([*mock, "--port", str(mock_port)], f"{mock_url}?wsdl", env),
-        process(serve, f"{base}/readyz", env),
+        processes(
+            ([*mock, "--port", str(mock_port)], f"{mock_url}?wsdl", env),
+            (serve, f"{base}/readyz", env),
+            startup=WORKERS_STARTUP,
+        ),
     ):
         for _ in range(REQUESTS):  # a new connection each time, so both workers take some
             assert httpx.get(f"{base}/v1/customers/1", timeout=10.0).status_code == 200

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from processes import ROOT, free_port, process
+from processes import ROOT, free_port, processes
 
 pytestmark = pytest.mark.e2e
 
@@ -40,8 +40,10 @@ def test_scaffold_mock_serve_curl(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     base = f"http://127.0.0.1:{facade_port}"
     serve = ["serve", "--mappings", str(out), "--port", str(facade_port)]
     with (
-        process(["mock", "wsdl/crm.wsdl", "--port", str(mock_port)], f"{mock_url}?wsdl"),
-        process(serve, f"{base}/readyz"),
+        processes(
+            (["mock", "wsdl/crm.wsdl", "--port", str(mock_port)], f"{mock_url}?wsdl", None),
+            (serve, f"{base}/readyz", None),
+        ),
     ):
         customer = httpx.get(f"{base}/customers/1", timeout=10.0)
         assert customer.status_code == 200, customer.text

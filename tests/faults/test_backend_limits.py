@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bursts import Answer, burst_client
 from facades import facade_for
 from soap_peer import GET_CUSTOMER, OK, Call, SoapPeer
 
@@ -38,9 +39,8 @@ def test_a_burst_of_1000_against_a_limit_of_3(peer: SoapPeer, tmp_path: Path) ->
     mappings = {"get-customer": GET_CUSTOMER | {"legacy": legacy}}
     with facade_for(tmp_path, mappings, {"CRM_URL": peer.url}, settings) as url:
 
-        async def burst() -> list[httpx.Response]:
-            limits = httpx.Limits(max_connections=1000)
-            async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async def burst() -> list[Answer]:
+            async with burst_client(url, timeout=60, connections=1000) as client:
                 return await asyncio.gather(*(client.get("/v1/customers/1") for _ in range(1000)))
 
         answers = asyncio.run(burst())
@@ -68,7 +68,7 @@ def test_a_limit_refusal_never_opens_the_breaker(peer: SoapPeer, tmp_path: Path)
     ) as url:
 
         async def burst() -> list[int]:
-            async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            async with burst_client(url, timeout=60) as client:
                 answers = await asyncio.gather(*(client.get("/v1/customers/1") for _ in range(30)))
                 return [r.status_code for r in answers]
 

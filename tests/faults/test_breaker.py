@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bursts import Answer, burst_client
 from facades import facade_for
 from pytest_httpserver import HTTPServer
 from soap_peer import FAULT_500, GET_CUSTOMER, OK, PROXY_503, Call, SoapPeer
@@ -92,8 +93,8 @@ def test_after_the_cool_down_exactly_one_probe_goes_through(peer: SoapPeer, tmp_
         time.sleep(0.4)  # the cool-down passes
         peer.answer = held
 
-        async def scenario() -> tuple[httpx.Response, list[httpx.Response]]:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        async def scenario() -> tuple[Answer, list[Answer]]:
+            async with burst_client(url, timeout=30) as client:
                 probe = asyncio.create_task(client.get("/v1/customers/1"))
                 while peer.running == 0:
                     await asyncio.sleep(0.01)
@@ -127,9 +128,8 @@ def test_a_burst_against_an_open_breaker_never_reaches_the_backend(
     with facade_for(tmp_path, MAPPINGS, {"CRM_URL": peer.url}, ONE_ATTEMPT) as url:
         open_breaker(url, peer)
 
-        async def burst() -> list[httpx.Response]:
-            limits = httpx.Limits(max_connections=1000)
-            async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async def burst() -> list[Answer]:
+            async with burst_client(url, timeout=60, connections=1000) as client:
                 return await asyncio.gather(*(client.get("/v1/customers/1") for _ in range(1000)))
 
         answers = asyncio.run(burst())

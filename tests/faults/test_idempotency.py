@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bursts import Answer, burst_client
 from facades import facade_for
 from soap_peer import (
     CREATE_CUSTOMER,
@@ -80,8 +81,8 @@ def test_concurrent_duplicates_make_one_write(base_url: str, peer: SoapPeer) -> 
 
     peer.answer = slow
 
-    async def burst() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async def burst() -> list[Answer]:
+        async with burst_client(base_url, timeout=30) as client:
             sends = [
                 client.post("/v1/customers", json=NEW_CUSTOMER, headers={"idempotency-key": "k-c"})
                 for _ in range(50)
@@ -184,11 +185,10 @@ def test_a_burst_of_500_with_50_keys_makes_50_writes(peer: SoapPeer, tmp_path: P
     legacy = CREATE_CUSTOMER["legacy"] | {"timeout": 120}
     mappings = {"create-customer": CREATE_CUSTOMER | {"legacy": legacy}}
 
-    async def burst(base_url: str) -> list[tuple[str, httpx.Response]]:
-        limits = httpx.Limits(max_connections=500)
-        async with httpx.AsyncClient(base_url=base_url, timeout=150, limits=limits) as client:
+    async def burst(base_url: str) -> list[tuple[str, Answer]]:
+        async with burst_client(base_url, timeout=150, connections=500) as client:
 
-            async def send(key: str) -> tuple[str, httpx.Response]:
+            async def send(key: str) -> tuple[str, Answer]:
                 headers = {"idempotency-key": key}
                 return key, await client.post("/v1/customers", json=NEW_CUSTOMER, headers=headers)
 

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,21 +58,38 @@ def peer() -> Iterator[HTTPServer]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def base(peer: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def limited(
+    peer: HTTPServer, tmp_path_factory: pytest.TempPathFactory, drain_seconds: float
+) -> Iterator[str]:
     config = {
         "limits": {
             "max_body_bytes": LIMIT,
             "max_headers": 30,
             "max_header_bytes": 4096,
             "drain_bytes": 4 * 1024 * 1024,
-            "drain_seconds": 8,
+            "drain_seconds": drain_seconds,
         }
     }
     folder = tmp_path_factory.mktemp("limits") / "mappings"
     folder.mkdir()
     env = {"NEW_URL": peer.url_for("/").rstrip("/")}
     with facade_for(folder, MAPPINGS, env, config=config) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def base(peer: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A drain bound longer than a slow client's pause below, and than uvicorn's 5 s
+    keep-alive timer."""
+    with limited(peer, tmp_path_factory, drain_seconds=8) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def short_drain(peer: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same limits with a drain bound of 1 s, for a test that waits it out."""
+    with limited(peer, tmp_path_factory, drain_seconds=1) as url:
         yield url
 
 
@@ -154,8 +172,8 @@ def test_past_the_drain_bound_the_413_comes_with_connection_close(base: str) -> 
     assert b"connection: close" in rest.lower()
 
 
-def test_a_client_that_stalls_gets_the_413_after_drain_seconds(base: str) -> None:
-    answer = raw(base, post_head(64 * 1024 * 1024), b"x" * 2048, then_stop=True)
+def test_a_client_that_stalls_gets_the_413_after_drain_seconds(short_drain: str) -> None:
+    answer = raw(short_drain, post_head(64 * 1024 * 1024), b"x" * 2048, then_stop=True)
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"connection: close" in answer.lower()
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import trustme
 import yaml
+from bursts import Answer, burst_client
 from facades import facade_for
 from lxml import etree
 from pytest_httpserver import HTTPServer
@@ -411,9 +412,8 @@ def _written(folder: Path, document: dict[str, Any]) -> Path:
 BURST = 300
 
 
-async def _burst(url: str) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=BURST)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=150) as client:
+async def _burst(url: str) -> list[Answer]:
+    async with burst_client(url, connections=BURST, timeout=150) as client:
         calls = [
             client.get(f"/v1/customers/{i}", headers={"x-tenant": f"tenant-{i}"})
             for i in range(BURST)
