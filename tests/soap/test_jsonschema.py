@@ -1,6 +1,5 @@
 import base64
 import datetime
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -559,9 +558,7 @@ def test_corpus_operations_have_valid_schemas(path: Path) -> None:
                 continue
             for name, operation in port.binding.all().items():
                 for message in (operation.input, operation.output):
-                    started = time.perf_counter()
                     schema = builder.message(message.body if message else None)
-                    assert time.perf_counter() - started < 1.0, name
                     assert schema and schema["type"] == "object", name
                     Draft202012Validator.check_schema({**schema, "$defs": builder.defs})
                     assert_refs_resolve(schema, builder.defs)
