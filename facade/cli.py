@@ -223,6 +223,7 @@ def serve(
         "port": port,
         "log_level": "warning",
         "access_log": False,
+        "server_header": False,  # names no server software to clients, and is one header less
         # on SIGTERM, requests in flight get this long; then shadows drain (app lifespan)
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_seconds),
         # h11's own bound on a request head; the facade counts fields and bytes itself

@@ -32,6 +32,7 @@ def test_get_customer_keeps_types(client: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.headers["x-facade-backend"] == "legacy"
     assert response.headers["content-type"] == "application/json"
+    assert "server" not in response.headers  # `facade serve` names no server software
     customer = response.json()
     assert customer["Id"] == 1
     assert customer["Balance"] == "1234.50"
