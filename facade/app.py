@@ -168,7 +168,9 @@ def create_app(
             Route(path, _PathEndpoint(by_method, guard, metrics, shadows, flags, compressor))
             for path, by_method in by_path.items()
         )
-        document = openapi_document(source.table, source.table.contracts, title=TITLE)
+        document = openapi_document(
+            source.table, source.table.contracts, title=TITLE, config=config
+        )
         return Configuration(
             source.table,
             source.registry,
