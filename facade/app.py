@@ -206,6 +206,7 @@ def create_app(
             configure,
             adopt,
             count,
+            config,
         )
 
     @asynccontextmanager
@@ -367,7 +368,7 @@ def app_from_env() -> FastAPI:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     config = load_config(settings.config_file)
-    built = build_from_folders(settings.mappings_dir, settings.wsdl_dir)
+    built = build_from_folders(settings.mappings_dir, settings.wsdl_dir, config)
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
     app = create_app(
