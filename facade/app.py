@@ -168,7 +168,9 @@ def create_app(
             Route(path, _PathEndpoint(by_method, guard, metrics, shadows, flags, compressor))
             for path, by_method in by_path.items()
         )
-        document = openapi_document(source.table, source.table.contracts, title=TITLE)
+        document = openapi_document(
+            source.table, source.table.contracts, title=TITLE, config=config
+        )
         return Configuration(
             source.table,
             source.registry,
@@ -204,6 +206,7 @@ def create_app(
             configure,
             adopt,
             count,
+            config,
         )
 
     @asynccontextmanager
@@ -365,7 +368,7 @@ def app_from_env() -> FastAPI:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     config = load_config(settings.config_file)
-    built = build_from_folders(settings.mappings_dir, settings.wsdl_dir)
+    built = build_from_folders(settings.mappings_dir, settings.wsdl_dir, config)
     pacer = Pacer()
     translator = ProcessTranslator(settings, pacer)
     app = create_app(

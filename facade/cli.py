@@ -45,7 +45,10 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="Settings file (authentication, rate limits, limits); default $FACADE_CONFIG.",
+        help=(
+            "Settings file (authentication, rate limits, limits, legacy credentials per "
+            "WSDL); default $FACADE_CONFIG."
+        ),
         show_default="none",
     ),
 ]
@@ -71,29 +74,37 @@ def main(
         raise typer.Exit()
 
 
-def _table(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = None) -> RouteTable:
-    """The route table; or every problem found on the way to it, printed, and exit 1."""
+def _table(
+    mappings: Path,
+    wsdl: Path,
+    registry: WsdlRegistry | None = None,
+    config: FacadeConfig | None = None,
+) -> RouteTable:
+    """The route table (with the settings file's per-WSDL credentials); or every problem
+    found on the way to it, printed, and exit 1."""
     try:
-        return compile_folders(mappings, wsdl, registry)
+        return compile_folders(mappings, wsdl, registry, config)
     except ConfigError as exc:
         _report(exc.problems)
         raise typer.Exit(1) from exc
 
 
-def _config(given: Path | None, table: RouteTable) -> tuple[Path | None, FacadeConfig]:
-    """The settings file and its values, checked against the routes; or its problems,
-    printed, and exit 1."""
+def _config(given: Path | None) -> tuple[Path | None, FacadeConfig]:
+    """The settings file and its values; or its problems, printed, and exit 1."""
     path = config_path(given)
     try:
-        config = load_config(path)
+        return path, load_config(path)
     except ConfigError as exc:
         _report(exc.problems)
         raise typer.Exit(1) from exc
+
+
+def _prove(config: FacadeConfig, table: RouteTable) -> None:
+    """The settings file against the routes; its problems printed, and exit 1."""
     problems = config_problems(config, (route.mapping for route in table))
     if problems:
         _report(problems)
         raise typer.Exit(1)
-    return path, config
 
 
 def _report(problems: list[ConfigProblem]) -> None:
@@ -112,8 +123,9 @@ def check(
     """Prove every mapping against its WSDL, and the settings file against the mappings;
     print all problems and exit 1 if there are any. Warnings (allowed, but worth a second
     look) are printed too and do not fail the check."""
-    table = _table(mappings, wsdl)
-    path, _ = _config(config, table)
+    path, values = _config(config)
+    table = _table(mappings, wsdl, config=values)
+    _prove(values, table)
     for warning in route_warnings(route.mapping for route in table):
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     typer.echo(f"{len(table)} route{'s' if len(table) != 1 else ''} OK")
@@ -192,11 +204,12 @@ def serve(
 
     from facade.supervisor import serve_workers
 
-    table = _table(mappings, wsdl)
+    path, values = _config(config)
+    table = _table(mappings, wsdl, config=values)
     if not len(table):  # e.g. a container started without its mappings mounted
         _report([ConfigProblem(str(mappings), "", NOTHING_TO_SERVE)])
         raise typer.Exit(1)
-    path, values = _config(config, table)
+    _prove(values, table)
     try:
         settings = Settings.from_env()
     except ValueError as exc:
@@ -398,11 +411,18 @@ def mock(
 
 
 @app.command()
-def openapi(mappings: MappingsOption = Path("mappings"), wsdl: WsdlOption = Path("wsdl")) -> None:
-    """Print the OpenAPI 3.1 document of the routes, typed from the WSDLs."""
+def openapi(
+    mappings: MappingsOption = Path("mappings"),
+    wsdl: WsdlOption = Path("wsdl"),
+    config: ConfigOption = None,
+) -> None:
+    """Print the OpenAPI 3.1 document of the routes, typed from the WSDLs; with a settings
+    file, the security and rate limits `facade serve` would apply, as /openapi.json says."""
+    _, values = _config(config)
     registry = WsdlRegistry(wsdl)
-    table = _table(mappings, wsdl, registry)
-    document = openapi_document(table, table.contracts)
+    table = _table(mappings, wsdl, registry, values)
+    _prove(values, table)
+    document = openapi_document(table, table.contracts, config=values)
     typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
 
 

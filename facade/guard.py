@@ -98,11 +98,17 @@ class Inbound:
         return admission.requirement == PUBLIC and admission.bucket is None
 
     def admission(self, mapping: RouteMapping) -> Admission:
-        auth, limits = self.config.auth, self.config.rate_limits
-        return Admission(
-            requirement_for(mapping.auth, auth.default if auth is not None else None),
-            bucket_for(mapping.name, mapping.rate_limit, limits.routes, limits.default),
-        )
+        return admission_for(mapping, self.config)
+
+
+def admission_for(mapping: RouteMapping, config: FacadeConfig) -> Admission:
+    """What the route asks of its callers under the settings: the one rule the gate applies
+    and the OpenAPI document describes."""
+    auth, limits = config.auth, config.rate_limits
+    return Admission(
+        requirement_for(mapping.auth, auth.default if auth is not None else None),
+        bucket_for(mapping.name, mapping.rate_limit, limits.routes, limits.default),
+    )
 
 
 def build_gate(config: FacadeConfig, network: Transport) -> Gate:
@@ -122,9 +128,9 @@ def build_gate(config: FacadeConfig, network: Transport) -> Gate:
             )
             tokens = TokenVerifier(jwt, keys)
         authenticator = Authenticator(config.auth, tokens)
-    limits = config.rate_limits
-    limited = limits.default is not None or bool(limits.routes)
-    limiter = RateLimiter(MemoryBuckets(limits.max_callers)) if limited else None
+    # always there: a mapping's own rate_limit applies even when facade.yaml sets none, and
+    # a route without a bucket never reaches it
+    limiter = RateLimiter(MemoryBuckets(config.rate_limits.max_callers))
     return Gate(authenticator, limiter)
 
 

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from watchfiles import awatch
 
 from facade import heap
+from facade.config.loader import FacadeConfig
 from facade.configuration import Configuration, Current
 from facade.errors import ConfigError, ConfigProblem
 from facade.sources import Built, build_from_folders, fingerprint
@@ -95,9 +96,13 @@ class Reloader:
         configure: Configure,
         adopt: Adopt,
         count: Count,
+        config: FacadeConfig | None = None,
     ) -> None:
         self.mappings = mappings
         self.wsdl = wsdl
+        self.config = config
+        """The settings file, read once at start: its per-WSDL credentials apply to every
+        build."""
         self.current = current
         self.configure = configure
         self.adopt = adopt
@@ -189,7 +194,7 @@ class Reloader:
         served already."""
         if previous.version is not None and self._fingerprint() == previous.version:
             return None
-        built = build_from_folders(self.mappings, self.wsdl)
+        built = build_from_folders(self.mappings, self.wsdl, self.config)
         if not len(built.table):
             raise ConfigError([ConfigProblem(str(self.mappings), "", EMPTY)])
         if built.version == previous.version:

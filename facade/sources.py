@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from facade.config.loader import FacadeConfig, with_legacy_defaults
 from facade.errors import ConfigError, ConfigProblem
 from facade.mapping.loader import discover, read_mappings
 from facade.routetable import RouteTable, build_route_table
@@ -35,15 +36,22 @@ class Built:
     revisions: dict[RouteName, str]
 
 
-def compile_folders(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = None) -> RouteTable:
-    """The route table of two folders, or ConfigError with every problem of every file."""
+def compile_folders(
+    mappings: Path,
+    wsdl: Path,
+    registry: WsdlRegistry | None = None,
+    config: FacadeConfig | None = None,
+) -> RouteTable:
+    """The route table of two folders, or ConfigError with every problem of every file;
+    routes without credentials of their own take their WSDL's from `config`."""
     loaded = read_mappings(mappings)
     problems = list(loaded.problems)
     if not wsdl.is_dir():
         problems.append(ConfigProblem(str(wsdl), "", "the WSDL folder does not exist (see --wsdl)"))
         raise ConfigError(problems)
     try:
-        table = build_route_table(loaded.routes, registry or WsdlRegistry(wsdl))
+        routes = with_legacy_defaults(loaded.routes, config or FacadeConfig())
+        table = build_route_table(routes, registry or WsdlRegistry(wsdl))
     except ConfigError as exc:
         problems += exc.problems
     if problems:
@@ -51,8 +59,9 @@ def compile_folders(mappings: Path, wsdl: Path, registry: WsdlRegistry | None = 
     return table
 
 
-def build_from_folders(mappings: Path, wsdl: Path) -> Built:
-    """Compile the folders with a fresh WSDL registry (so edited WSDLs are read again).
+def build_from_folders(mappings: Path, wsdl: Path, config: FacadeConfig | None = None) -> Built:
+    """Compile the folders with a fresh WSDL registry (so edited WSDLs are read again),
+    with the settings file's per-WSDL credentials.
 
     The files are fingerprinted before and after compiling; when they changed in between
     (an editor still writing, a checkout under way), the build is done again, so the
@@ -61,7 +70,7 @@ def build_from_folders(mappings: Path, wsdl: Path) -> Built:
     for _ in range(STABLE_ATTEMPTS):
         before = fingerprint(mappings, wsdl)
         registry = WsdlRegistry(wsdl)
-        table = compile_folders(mappings, wsdl, registry)
+        table = compile_folders(mappings, wsdl, registry, config)
         if fingerprint(mappings, wsdl) == before:
             return Built(table, registry, before, revisions(table, _wsdl_digest(wsdl)))
     message = f"kept changing during {STABLE_ATTEMPTS} builds; reload when the writing is done"

@@ -15,7 +15,7 @@ import yaml
 from servers import serve_in_thread
 
 from facade.app import create_app
-from facade.config.loader import load_config
+from facade.config.loader import FacadeConfig, load_config, with_legacy_defaults
 from facade.mapping.loader import load_mappings
 from facade.routetable import build_route_table
 from facade.settings import Settings
@@ -32,7 +32,8 @@ def facade_for(
     settings: Settings | None = None,
     config: dict[str, Any] | None = None,
 ) -> Iterator[str]:
-    """`config` is the content of a facade.yaml, written beside the mappings folder."""
+    """`config` is the content of a facade.yaml, written beside the mappings folder; its
+    per-WSDL credentials apply to the routes as `facade serve` applies them."""
     for name, document in mappings.items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     loaded = None
@@ -40,7 +41,8 @@ def facade_for(
         (folder.parent / "facade.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         loaded = load_config(folder.parent / "facade.yaml", env)
     registry = WsdlRegistry(ROOT / "wsdl")
-    table = build_route_table(load_mappings(folder, env), registry)
+    routes = with_legacy_defaults(load_mappings(folder, env), loaded or FacadeConfig())
+    table = build_route_table(routes, registry)
     with serve_in_thread(create_app(table, registry, settings, config=loaded)) as url:
         yield url
 

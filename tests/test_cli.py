@@ -83,6 +83,22 @@ def test_openapi_prints_a_valid_document(runner: CliRunner) -> None:
     assert "/v1/orders/{id}" in document["paths"]
 
 
+def test_openapi_with_the_settings_file_documents_its_security(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "facade.yaml"
+    key = {"name": "reporting", "sha256": "a" * 64, "scopes": ["customers:read"]}
+    config.write_text(
+        json.dumps({"auth": {"default": {"scopes": []}, "api_keys": {"keys": [key]}}})
+    )
+    result = runner.invoke(app, [*_args("openapi"), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    validate(document)
+    assert set(document["components"]["securitySchemes"]) == {"apiKey"}
+    assert document["paths"]["/v1/orders/{id}"]["get"]["security"] == [{"apiKey": []}]
+
+
 def test_commands_refuse_a_broken_set(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("route: [\n")
     for command in ("routes", "openapi", "serve"):

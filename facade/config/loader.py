@@ -3,14 +3,15 @@
     facade.yaml: auth.jwt.algorithms.0: 'HS256' is refused: keys come from a JWKS ...
 
 `${VAR}` and `${VAR:-default}` expand as in mapping files, so secrets and URLs can come
-from the environment.
+from the environment; per-WSDL credentials toward legacy (`legacy:`) name their secrets as
+mappings do (`${VAR}` or `file:PATH`), read once here.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +21,7 @@ from facade.config.models import (
     ApiKeysSection,
     AuthSection,
     JwtSection,
+    LegacyDefaults,
     LimitsSection,
     RateLimitsSection,
     SettingsFile,
@@ -27,7 +29,7 @@ from facade.config.models import (
     route_limit,
 )
 from facade.errors import ConfigError, ConfigProblem
-from facade.mapping.loader import RouteMapping, parse_yaml, validated
+from facade.mapping.loader import LegacyAuth, RouteMapping, legacy_auth, parse_yaml, validated
 
 CONFIG_VARIABLE = "FACADE_CONFIG"
 """Environment variable naming the settings file (`facade serve --config` sets it)."""
@@ -103,6 +105,8 @@ class FacadeConfig:
     auth: AuthConfig | None = None
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    legacy: Mapping[str, LegacyAuth] = field(default_factory=dict)
+    """WSDL file name -> the credentials toward legacy of its routes without their own."""
 
 
 def config_path(given: Path | None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -122,14 +126,30 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Faca
     source = str(path)
     if not path.is_file():
         raise ConfigError([ConfigProblem(source, "", "does not exist (see --config)")])
-    raw = parse_yaml(path, source, "a settings file", "auth, rate_limits or limits")
-    model = validated(SettingsFile, raw, env, source)
+    raw = parse_yaml(path, source, "a settings file", "auth, rate_limits, limits or legacy")
+    model = validated(SettingsFile, raw, env, source, _secret_fields(raw))
     return FacadeConfig(
         source=source,
         auth=_auth(model.auth, path.parent, source) if model.auth else None,
         rate_limits=_rate_limits(model.rate_limits),
         limits=_limits(model.limits),
+        legacy=_legacy(model.legacy, path.parent, source, env),
     )
+
+
+def with_legacy_defaults(
+    routes: Iterable[RouteMapping], config: FacadeConfig
+) -> list[RouteMapping]:
+    """The routes with their WSDL's credentials from the settings file, where the mapping
+    has no `legacy.auth` of its own (a route's own section wins whole)."""
+    return [_with_default(route, config.legacy) for route in routes]
+
+
+def _with_default(route: RouteMapping, defaults: Mapping[str, LegacyAuth]) -> RouteMapping:
+    default = defaults.get(route.legacy.wsdl)
+    if default is None or route.legacy.auth_declared:
+        return route
+    return replace(route, legacy=replace(route.legacy, auth=default))
 
 
 def config_problems(config: FacadeConfig, routes: Iterable[RouteMapping]) -> list[ConfigProblem]:
@@ -139,6 +159,12 @@ def config_problems(config: FacadeConfig, routes: Iterable[RouteMapping]) -> lis
     routes = list(routes)
     source = config.source or "facade.yaml"
     names = {route.name for route in routes}
+    wsdls = {route.legacy.wsdl for route in routes}
+    for wsdl in config.legacy:
+        if wsdl not in wsdls:
+            known = ", ".join(sorted(wsdls)) or "none"
+            message = f"no mapping names the WSDL {wsdl!r} in legacy.wsdl (they name: {known})"
+            problems.append(ConfigProblem(source, f"legacy.{wsdl}", message))
     for name in config.rate_limits.routes:
         if name not in names:
             known = ", ".join(sorted(names)) or "none"
@@ -154,6 +180,36 @@ def config_problems(config: FacadeConfig, routes: Iterable[RouteMapping]) -> lis
                 )
                 problems.append(ConfigProblem(route.source, "auth", message))
     return problems
+
+
+def _secret_fields(raw: dict[str, object]) -> frozenset[str]:
+    """Where the file's passwords are named (`legacy.crm.wsdl.auth.basic.password`): those
+    references are read as secrets, never expanded as text."""
+    section = raw.get("legacy")
+    if not isinstance(section, dict):
+        return frozenset()
+    return frozenset(
+        f"legacy.{wsdl}.auth.{kind}.password"
+        for wsdl in section
+        for kind in ("basic", "username_token")
+    )
+
+
+def _legacy(
+    sections: Mapping[str, LegacyDefaults], folder: Path, source: str, env: Mapping[str, str]
+) -> dict[str, LegacyAuth]:
+    """Each WSDL's credentials, secrets read and files located (relative to facade.yaml);
+    the problems of every WSDL are reported together."""
+    defaults: dict[str, LegacyAuth] = {}
+    problems: list[ConfigProblem] = []
+    for wsdl, section in sections.items():
+        try:
+            defaults[wsdl] = legacy_auth(section.auth, folder, source, env, f"legacy.{wsdl}.auth")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return defaults
 
 
 def _auth(section: AuthSection, folder: Path, source: str) -> AuthConfig:

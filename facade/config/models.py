@@ -18,6 +18,9 @@ that `config.loader` builds. `facade/schemas/facade.schema.json` is generated fr
       default: {rate: 10, burst: 20}
     limits:
       max_headers: 100
+    legacy:
+      crm.wsdl:                      # every route of crm.wsdl without its own legacy.auth
+        auth: {basic: {username: facade, password: ${CRM_PASSWORD}}}
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from facade.auth.policy import PUBLIC, BucketSpec, Requirement, RouteLimit
+from facade.mapping.credentials import LegacyAuthSection
 
 ASYMMETRIC_ALGORITHMS = (
     "RS256",
@@ -303,6 +307,18 @@ class LimitsSection(_Strict):
     )
 
 
+class LegacyDefaults(_Strict):
+    """What every route of one WSDL sends its legacy system, unless its mapping has its
+    own `legacy.auth` (which then applies whole, in place of this one)."""
+
+    auth: LegacyAuthSection = Field(
+        description=(
+            "Credentials toward legacy, as in a mapping's legacy.auth; secrets as `${VAR}` "
+            "or `file:PATH`, files relative to facade.yaml."
+        )
+    )
+
+
 class SettingsFile(_Strict):
     """The facade's settings file: one per process, named by --config or FACADE_CONFIG."""
 
@@ -311,6 +327,14 @@ class SettingsFile(_Strict):
     )
     rate_limits: RateLimitsSection = Field(default_factory=RateLimitsSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
+    legacy: dict[str, LegacyDefaults] = Field(
+        default_factory=dict,
+        description=(
+            "WSDL file name, as mappings name it in legacy.wsdl -> the credentials its "
+            "routes use unless their mapping has its own legacy.auth."
+        ),
+        examples=[{"crm.wsdl": {"auth": {"basic": {"username": "facade", "password": "${P}"}}}}],
+    )
 
 
 def requirement(declared: Literal["public"] | RouteAuth) -> Requirement:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,12 +20,12 @@ from facade.auth.policy import Requirement, RouteLimit
 from facade.config.models import requirement, route_limit
 from facade.durations import seconds
 from facade.errors import ConfigError, ConfigProblem
+from facade.mapping.credentials import LegacyAuthSection
 from facade.mapping.envvars import MissingVariable, expand
 from facade.mapping.models import (
     SAFE_METHODS,
     CacheSection,
     GuardSection,
-    LegacyAuthSection,
     LegacySection,
     MappingFile,
     MigrationSection,
@@ -97,6 +97,8 @@ class LegacyBinding:
     safe: bool
     """The operation only reads: it may be cached, and retried after a failure."""
     auth: LegacyAuth = field(default_factory=LegacyAuth)
+    auth_declared: bool = False
+    """The mapping has its own `legacy.auth`, which facade.yaml's per-WSDL one never replaces."""
     soap_headers: Mapping[str, str] = field(default_factory=dict)
     """SOAP header element (Clark name) -> expression over the request context."""
 
@@ -290,10 +292,17 @@ def read_mapping(path: Path, env: Mapping[str, str]) -> RouteMapping:
     return _to_route(model, path, source, env)
 
 
-def validated(model: type[M], raw: dict[str, Any], env: Mapping[str, str], source: str) -> M:
-    """`raw` with `${VAR}`s expanded, as `model`; or ConfigError naming each field wrong."""
+def validated(
+    model: type[M],
+    raw: dict[str, Any],
+    env: Mapping[str, str],
+    source: str,
+    secrets: frozenset[str] = SECRET_FIELDS,
+) -> M:
+    """`raw` with `${VAR}`s expanded (but at the `secrets` places), as `model`; or
+    ConfigError naming each field wrong."""
     try:
-        expanded = expand(raw, env, verbatim=SECRET_FIELDS)
+        expanded = expand(raw, env, verbatim=secrets)
     except MissingVariable as exc:
         raise ConfigError([ConfigProblem(source, exc.where, str(exc))]) from exc
     try:
@@ -371,12 +380,15 @@ def _explain(error: Any, loc: tuple[str, ...], root: type[BaseModel]) -> str:
 
 def _allowed_keys(loc: tuple[str, ...], root: type[BaseModel]) -> list[str]:
     model: type[BaseModel] = root
+    keyed = False
     for part in loc:
-        if part.isdigit():  # an item of a list: the model stays the item's
+        if part.isdigit() or keyed:  # an item of a list or a dict: the model is the item's
+            keyed = False
             continue
-        if part not in model.model_fields:  # a dict key or a list index: no fixed keys
+        if part not in model.model_fields:
             return []
         annotation = model.model_fields[part].annotation
+        keyed = get_origin(annotation) is dict  # the next part is a key: `legacy.crm.wsdl`
         models = [a for a in (annotation, *get_args(annotation)) if isinstance(a, type)]
         annotation = next((a for a in models if issubclass(a, BaseModel)), annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
@@ -411,7 +423,8 @@ def _to_route(model: MappingFile, path: Path, source: str, env: Mapping[str, str
             faults=dict(legacy.faults),
             decimals=legacy.decimals,
             safe=safe,
-            auth=_legacy_auth(legacy.auth, path.parent, source, env),
+            auth=legacy_auth(legacy.auth, path.parent, source, env),
+            auth_declared=legacy.auth is not None,
             soap_headers=dict(legacy.soap_headers),
         ),
         new=_new_binding(model.new, route.method),
@@ -431,11 +444,16 @@ def _resilience_policy(resilience: ResilienceSection, safe: bool) -> ResilienceP
     )
 
 
-def _legacy_auth(
-    auth: LegacyAuthSection | None, base: Path, source: str, env: Mapping[str, str]
+def legacy_auth(
+    auth: LegacyAuthSection | None,
+    base: Path,
+    source: str,
+    env: Mapping[str, str],
+    where: str = "legacy.auth",
 ) -> LegacyAuth:
-    """The credentials with their secrets read and their files located (relative to the
-    mapping file); what cannot be read is a problem at its field, never showing a value."""
+    """The credentials with their secrets read and their files located (relative to `base`,
+    the folder of the file naming them); what cannot be read is a problem at its field
+    (`where` and below), never showing a value."""
     if auth is None:
         return LegacyAuth()
     problems: list[ConfigProblem] = []
@@ -458,16 +476,16 @@ def _legacy_auth(
     token = basic = tls = None
     if auth.username_token is not None:
         wsse = auth.username_token
-        where = "legacy.auth.username_token.password"
-        token = UsernameToken(wsse.username, secret(wsse.password, where), wsse.digest)
+        password = secret(wsse.password, f"{where}.username_token.password")
+        token = UsernameToken(wsse.username, password, wsse.digest)
     if auth.basic is not None:
-        where = "legacy.auth.basic.password"
-        basic = BasicCredentials(auth.basic.username, secret(auth.basic.password, where))
+        password = secret(auth.basic.password, f"{where}.basic.password")
+        basic = BasicCredentials(auth.basic.username, password)
     if auth.tls is not None:
         tls = TlsFiles(
-            cert=located(auth.tls.cert, "legacy.auth.tls.cert"),
-            key=located(auth.tls.key, "legacy.auth.tls.key"),
-            ca=located(auth.tls.ca, "legacy.auth.tls.ca"),
+            cert=located(auth.tls.cert, f"{where}.tls.cert"),
+            key=located(auth.tls.key, f"{where}.tls.key"),
+            ca=located(auth.tls.ca, f"{where}.tls.ca"),
         )
     if problems:
         raise ConfigError(problems)

@@ -1,13 +1,23 @@
 """The OpenAPI 3.1 document of a route table: paths, typed schemas, problem responses,
-examples made from the WSDL's types."""
+examples made from the WSDL's types; with a settings file, who may call each route and how
+often (facade.openapi.security)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from facade import __version__
+from facade.config.loader import AuthConfig, FacadeConfig
 from facade.contracts import COMPONENTS, Contracts, RouteContract
 from facade.errors import PROBLEM_TYPE_PREFIX
+from facade.guard import Admission, admission_for
+from facade.openapi.security import (
+    RATE_LIMIT_HEADERS,
+    Answer,
+    admission_answers,
+    operation_security,
+    security_schemes,
+)
 from facade.responses import BACKEND_HEADER, PROBLEM_MEDIA_TYPE
 from facade.routetable import CompiledRoute, RouteTable
 from facade.soap.samples import Enumerations, sample_type
@@ -75,14 +85,23 @@ _WITH_BODY = {
 
 
 def openapi_document(
-    table: RouteTable, contracts: Contracts, title: str = "Strangler facade"
+    table: RouteTable,
+    contracts: Contracts,
+    title: str = "Strangler facade",
+    config: FacadeConfig | None = None,
 ) -> dict[str, Any]:
+    """The document; `config` (facade.yaml) adds security schemes, each operation's
+    `security` and its 401, 403 and 429 answers. Without one every route is public."""
+    config = config or FacadeConfig()
     paths: dict[str, dict[str, Any]] = {}
     for route in sorted(table, key=lambda r: (r.mapping.path, r.mapping.method)):
-        operation = _operation(route, contracts)
+        operation = _operation(route, contracts, config.auth, admission_for(route.mapping, config))
         paths.setdefault(route.mapping.path, {})[route.mapping.method.lower()] = operation
-    components = dict(sorted(contracts.components.items()))
-    components[PROBLEM] = PROBLEM_SCHEMA
+    schemas = dict(sorted(contracts.components.items()))
+    schemas[PROBLEM] = PROBLEM_SCHEMA
+    components: dict[str, Any] = {"schemas": schemas}
+    if config.auth is not None:
+        components["securitySchemes"] = security_schemes(config.auth)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -91,11 +110,13 @@ def openapi_document(
             "description": "REST/JSON routes in front of SOAP operations.",
         },
         "paths": paths,
-        "components": {"schemas": components},
+        "components": components,
     }
 
 
-def _operation(route: CompiledRoute, contracts: Contracts) -> dict[str, Any]:
+def _operation(
+    route: CompiledRoute, contracts: Contracts, auth: AuthConfig | None, admission: Admission
+) -> dict[str, Any]:
     mapping = route.mapping
     contract = contracts.routes[route.name]
     operation: dict[str, Any] = {
@@ -104,8 +125,13 @@ def _operation(route: CompiledRoute, contracts: Contracts) -> dict[str, Any]:
         "tags": list(mapping.tags) or [mapping.legacy.wsdl],
         "parameters": contract.parameters
         + ([IDEMPOTENCY_PARAMETER] if mapping.resilience.idempotency else []),
-        "responses": _responses(route, contract, contracts),
+        "responses": _responses(route, contract, contracts, admission_answers(auth, admission)),
     }
+    if admission.bucket is not None:
+        success = operation["responses"][str(mapping.status)]
+        success["headers"] = {**success["headers"], **RATE_LIMIT_HEADERS}
+    if auth is not None:
+        operation["security"] = operation_security(auth, admission.requirement)
     if mapping.description:
         operation["description"] = mapping.description
     if contract.request_body is not None:
@@ -117,7 +143,10 @@ def _operation(route: CompiledRoute, contracts: Contracts) -> dict[str, Any]:
 
 
 def _responses(
-    route: CompiledRoute, contract: RouteContract, contracts: Contracts
+    route: CompiledRoute,
+    contract: RouteContract,
+    contracts: Contracts,
+    gate_answers: dict[str, Answer],
 ) -> dict[str, Any]:
     mapping = route.mapping
     success: dict[str, Any] = {"schema": contract.response}
@@ -143,12 +172,26 @@ def _responses(
         problems.update(_IDEMPOTENT)
     for name, fault_status in mapping.legacy.faults.items():
         problems[str(fault_status)] = f"SOAP fault {name}"
-    for status, description in sorted(problems.items()):
-        responses[status] = {
-            "description": description,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"{COMPONENTS}{PROBLEM}"}}},
+    answers: dict[str, Answer] = {s: (description, {}) for s, description in problems.items()}
+    for status, answer in gate_answers.items():
+        answers[status] = _either(answers[status], answer) if status in answers else answer
+    for status, (description, headers) in sorted(answers.items()):
+        responses[status] = {"description": description}
+        if headers:
+            responses[status]["headers"] = headers
+        responses[status]["content"] = {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"{COMPONENTS}{PROBLEM}"}}
         }
     return responses
+
+
+def _either(first: Answer, second: Answer) -> Answer:
+    """One status for two causes (a SOAP fault mapped to 403, and a missing scope): a
+    header only one of them sends is not required of the status."""
+    headers = {
+        name: {**header, "required": False} for name, header in {**first[1], **second[1]}.items()
+    }
+    return f"{first[0]}; or: {second[0]}", headers
 
 
 def response_example(route: CompiledRoute, enumerations: Enumerations) -> Any:
@@ -157,5 +200,5 @@ def response_example(route: CompiledRoute, enumerations: Enumerations) -> Any:
     if output_type is None:
         return None
     sample = sample_type(output_type, enumerations)
-    result = to_json(sample, route.mapping.legacy.decimals, output_type)  # type: ignore[arg-type]
+    result = to_json(sample, route.mapping.legacy.decimals, output_type)
     return shape(route.response, result)

@@ -140,7 +140,7 @@ def test_auth_default_is_any_authenticated_caller(tmp_path: Path) -> None:
             "auth.default.RouteAuth.scopes: 'a\"b' is not a scope",
         ),
         ("auth: [", "is not valid YAML"),
-        ("", "is empty; a settings file needs auth, rate_limits or limits"),
+        ("", "is empty; a settings file needs auth, rate_limits, limits or legacy"),
     ],
 )
 def test_each_problem_names_its_field(tmp_path: Path, document: Any, expected: str) -> None:

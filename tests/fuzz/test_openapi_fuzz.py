@@ -12,6 +12,10 @@ and checks the answers:
   from the legacy system (`X-Facade-Backend: legacy`, a SOAP fault it chose), such as
   404 for an unknown customer.
 
+A second, smaller run serves the same routes under a facade.yaml with API keys, a default
+scope and a rate limit, and cycles the caller's credential (none, a wrong key, a key without
+the scope, a key with it): its 401, 403 and 429 answers must be documented too.
+
 Bounded by examples per operation, so the run stays well under a minute.
 """
 
@@ -19,11 +23,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import identity
 import pytest
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, given, settings
 from processes import mock_and_facade
 from schemathesis import GenerationMode
@@ -133,3 +140,57 @@ def test_every_path_answers_405_with_its_real_methods(facade: str, schema: Any) 
                 assert answer.status_code == 405, (method, path, answer.text)
                 listed = {m.strip() for m in answer.headers["allow"].split(",")}
                 assert listed == allowed, (method, path, listed)
+
+
+READER, STRANGER = "reader-" + "5" * 32, "stranger-" + "6" * 32
+CREDENTIALS: tuple[dict[str, str], ...] = (
+    {},  # 401: the routes need a caller
+    {"x-api-key": "guess-" + "7" * 32},  # 401: not a key
+    {"x-api-key": STRANGER},  # 403: no scope
+    {"x-api-key": READER},  # admitted, until get-customer's bucket is empty (429)
+)
+SECURED_EXAMPLES = 16
+"""Cases per operation, credentials taking turns: 7 operations x 16 cases."""
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    keys = [
+        {"name": "reader", "sha256": identity.sha256(READER), "scopes": ["customers:read"]},
+        {"name": "stranger", "sha256": identity.sha256(STRANGER)},
+    ]
+    config = {
+        "auth": {"default": {"scopes": ["customers:read"]}, "api_keys": {"keys": keys}},
+        "rate_limits": {"routes": {"get-customer": {"rate": 0.001, "burst": 2}}},
+    }
+    path = Path(tmp_path_factory.mktemp("secured")) / "facade.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    with mock_and_facade(extra_env={"FACADE_CONFIG": str(path)}) as base:
+        yield base
+
+
+def test_fuzzed_requests_with_credentials_get_documented_answers(secured: str) -> None:
+    schema = schemathesis.openapi.from_url(secured + "/openapi.json")
+    statuses: Counter[int] = Counter()
+    for operation in operations(schema):
+        turn = 0
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        @settings(
+            max_examples=SECURED_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: Any) -> None:
+            nonlocal turn
+            headers = CREDENTIALS[turn % len(CREDENTIALS)]
+            turn += 1
+            response = case.call(base_url=secured, headers=headers)
+            statuses[response.status_code] += 1
+            case.validate_response(response, checks=CHECKS[:-1])
+
+        run()
+    assert {401, 403, 429} <= set(statuses), statuses  # each refusal was met, and documented
+    assert not [status for status in statuses if status >= 500], statuses

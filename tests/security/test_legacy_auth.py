@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+import signal
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,9 @@ import yaml
 from bursts import Answer, burst_client
 from facades import facade_for
 from lxml import etree
+from processes import free_port, process
 from pytest_httpserver import HTTPServer
+from reloading import wait_for
 from servers import serve_in_thread
 from typer.testing import CliRunner
 from werkzeug import Request, Response
@@ -31,11 +34,13 @@ from wsdls import envelope
 
 from facade.app import create_app
 from facade.cli import app as cli
+from facade.config.loader import load_config
 from facade.errors import ConfigError
 from facade.mapping.loader import load_mappings
 from facade.routetable import build_route_table
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
+from facade.sources import build_from_folders
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CRM = "http://example.com/crm"
@@ -447,3 +452,180 @@ def test_a_burst_gets_a_fresh_token_and_its_own_headers_per_call(
         nonces.add(nonce)
     assert pairs == {(f"tenant-{i}", str(i)) for i in range(BURST)}  # none lost or mixed up
     assert len(nonces) == BURST
+
+
+# Per WSDL, from facade.yaml's `legacy:` section: a route's own `legacy.auth` wins whole
+
+
+BASIC = {"basic": {"username": "${CRM_USER}", "password": "${CRM_PASSWORD}"}}
+ENV = {"CRM_USER": "facade", "CRM_PASSWORD": PASSWORD, "WSSE_PASSWORD": "route-" + PASSWORD}
+
+
+def basic_sent(recorder: Recorder, index: int) -> str | None:
+    header = recorder.requests[index].headers.get("Authorization")
+    return None if header is None else base64.b64decode(header.split()[1]).decode()
+
+
+def routes(address: str) -> dict[str, dict[str, Any]]:
+    """Three routes of crm.wsdl: one saying nothing, one with its own credentials, one
+    saying it sends none."""
+    own = {"username_token": {"username": "route", "password": "${WSSE_PASSWORD}"}}
+    return {
+        "plain": mapping(address),
+        "own": with_path(mapping(address, auth=own), "/v1/own/{id}"),
+        "none": with_path(mapping(address, auth={}), "/v1/none/{id}"),
+    }
+
+
+def with_path(document: dict[str, Any], path: str) -> dict[str, Any]:
+    return {**document, "route": {**document["route"], "path": path}}
+
+
+def test_the_wsdls_credentials_reach_routes_without_their_own(
+    tmp_path: Path, httpserver: HTTPServer, recorder: Recorder
+) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    config = {"legacy": {"crm.wsdl": {"auth": BASIC}}}
+    with facade_for(folder, routes(httpserver.url_for("/crm")), ENV, config=config) as url:
+        for path in ("/v1/customers/1", "/v1/own/1", "/v1/none/1"):
+            answer = httpx.get(url + path)
+            assert answer.status_code == 200, (path, answer.text)
+    assert basic_sent(recorder, 0) == f"facade:{PASSWORD}"  # ${VAR} in the username too
+    assert basic_sent(recorder, 1) is None  # its own section wins whole: no basic
+    assert token_of(recorder.bodies[1]).findtext("{*}Password") == "route-" + PASSWORD
+    assert basic_sent(recorder, 2) is None  # `auth: {}`: no credentials at all
+    assert b"UsernameToken" not in recorder.bodies[0] + recorder.bodies[2]
+
+
+def test_a_password_file_is_read_relative_to_facade_yaml(
+    tmp_path: Path, httpserver: HTTPServer, recorder: Recorder
+) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    (tmp_path / "crm-password").write_text(PASSWORD + "\n", encoding="utf-8")
+    auth = {"username_token": {"username": "facade", "password": "file:crm-password"}}
+    config = {"legacy": {"crm.wsdl": {"auth": auth}}}
+    documents = {"get-customer": mapping(httpserver.url_for("/crm"))}
+    with facade_for(folder, documents, {}, config=config) as url:
+        assert httpx.get(url + "/v1/customers/1").json() == {"id": 1, "name": "Ada"}
+    token = token_of(recorder.bodies[0])
+    assert token.findtext("{*}Username") == "facade"
+    assert token.findtext("{*}Password") == PASSWORD  # the file's newline left out
+
+
+def test_the_wsdls_client_certificate_reaches_a_tls_backend(
+    tmp_path: Path, tls_backend: tuple[HTTPServer, trustme.CA, Recorder]
+) -> None:
+    server, ca, recording = tls_backend
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    tls = write_pems(tmp_path, ca)  # beside facade.yaml
+    config = {"legacy": {"crm.wsdl": {"auth": {"tls": tls}}}}
+    documents = {"get-customer": mapping(server.url_for("/crm"))}
+    with facade_for(folder, documents, {}, config=config) as url:
+        answer = httpx.get(url + "/v1/customers/1")
+    assert answer.status_code == 200, answer.text
+    peer = recording.requests[0].environ["SSL_CLIENT_CERT"]
+    assert ssl.PEM_cert_to_DER_cert(peer) == ssl.PEM_cert_to_DER_cert(
+        (tmp_path / "client.pem").read_text()
+    )
+
+
+def test_a_build_of_the_folders_applies_them_as_serve_and_reload_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WSSE_PASSWORD", ENV["WSSE_PASSWORD"])  # the mappings read os.environ
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    for name, document in routes("http://127.0.0.1:9/crm").items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    (tmp_path / "facade.yaml").write_text(yaml.safe_dump({"legacy": {"crm.wsdl": {"auth": BASIC}}}))
+    config = load_config(tmp_path / "facade.yaml", ENV)
+    built = build_from_folders(folder, ROOT / "wsdl", config)
+    auth = {route.name: route.mapping.legacy.auth for route in built.table}
+    assert auth["plain"] == config.legacy["crm.wsdl"]
+    assert auth["own"].basic is None and auth["own"].username_token is not None
+    assert auth["none"].basic is None and auth["none"].username_token is None
+    assert PASSWORD not in repr(config) + repr(auth)  # Secret('***') wherever it is shown
+
+
+# What `facade check --config` refuses in the per-WSDL section
+
+
+def check_config(tmp_path: Path, config: dict[str, Any], env: dict[str, str] | None = None) -> str:
+    folder = tmp_path / "mappings"
+    folder.mkdir(exist_ok=True)
+    document = mapping("http://127.0.0.1:9/crm")
+    (folder / "get-customer.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    (tmp_path / "facade.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    args = ["check", "--mappings", str(folder), "--wsdl", str(ROOT / "wsdl")]
+    args += ["--config", str(tmp_path / "facade.yaml")]
+    result = CliRunner().invoke(cli, args, env=env or {})
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
+def test_check_refuses_a_wsdl_no_mapping_names(tmp_path: Path) -> None:
+    output = check_config(
+        tmp_path, {"legacy": {"crm.wsdl": {"auth": BASIC}, "erp.wsdl": {"auth": BASIC}}}, ENV
+    )
+    assert (
+        f"{tmp_path / 'facade.yaml'}: legacy.erp.wsdl: no mapping names the WSDL 'erp.wsdl' "
+        "in legacy.wsdl (they name: crm.wsdl)"
+    ) in output
+    assert "legacy.crm.wsdl" not in output
+
+
+def test_check_refuses_a_literal_secret_in_facade_yaml(tmp_path: Path) -> None:
+    auth = {"basic": {"username": "u", "password": PASSWORD}}
+    output = check_config(tmp_path, {"legacy": {"crm.wsdl": {"auth": auth}}})
+    assert "facade.yaml: legacy.crm.wsdl.auth.basic.password: is written literally" in output
+    assert PASSWORD not in output
+
+
+def test_check_reports_secrets_and_files_that_cannot_be_read(tmp_path: Path) -> None:
+    auth = {
+        "basic": {"username": "u", "password": "${CRM_PASSWORD}"},
+        "username_token": {"username": "u", "password": "file:missing-password"},
+        "tls": {"ca": "missing-ca.pem"},
+    }
+    output = check_config(tmp_path, {"legacy": {"crm.wsdl": {"auth": auth}}})
+    assert (
+        "legacy.crm.wsdl.auth.basic.password: environment variable CRM_PASSWORD is not set"
+        in output
+    )
+    assert "legacy.crm.wsdl.auth.username_token.password: cannot read" in output
+    assert "legacy.crm.wsdl.auth.tls.ca:" in output
+
+
+def test_check_refuses_an_unknown_key_with_its_place(tmp_path: Path) -> None:
+    output = check_config(
+        tmp_path, {"legacy": {"crm.wsdl": {"auth": BASIC, "soap_header": {}}}}, ENV
+    )
+    assert "legacy.crm.wsdl.soap_header: unknown key; allowed here: auth" in output
+
+
+@pytest.mark.e2e
+def test_facade_serve_applies_them_at_start_and_after_a_reload(
+    tmp_path: Path, httpserver: HTTPServer, recorder: Recorder
+) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    address = httpserver.url_for("/crm")
+    (folder / "plain.yaml").write_text(yaml.safe_dump(mapping(address)), encoding="utf-8")
+    (tmp_path / "facade.yaml").write_text(yaml.safe_dump({"legacy": {"crm.wsdl": {"auth": BASIC}}}))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["serve", "--port", str(port), "--mappings", str(folder), "--wsdl", str(ROOT / "wsdl")]
+    args += ["--config", str(tmp_path / "facade.yaml")]
+    with process(args, f"{base}/readyz", ENV) as running:
+        assert httpx.get(base + "/v1/customers/1").status_code == 200
+        added = with_path(mapping(address), "/v1/added/{id}")
+        (folder / "added.yaml").write_text(yaml.safe_dump(added), encoding="utf-8")
+        running.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: httpx.get(base + "/v1/added/1").status_code == 200, "the added route")
+    assert {basic_sent(recorder, i) for i in range(len(recorder.requests))} == {
+        f"facade:{PASSWORD}"
+    }
+    assert len(recorder.requests) >= 2

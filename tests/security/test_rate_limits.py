@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,3 +118,13 @@ def test_refused_credentials_spend_their_addresses_bucket(base: str) -> None:
     statuses = [httpx.get(base + "/v1/guarded/8", headers=bad).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]  # guessing keys is limited like an anonymous caller
     assert get(base, "/v1/guarded/8", "alice").status_code == 200  # a valid key: its own
+
+
+def test_a_mappings_own_rate_limit_applies_without_a_settings_file(tmp_path: Path) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    mappings = {"own": route("/v1/own", rate_limit={"rate": 0.01, "burst": 2})}
+    with facade_for(folder, mappings, {}) as url:
+        statuses = [httpx.get(url + "/v1/own/1").status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert httpx.get(url + "/v1/own/1").headers["ratelimit-limit"] == "2"
