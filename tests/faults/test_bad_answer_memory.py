@@ -50,15 +50,26 @@ def test_memory_stays_flat_for_a_bad_answer(
     with facade_for(tmp_path, mappings, env, ONE_CALL_EACH) as url, httpx.Client() as client:
         for _ in range(5):  # warm up: pools, caches of the libraries
             client.get(f"{url}/v1/customers/1")
+        # tracemalloc sees the whole test process: another thread's allocation may land in
+        # one window, while a leak of 30 bad answers shows in every window
+        windows = [_window(client, f"{url}/v1/customers/1")]
+        if windows[0][1] >= MiB:
+            windows.append(_window(client, f"{url}/v1/customers/1"))
+    for answers, _kept, held in windows:
+        assert answers == {f"urn:facade:problem:{slug}"}
+        assert held < 8 * CAP  # none is held in full past the cap
+    assert min(kept for _, kept, _ in windows) < MiB  # 30 bad answers leave nothing behind
+
+
+def _window(client: httpx.Client, url: str) -> tuple[set[str], int, int]:
+    """The problem types of 30 calls, the bytes they left allocated, and their peak."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        answers = {client.get(url).json()["type"] for _ in range(30)}
         gc.collect()
-        tracemalloc.start()
-        try:
-            before, _ = tracemalloc.get_traced_memory()
-            answers = {client.get(f"{url}/v1/customers/1").json()["type"] for _ in range(30)}
-            gc.collect()
-            after, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    assert answers == {f"urn:facade:problem:{slug}"}
-    assert after - before < MiB  # 30 bad answers leave nothing behind
-    assert peak - before < 8 * CAP  # and none is held in full past the cap
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return answers, after - before, peak - before
