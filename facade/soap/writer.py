@@ -41,6 +41,7 @@ from facade.soap.zeep_private import (
     addressing_action,
     complex_particle,
     custom_prefixes,
+    flat_elements,
     is_body_wrapped,
     is_document_message,
     nested_particles,
@@ -340,7 +341,7 @@ class _Compiler:
     def _particles(self, particle: Any) -> list[_ElementWriter]:
         if type(particle) not in (Sequence, All) or particle.max_occurs != 1:
             raise Unsupported(f"{type(particle).__name__} content")
-        elements = _flat_elements(particle)
+        elements = flat_elements(particle, Unsupported)
         if [name for name, _ in elements] != [name for name, _ in particle.elements]:
             raise Unsupported("generated member names")
         return [self.element(element, name) for name, element in elements]
@@ -356,20 +357,6 @@ class _Compiler:
                 raise Unsupported("attribute of a complex type")
             writers.append(_AttributeWriter(name, attribute, simple_text(attribute.type)))
         return writers
-
-
-def _flat_elements(particle: Any) -> list[tuple[str, Any]]:
-    """The elements of a sequence or all, nested single sequences flattened as zeep
-    renders them."""
-    result: list[tuple[str, Any]] = []
-    for name, child in nested_particles(particle):
-        if isinstance(child, Element):
-            result.append((str(name), child))
-        elif name is None and type(child) is Sequence and child.max_occurs == 1:
-            result.extend(_flat_elements(child))
-        else:
-            raise Unsupported(f"{type(child).__name__} in a sequence")
-    return result
 
 
 def simple_text(xsd_type: Any) -> Text:

@@ -22,6 +22,8 @@ from typing import Any
 
 from lxml import etree
 from zeep.wsdl.messages.soap import DocumentMessage
+from zeep.xsd import Element
+from zeep.xsd import Sequence as XsdSequence
 from zeep.xsd.context import XmlParserContext
 from zeep.xsd.types import builtins
 from zeep.xsd.valueobjects import CompoundValue
@@ -133,6 +135,21 @@ def nested_particles(particle: Any) -> list[tuple[str | None, Any]]:
     choices and groups away.
     """
     return [(name, child) for name, child in particle.elements_nested]
+
+
+def flat_elements(particle: Any, refuse: type[Exception]) -> list[tuple[str, Any]]:
+    """The elements of a sequence, nested single sequences flattened as zeep reads and
+    writes them; anything else in it (a choice, a group, a repeated sequence) raises
+    `refuse` naming it."""
+    result: list[tuple[str, Any]] = []
+    for name, child in nested_particles(particle):
+        if isinstance(child, Element):
+            result.append((str(name), child))
+        elif name is None and type(child) is XsdSequence and child.max_occurs == 1:
+            result.extend(flat_elements(child, refuse))
+        else:
+            raise refuse(f"{type(child).__name__} in a sequence")
+    return result
 
 
 def soapenc_array_attribute(xsd_type: Any) -> Any | None:

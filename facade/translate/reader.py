@@ -37,6 +37,7 @@ from zeep.xsd.types import builtins
 from facade.soap.operations import SoapOperation
 from facade.soap.zeep_private import (
     complex_particle,
+    flat_elements,
     is_body_wrapped,
     is_document_message,
     nested_particles,
@@ -379,7 +380,9 @@ class _Compiler:
         if type(particle) not in (Sequence, All) or particle.max_occurs != 1:
             raise Unsupported(f"{type(particle).__name__} content")
         reader.ordered = type(particle) is Sequence
-        elements = _flat_elements(particle) if reader.ordered else _all_elements(particle)
+        elements = (
+            flat_elements(particle, Unsupported) if reader.ordered else _all_elements(particle)
+        )
         if [name for name, _ in elements] != [name for name, _ in particle.elements]:
             raise Unsupported("generated member names")
         reader.fields = tuple(self.element(element, name) for name, element in elements)
@@ -400,19 +403,6 @@ class _Compiler:
             convert = simple_converter(attribute.type, self.decimals, typed=False)
             readers.append(_AttributeReader(name, attribute, convert, self.decimals))
         return readers
-
-
-def _flat_elements(particle: Any) -> list[tuple[str, Any]]:
-    """The elements of a sequence, nested single sequences flattened as zeep reads them."""
-    result: list[tuple[str, Any]] = []
-    for name, child in nested_particles(particle):
-        if isinstance(child, Element):
-            result.append((str(name), child))
-        elif name is None and type(child) is Sequence and child.max_occurs == 1:
-            result.extend(_flat_elements(child))
-        else:
-            raise Unsupported(f"{type(child).__name__} in a sequence")
-    return result
 
 
 def _all_elements(particle: Any) -> list[tuple[str, Any]]:
