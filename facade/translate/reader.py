@@ -34,6 +34,7 @@ from zeep.xsd import AnySimpleType, ComplexType, Element, Sequence
 from zeep.xsd.elements import All, Attribute
 from zeep.xsd.types import builtins
 
+from facade.errors import BackendUnexpectedResponse
 from facade.soap.operations import SoapOperation
 from facade.soap.zeep_private import (
     complex_particle,
@@ -44,14 +45,14 @@ from facade.soap.zeep_private import (
     soapenc_array_attribute,
 )
 from facade.translate.response import (
-    ENCODABLE_INTEGERS,
     DecimalStyle,
     _decimal,
     _empty,
+    bounded_integer,
+    integer_range,
     to_json,
 )
 from facade.types import JSON
-from facade.xsdtypes import INTEGER_RANGES, builtin_name
 
 Convert = Callable[[str], JSON]
 
@@ -452,7 +453,7 @@ def simple_converter(xsd_type: Any, decimals: DecimalStyle, *, typed: bool) -> C
         return str
     hint = xsd_type if typed else None
     if method in _INTEGER:  # zeep's own int(text), checked against the type's range
-        low, high = INTEGER_RANGES.get(builtin_name(hint), (None, None))
+        low, high = integer_range(hint)
         return partial(_integer, low=low, high=high)
 
     def generic(text: str) -> JSON:
@@ -470,15 +471,12 @@ def simple_converter(xsd_type: Any, decimals: DecimalStyle, *, typed: bool) -> C
 
 
 def _integer(text: str, low: int | None, high: int | None) -> JSON:
-    """The integer as the zeep path answers it (`to_json`: digits beyond 64 bits), with
-    the range of its type looked up once, when compiling; out of that range the zeep path
-    answers a 502, so this reply is left to it."""
-    value = int(text)
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise Declined(f"{text!r} is outside its type's range")
-    if not ENCODABLE_INTEGERS[0] <= value <= ENCODABLE_INTEGERS[1]:
-        return str(value)
-    return value
+    """The integer as the zeep path answers it, with its type's range looked up once, when
+    compiling; out of that range the zeep path answers a 502, so this reply is left to it."""
+    try:
+        return bounded_integer(int(text), low, high)
+    except BackendUnexpectedResponse:
+        raise Declined(f"{text!r} is outside its type's range") from None
 
 
 def _fast(pattern: re.Pattern[str], fast: Convert, slow: Convert) -> Convert:

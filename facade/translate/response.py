@@ -78,9 +78,17 @@ which the documented schema of the unbounded XSD integer types allows."""
 
 
 def _integer(value: int, xsd_type: Any) -> JSON:
+    return bounded_integer(value, *integer_range(xsd_type))
+
+
+def integer_range(xsd_type: Any) -> tuple[int | None, int | None]:
+    """The lowest and highest value of an XSD integer type (None: unbounded)."""
+    return INTEGER_RANGES.get(builtin_name(xsd_type), (None, None))
+
+
+def bounded_integer(value: int, low: int | None, high: int | None) -> JSON:
     """The integer, or its digits beyond 64 bits; a value outside its XSD type's range
     (`<Id>99999999999</Id>` for an xs:int) is a reply that does not match the WSDL."""
-    low, high = INTEGER_RANGES.get(builtin_name(xsd_type), (None, None))
     if (low is not None and value < low) or (high is not None and value > high):
         raise BackendUnexpectedResponse()
     if not ENCODABLE_INTEGERS[0] <= value <= ENCODABLE_INTEGERS[1]:
