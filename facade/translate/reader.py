@@ -21,6 +21,7 @@ might take for a member by its local name, a value that does not parse) is refus
 
 from __future__ import annotations
 
+import abc
 import re
 import threading
 from collections.abc import Callable
@@ -134,11 +135,11 @@ def compile_reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyRea
 # processing instructions never reach here: the facade's parser drops them.
 
 
-class _TypeReader:
+class _TypeReader(abc.ABC):
     """Reads an element's content by its type; `empty()` is the JSON of zeep's None."""
 
-    def read(self, node: etree._Element, allow_none: bool) -> JSON:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def read(self, node: etree._Element, allow_none: bool) -> JSON: ...
 
     def empty(self) -> JSON:
         return None
