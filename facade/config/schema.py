@@ -8,26 +8,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from facade.config.models import SettingsFile
+from facade.mapping.schema import model_json_schema, rendered
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "facade.schema.json"
 SCHEMA_ID = "urn:facade:settings-schema"
 
 
 def settings_json_schema() -> dict[str, Any]:
-    schema = SettingsFile.model_json_schema()
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        **schema,
-        "title": "Strangler facade settings file (facade.yaml)",
-    }
+    return model_json_schema(
+        SettingsFile, SCHEMA_ID, "Strangler facade settings file (facade.yaml)"
+    )
 
 
 def render() -> bytes:
-    return orjson.dumps(settings_json_schema(), option=orjson.OPT_INDENT_2) + b"\n"
+    return rendered(settings_json_schema())
 
 
 if __name__ == "__main__":

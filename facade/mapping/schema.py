@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
 from facade.mapping.models import MappingFile
 
@@ -20,17 +21,27 @@ SCHEMA_ID = "urn:facade:mapping-schema"
 
 
 def mapping_json_schema() -> dict[str, Any]:
-    schema = MappingFile.model_json_schema()
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        **schema,
-        "title": "Strangler facade mapping file",
-    }
+    return model_json_schema(MappingFile, SCHEMA_ID, "Strangler facade mapping file")
 
 
 def render() -> bytes:
-    return orjson.dumps(mapping_json_schema(), option=orjson.OPT_INDENT_2) + b"\n"
+    return rendered(mapping_json_schema())
+
+
+def model_json_schema(model: type[BaseModel], schema_id: str, title: str) -> dict[str, Any]:
+    """A model's JSON Schema as the project ships it: draft 2020-12, with an id and title
+    (the mapping format's and facade.yaml's alike)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id,
+        **model.model_json_schema(),
+        "title": title,
+    }
+
+
+def rendered(schema: dict[str, Any]) -> bytes:
+    """The file's bytes: indented, ending with a newline, so a regenerated file diffs."""
+    return orjson.dumps(schema, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 if __name__ == "__main__":
