@@ -28,10 +28,11 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from facade.auth.policy import PUBLIC, BucketSpec, Requirement, RouteLimit
 from facade.mapping.credentials import LegacyAuthSection
+from facade.strict import StrictModel
 
 ASYMMETRIC_ALGORITHMS = (
     "RS256",
@@ -86,11 +87,7 @@ def _scope_tokens(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RouteAuth(_Strict):
+class RouteAuth(StrictModel):
     """Who may call a route: any authenticated caller holding every one of `scopes`."""
 
     scopes: tuple[str, ...] = Field(
@@ -106,7 +103,7 @@ AuthRequirement = Literal["public"] | RouteAuth
 """`public` (anyone, credentials or not) or `{scopes: [...]}`."""
 
 
-class JwtSection(_Strict):
+class JwtSection(StrictModel):
     """Bearer tokens (JWT) signed by an identity provider whose public keys are a JWKS."""
 
     jwks_url: str | None = Field(
@@ -174,7 +171,7 @@ class JwtSection(_Strict):
         return self
 
 
-class ApiKey(_Strict):
+class ApiKey(StrictModel):
     """One API key, stored as the SHA-256 of the key (never the key itself)."""
 
     name: str = Field(description="Who holds the key: the principal's subject.", min_length=1)
@@ -195,7 +192,7 @@ class ApiKey(_Strict):
         return value
 
 
-class ApiKeysSection(_Strict):
+class ApiKeysSection(StrictModel):
     header: str = Field(
         default=DEFAULT_API_KEY_HEADER, description="Request header carrying the key."
     )
@@ -221,7 +218,7 @@ class ApiKeysSection(_Strict):
         return self
 
 
-class AuthSection(_Strict):
+class AuthSection(StrictModel):
     """Inbound authentication, for the whole process."""
 
     realm: str = Field(default="facade", description="Realm named in WWW-Authenticate.")
@@ -249,14 +246,14 @@ class AuthSection(_Strict):
         return self
 
 
-class Bucket(_Strict):
+class Bucket(StrictModel):
     """A token bucket: `rate` requests per second on average, bursts up to `burst`."""
 
     rate: float = Field(gt=0, description="Requests per second refilled.")
     burst: int = Field(ge=1, description="Requests a caller may make at once.")
 
 
-class RateLimitsSection(_Strict):
+class RateLimitsSection(StrictModel):
     """Token buckets per caller (principal, or client address when anonymous) and route."""
 
     default: Bucket | None = Field(
@@ -281,7 +278,7 @@ class RateLimitsSection(_Strict):
         return value
 
 
-class LimitsSection(_Strict):
+class LimitsSection(StrictModel):
     """What a client's request may weigh before anything reads it."""
 
     max_body_bytes: int | None = Field(
@@ -307,7 +304,7 @@ class LimitsSection(_Strict):
     )
 
 
-class LegacyDefaults(_Strict):
+class LegacyDefaults(StrictModel):
     """What every route of one WSDL sends its legacy system, unless its mapping has its
     own `legacy.auth` (which then applies whole, in place of this one)."""
 
@@ -319,7 +316,7 @@ class LegacyDefaults(_Strict):
     )
 
 
-class SettingsFile(_Strict):
+class SettingsFile(StrictModel):
     """The facade's settings file: one per process, named by --config or FACADE_CONFIG."""
 
     auth: AuthSection | None = Field(

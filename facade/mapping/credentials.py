@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+from facade.strict import StrictModel
 
 SECRET_REFERENCE = r"^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|file:.+)$"  # noqa: S105 - a pattern
 """A secret is named, never written: `${VAR}` (an environment variable) or `file:PATH` (a
@@ -33,7 +30,7 @@ def _secret_reference(value: str) -> str:
     return value
 
 
-class UsernameTokenSection(_Strict):
+class UsernameTokenSection(StrictModel):
     """WS-Security UsernameToken in the SOAP header of every call (OASIS WSS 1.0)."""
 
     username: str = Field(min_length=1, description="The user name; `${VAR}` expands.")
@@ -53,7 +50,7 @@ class UsernameTokenSection(_Strict):
     _password = field_validator("password")(_secret_reference)
 
 
-class BasicAuthSection(_Strict):
+class BasicAuthSection(StrictModel):
     """HTTP basic authentication (`Authorization: Basic ...`) on every call."""
 
     username: str = Field(min_length=1, description="The user name; `${VAR}` expands.")
@@ -66,7 +63,7 @@ class BasicAuthSection(_Strict):
     _password = field_validator("password")(_secret_reference)
 
 
-class TlsSection(_Strict):
+class TlsSection(StrictModel):
     """TLS toward the legacy address (https): a client certificate and the CAs trusted.
     Paths are PEM files, relative to the mapping file."""
 
@@ -91,7 +88,7 @@ class TlsSection(_Strict):
         return self
 
 
-class LegacyAuthSection(_Strict):
+class LegacyAuthSection(StrictModel):
     """How the facade proves itself to the legacy system; any combination."""
 
     username_token: UsernameTokenSection | None = Field(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from facade.config.models import AuthRequirement, Bucket
 from facade.durations import seconds
@@ -34,6 +34,7 @@ from facade.migration.compare import PathSyntaxError, parse_path
 from facade.net.headers import is_hop_by_hop
 from facade.net.seam import DEFAULT_MAX_REPLY_BYTES
 from facade.paths import is_template, path_parameters
+from facade.strict import StrictModel
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 SAFE_METHODS = frozenset({"GET"})
@@ -45,11 +46,7 @@ _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RouteSection(_Strict):
+class RouteSection(StrictModel):
     """The REST side: what clients call."""
 
     method: HttpMethod = Field(description="HTTP method of the route.")
@@ -86,7 +83,7 @@ class RouteSection(_Strict):
 _CLARK_NAME = re.compile(r"^(\{[^{}\s]+\})?[A-Za-z_][A-Za-z0-9._-]*$")
 
 
-class LegacySection(_Strict):
+class LegacySection(StrictModel):
     """The SOAP side: which operation serves the route and how values travel."""
 
     wsdl: str = Field(description="A WSDL file in the wsdl folder, e.g. `crm.wsdl`.")
@@ -175,7 +172,7 @@ class LegacySection(_Strict):
         return value
 
 
-class NewSection(_Strict):
+class NewSection(StrictModel):
     """The route's new implementation: an HTTP service (`url`) or a Python function
     (`handler`), exactly one of them."""
 
@@ -256,7 +253,7 @@ class NewSection(_Strict):
         return self
 
 
-class CompareSection(_Strict):
+class CompareSection(StrictModel):
     """How shadow mode compares the two answers. Paths are dotted names with `[*]` for every
     item of an array: `updatedAt`, `customer.address`, `lines[*].etag`."""
 
@@ -309,7 +306,7 @@ def _path(text: str) -> None:
         raise ValueError(str(exc)) from None
 
 
-class GuardSection(_Strict):
+class GuardSection(StrictModel):
     """Thresholds that flip a route in canary or new back to legacy by themselves (and mark a
     shadow route failing): the new side's error rate over its last `window` calls, the shadow
     mismatch rate over the last `window` comparisons."""
@@ -347,7 +344,7 @@ class GuardSection(_Strict):
         return self
 
 
-class RampSection(_Strict):
+class RampSection(StrictModel):
     """A canary that promotes itself: `step` percent more every `every`, while its guard
     holds and at least `min_calls` calls reached the new side since the last step."""
 
@@ -376,7 +373,7 @@ class RampSection(_Strict):
         return value
 
 
-class MigrationSection(_Strict):
+class MigrationSection(StrictModel):
     """Which backend serves the route, how callers move to the new side, and how shadow
     mode compares the two."""
 
@@ -451,7 +448,7 @@ class MigrationSection(_Strict):
         return self
 
 
-class Invalidation(_Strict):
+class Invalidation(StrictModel):
     """A route whose entries a successful write purges, narrowed by parameter values."""
 
     route: str = Field(
@@ -473,7 +470,7 @@ class Invalidation(_Strict):
 _TTL_ONLY = ("vary", "public", "stale_if_error", "stale_while_revalidate", "allow_bypass")
 
 
-class CacheSection(_Strict):
+class CacheSection(StrictModel):
     """Successful answers of a safe route served from the facade's cache for `ttl` seconds;
     on a write route, the cached routes its success makes wrong (`invalidates`)."""
 
@@ -537,7 +534,7 @@ class CacheSection(_Strict):
         return self
 
 
-class ResilienceSection(_Strict):
+class ResilienceSection(StrictModel):
     """How the facade protects the route's backends beyond the process-wide settings."""
 
     idempotency: bool | None = Field(
@@ -550,7 +547,7 @@ class ResilienceSection(_Strict):
     )
 
 
-class MappingFile(_Strict):
+class MappingFile(StrictModel):
     """One route: a REST endpoint bound to one SOAP operation, and its new implementation."""
 
     name: str | None = Field(
