@@ -42,9 +42,8 @@ from facade.soap.zeep_private import (
     complex_particle,
     custom_prefixes,
     flat_elements,
-    is_body_wrapped,
-    is_document_message,
     nested_particles,
+    single_document_body,
     soapenc_array_attribute,
 )
 
@@ -114,13 +113,7 @@ class _Output:
 def compile_writer(operation: SoapOperation) -> RequestWriter:
     """The operation's writer, or Unsupported saying what the writer cannot write."""
     zeep_operation = operation.zeep_operation
-    message = zeep_operation.input
-    if message is None or message.body is None:
-        raise Unsupported("the operation has no request body")
-    if not is_document_message(message):
-        raise Unsupported("rpc-style message")
-    if is_body_wrapped(message):
-        raise Unsupported("document message of several parts")
+    body = single_document_body(zeep_operation.input, Unsupported, "request")
     if operation.positional:
         raise Unsupported("a body of simple type")
     if addressing_action(zeep_operation):
@@ -130,7 +123,6 @@ def compile_writer(operation: SoapOperation) -> RequestWriter:
         raise Unsupported("client plugins, WS-Security or extra headers")
     if custom_prefixes(client):
         raise Unsupported("custom namespace prefixes")
-    body = message.body
     if not isinstance(body, Element) or not isinstance(body.type, ComplexType):
         raise Unsupported("the request body is not an element of complex type")
     writer = _Compiler().element(body, str(body.attr_name))

@@ -192,6 +192,18 @@ def is_document_message(message: Any) -> bool:
     return isinstance(message, DocumentMessage)
 
 
+def single_document_body(message: Any, refuse: type[Exception], side: str) -> Any:
+    """The body of a document-style message of one part (what the compiled reader and
+    writer handle), or `refuse` saying what the message is instead."""
+    if message is None or message.body is None:
+        raise refuse(f"the operation has no {side} body")
+    if not is_document_message(message):
+        raise refuse("rpc-style message")
+    if is_body_wrapped(message):
+        raise refuse("document message of several parts")
+    return message.body
+
+
 def custom_prefixes(client: Any) -> dict[str, str]:
     """The namespace prefixes set with `Client.set_ns_prefix`, which zeep declares on every
     request envelope (`client.wsdl.types._prefix_map_custom`)."""

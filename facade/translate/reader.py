@@ -40,9 +40,8 @@ from facade.soap.operations import SoapOperation
 from facade.soap.zeep_private import (
     complex_particle,
     flat_elements,
-    is_body_wrapped,
-    is_document_message,
     nested_particles,
+    single_document_body,
     soapenc_array_attribute,
 )
 from facade.translate.response import (
@@ -111,14 +110,7 @@ the stack; zeep reads the reply again and reports it its own way."""
 
 def compile_reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyReader:
     """The operation's reader, or Unsupported saying what the reader cannot read."""
-    output = operation.zeep_operation.output
-    if output is None or output.body is None:
-        raise Unsupported("the operation has no reply body")
-    if not is_document_message(output):
-        raise Unsupported("rpc-style message")
-    if is_body_wrapped(output):
-        raise Unsupported("document message of several parts")
-    body = output.body
+    body = single_document_body(operation.zeep_operation.output, Unsupported, "reply")
     if not isinstance(body, Element):
         raise Unsupported("the reply body is not an element")
     compiler = _Compiler(decimals)
