@@ -31,7 +31,7 @@ from facade.backends.handler import HandlerBackend, handler_threads
 from facade.backends.legacy import LegacyBackend
 from facade.backends.new import NewBackend
 from facade.backends.translator import LoopTranslator, ProcessTranslator, Translator
-from facade.cache.front import CacheFront, front_paths
+from facade.cache.front import CacheFront, front_route
 from facade.cache.http import CACHE_HEADER
 from facade.cache.keys import KeyReads, key_reads
 from facade.cache.peers import PurgeLog
@@ -179,7 +179,6 @@ def create_app(
             source.version or None,
             source.revisions,
             generation,
-            front_paths(by_path, guard.admits_all),
         )
 
     def adopt(configuration: Configuration, changes: Changes) -> None:
@@ -287,21 +286,19 @@ def _add_fronts(
     metrics: Metrics,
     compressor: Compressor,
 ) -> None:
-    """Two layers outside the whole stack the framework builds. Outermost, the cache front:
-    a fresh hit costs a path match, a key and a lookup. Then the mapped front: any other
-    mapped request goes through the facade's own middleware straight to its endpoint,
-    without the framework's error, telemetry, body-limit and routing layers (see
-    facade/dispatch.py); the facade's own paths still go the framework's way."""
+    """Mapped requests skip the whole stack the framework builds: the mapped front matches
+    them once and sends them through the cache front (a fresh hit costs a key and a lookup),
+    then the facade's own middleware, to their endpoint; the facade's own paths still go
+    the framework's way (see facade/dispatch.py)."""
     build = app.build_middleware_stack
 
     def around(endpoint: ASGIApp) -> ASGIApp:
         for middleware, options in own_middleware:
             endpoint = middleware(endpoint, **options)
-        return endpoint
+        return CacheFront(endpoint, metrics, compressor)
 
     def with_fronts() -> ASGIApp:
-        mapped = MappedFront(build(), MappedRoutes(current), own_paths(app.router.routes), around)
-        return CacheFront(mapped, lambda: current.configuration.front, metrics, compressor)
+        return MappedFront(build(), MappedRoutes(current), own_paths(app.router.routes), around)
 
     app.build_middleware_stack = with_fronts  # type: ignore[method-assign]
 
@@ -485,6 +482,8 @@ class _PathEndpoint:
         self.flags = flags
         methods = set(by_method) | ({"HEAD"} if "GET" in by_method else set())
         self.allowed = tuple(m for m in METHOD_ORDER if m in methods)
+        self.front_route = front_route(by_method, guard.admits_all)
+        """The GET route whose fresh hits the cache front answers (facade.cache.front)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

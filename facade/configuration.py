@@ -44,9 +44,6 @@ class Configuration:
     whose revision did not change kept its behaviour across a reload."""
     generation: int = 1
     """1 at start, one more per successful reload."""
-    front: tuple[Any, ...] = ()
-    """The paths whose fresh cache hits are answered before the framework's stack
-    (facade.cache.front.FrontPath), in matching order; empty when no route caches."""
 
 
 class Current:
