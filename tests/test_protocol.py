@@ -4,7 +4,9 @@ a head with a body of known length in one write."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
+import resource
 import socket
 import threading
 import time
@@ -12,11 +14,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bursts import burst_client
 from servers import serve_in_thread
 
 from facade.protocol import HttpProtocol
 
 BIG = b"x" * 1_000_000
+MEDIUM = bytes(range(256)) * 256
 HEAD_SEEN = threading.Event()
 """Set by a client once the head of a streamed answer reached it."""
 
@@ -38,6 +42,8 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
         await _answer(send, 200, b"hello")
     elif path == "/big":
         await _answer(send, 200, BIG)
+    elif path == "/medium":
+        await _answer(send, 200, MEDIUM)
     elif path == "/empty":
         await _answer(send, 200, b"")
     elif path == "/no-content":
@@ -203,3 +209,41 @@ def test_a_head_and_its_body_leave_in_one_write() -> None:
             time.sleep(0.01)
     assert answer.endswith(b"\r\n\r\nhello")
     assert _CountingProtocol.writes == [1]
+
+
+async def _burst(base: str, clients: int) -> collections.Counter[str]:
+    """`clients` callers at once, each on its own kept-alive connection, each asking for
+    a small answer, a HEAD, a 64 KiB answer and an empty one; counts what came back."""
+    seen: collections.Counter[str] = collections.Counter()
+
+    async def caller(client: Any) -> None:
+        for method, path, expected in (
+            ("GET", "/plain", b"hello"),
+            ("HEAD", "/plain", b""),
+            ("GET", "/medium", MEDIUM),
+            ("GET", "/empty", b""),
+        ):
+            answer = await client.request(method, path)
+            length = answer.headers["content-length"]
+            good = answer.status_code == 200 and answer.content == expected
+            good = good and length == str(len(b"hello" if method == "HEAD" else expected))
+            seen["right" if good else f"{method} {path}: {answer.status_code}"] += 1
+
+    async with burst_client(base, connections=clients) as client:
+        await asyncio.gather(*(caller(client) for _ in range(clients)))
+    return seen
+
+
+def test_a_burst_of_a_thousand_clients_gets_every_answer_whole() -> None:
+    clients = _clients_allowed(1000)  # each holds two descriptors here: its end and the server's
+    with serve_in_thread(app, http=HttpProtocol) as base:
+        seen = asyncio.run(_burst(base, clients))
+    assert seen == {"right": 4 * clients}
+
+
+def _clients_allowed(wanted: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2 * wanted + 100 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2 * wanted + 100, hard))
+        soft = 2 * wanted + 100
+    return min(wanted, (soft - 100) // 2)
