@@ -202,6 +202,7 @@ def serve(
     configuration keeps serving."""
     import uvicorn
 
+    from facade.protocol import HttpProtocol
     from facade.supervisor import serve_workers
 
     path, values = _config(config)
@@ -237,6 +238,7 @@ def serve(
         "log_level": "warning",
         "access_log": False,
         "server_header": False,  # names no server software to clients, and is one header less
+        "http": HttpProtocol,  # a head leaves in one write with its body (facade/protocol.py)
         # on SIGTERM, requests in flight get this long; then shadows drain (app lifespan)
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_seconds),
         # h11's own bound on a request head; the facade counts fields and bytes itself

@@ -13,10 +13,12 @@ configuration finishes on it while the next one sees the new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
@@ -44,6 +46,44 @@ class Configuration:
     whose revision did not change kept its behaviour across a reload."""
     generation: int = 1
     """1 at start, one more per successful reload."""
+    matcher: PathMatcher = field(init=False, repr=False, compare=False)
+    """The routes' paths as one pattern, compiled with the configuration (in a reload's
+    thread, never by the first request after it)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "matcher", PathMatcher(self.routes))
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<[^>]+>")
+
+
+class PathMatcher:
+    """The first of `routes` whose path matches a request, found by one regular expression
+    made of all their patterns in order: trying each route's own pattern in turn costs
+    about half a microsecond per route tried (90 us a request at 200 paths)."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
+        branches = (
+            f"(?P<_{index}>{_NAMED_GROUP.sub('(?:', route.path_regex.pattern)})"
+            for index, route in enumerate(self.routes)
+        )
+        self.pattern = re.compile("|".join(branches)) if self.routes else None
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """As trying each route's `matches` in order until one matches in full."""
+        if self.pattern is None or scope["type"] != "http":
+            return Match.NONE, {}
+        found = self.pattern.match(get_route_path(scope))
+        if found is None or found.lastgroup is None:
+            return Match.NONE, {}
+        # the branch that matched is the first route whose own pattern matches; its
+        # `matches` converts the parameters (a route after it is tried only if it refuses)
+        for route in self.routes[int(found.lastgroup[1:]) :]:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return match, child
+        return Match.NONE, {}
 
 
 class Current:
@@ -74,11 +114,8 @@ class MappedRoutes(BaseRoute):
         self.current = current
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        for route in self.current.configuration.routes:
-            match, child = route.matches(scope)
-            if match is Match.FULL:  # the endpoint is pinned in the child scope
-                return match, child
-        return Match.NONE, {}
+        # a full match only; the endpoint is pinned in the child scope
+        return self.current.configuration.matcher.matches(scope)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await scope["endpoint"](scope, receive, send)

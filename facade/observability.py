@@ -8,6 +8,7 @@ credentials are never logged.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -205,11 +206,32 @@ class Metrics:
         return merged
 
 
+class RequestIds:
+    """Fresh request ids: 32 hex digits, a random half drawn once per process and a counted
+    half, so no two requests of any worker share one while a request asks for no system
+    call (`os.urandom` is one each time). An id names a request in logs; it is no secret
+    (a client may choose its own)."""
+
+    def __init__(self) -> None:
+        self._start()
+        os.register_at_fork(after_in_child=self._start)  # a forked worker draws its own half
+
+    def _start(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._count = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
+new_request_id = RequestIds()
+
+
 def request_id_from(header_value: str | None) -> str:
     """The client's id when it is safe to log and forward, else a fresh one."""
     if header_value and _SANE_ID.match(header_value):
         return header_value
-    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's, for a fifth of its cost
+    return new_request_id()
 
 
 class ObservabilityMiddleware:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from jmespath.exceptions import JMESPathError
@@ -90,8 +90,9 @@ class ServedRoute:
         if mode in ("new", "canary", "shadow") and self.new is None:
             raise ValueError(f"route {self.name!r} is in mode {mode} but has no new backend")
 
-    @property
+    @cached_property
     def name(self) -> RouteName:
+        """The route's name (read several times by every request: looked up once)."""
         return self.compiled.name
 
     def setting(self) -> Setting:

@@ -13,6 +13,7 @@ import re
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
@@ -88,8 +89,9 @@ class CompiledRoute:
     """The request writer compiled from the operation's input schema; None where the schema
     has what the writer does not write, and zeep writes every request."""
 
-    @property
+    @cached_property
     def name(self) -> str:
+        """The mapping's name (read several times by every request: looked up once)."""
         return self.mapping.name
 
 

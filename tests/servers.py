@@ -19,8 +19,9 @@ STARTUP_TIMEOUT = 10.0  # seconds for uvicorn to start listening
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
+def serve_in_thread(app: Any, *, timeout: float = STARTUP_TIMEOUT, **options: Any) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 on a free port; yield its base URL; stop it on exit.
+    `options` go to uvicorn's Config (`http=...` for another protocol).
 
     The socket is bound here, before the thread starts, so the port is known and cannot be
     taken by another process in between.
@@ -30,7 +31,9 @@ def serve_in_thread(app: Any, *, timeout: float = STARTUP_TIMEOUT) -> Iterator[s
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         host, port = sock.getsockname()
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws="none")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", ws="none", **options
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from facade.backends.base import BackendReply
@@ -28,6 +27,7 @@ from facade.pipeline import ServedRoute, early_hit
 from facade.responses import BACKEND_HEADER
 
 JSON_TYPE = (b"content-type", b"application/json")
+REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.lower().encode()
 log = logging.getLogger("facade.cache")
 
 
@@ -65,36 +65,56 @@ class CacheFront:
         if route is not None and scope["method"] in ("GET", "HEAD"):
             started = time.perf_counter()
             try:
-                reply = self._hit(scope, route)
+                found = self._hit(scope, route)
             except Exception:  # the whole way still answers, and reports the failure
                 log.exception("cache front failed; the request goes the whole way")
-                reply = None
-            if reply is not None:
+                found = None
+            if found is not None:
                 request_id = request_id_for(scope)  # made only for a hit: the app makes its own
-                state = scope.setdefault("state", {})
-                state["request_id"] = request_id
+                scope["state"]["request_id"] = request_id
                 token = request_id_var.set(request_id)
                 try:
-                    sent = await self._represent(scope, route, reply)
-                    status = await _send(send, sent, request_id)
+                    status = await self._answer(send, scope["method"], *found, request_id)
                     record(self.metrics, scope, status, time.perf_counter() - started, request_id)
                 finally:
                     request_id_var.reset(token)
                 return
         await self.app(scope, receive, send)
 
+    async def _answer(
+        self,
+        send: Send,
+        method: str,
+        route: ServedRoute,
+        reply: BackendReply,
+        asked: Mapping[str, str],
+        request_id: str,
+    ) -> int:
+        """Sends the hit as `_PathEndpoint.answer` in facade.app would; returns the status.
+        Most hits are sent as they are kept (no coding to choose, no validator to compare):
+        their headers go out without a representation being made."""
+        size = len(reply.encoded)
+        if "if-none-match" in asked or self.compressor.varies(method, reply.status, size):
+            sent = await self._represent(method, route, reply, asked)
+            return await _send(send, sent.status, sent.headers.items(), sent.body, request_id)
+        headers = (*reply.headers.items(), (BACKEND_HEADER, reply.side))
+        return await _send(send, reply.status, headers, reply.encoded, request_id)
+
     async def _represent(
-        self, scope: Scope, route: ServedRoute, reply: BackendReply
+        self, method: str, route: ServedRoute, reply: BackendReply, asked: Mapping[str, str]
     ) -> Representation:
-        """The hit as `_PathEndpoint.answer` in facade.app would send it, 304 included."""
+        """The hit in the coding the client accepts, or a 304."""
         tag, ttl = reply.headers.get("etag"), route.compiled.mapping.cache.ttl
         kept = Kept(tag, route.name, reply.side, ttl) if tag and ttl else None
         headers = {**reply.headers, BACKEND_HEADER: reply.side}
         return await self.compressor.represent(
-            scope["method"], reply.status, reply.encoded, headers, Headers(scope=scope), kept
+            method, reply.status, reply.encoded, headers, asked, kept
         )
 
-    def _hit(self, scope: Scope, route: ServedRoute) -> BackendReply | None:
+    def _hit(
+        self, scope: Scope, route: ServedRoute
+    ) -> tuple[ServedRoute, BackendReply, Mapping[str, str]] | None:
+        """The route, the fresh hit and the request's headers (lower-case names), or None."""
         if has_body(scope):
             return None
         # the request id is no part of a key: the lookup goes without one
@@ -104,19 +124,18 @@ class CacheFront:
             return None
         state = scope.setdefault("state", {})
         state["route"], state["side"] = route.name, reply.side
-        return reply
+        return route, reply, context.headers
 
 
-async def _send(send: Send, sent: Representation, request_id: str) -> int:
-    """The hit's representation with the request id, as the observability middleware would
-    send it; returns the status sent."""
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in sent.headers.items()
-    ]
-    headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-    if sent.status != 304:
-        headers += [(b"content-length", str(len(sent.body)).encode()), JSON_TYPE]
-    await send({"type": "http.response.start", "status": sent.status, "headers": headers})
-    await send({"type": "http.response.body", "body": sent.body})
-    return sent.status
+async def _send(
+    send: Send, status: int, headers: Iterable[tuple[str, str]], body: bytes, request_id: str
+) -> int:
+    """The answer with the request id, as the observability middleware would send it;
+    returns the status sent."""
+    head = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    head.append((REQUEST_ID_HEADER_BYTES, request_id.encode()))
+    if status != 304:
+        head += [(b"content-length", str(len(body)).encode()), JSON_TYPE]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+    return status

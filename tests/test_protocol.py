@@ -1,0 +1,249 @@
+"""The server protocol sends every kind of answer byte for byte as stock uvicorn does, and
+a head with a body of known length in one write."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import re
+import resource
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bursts import burst_client
+from servers import serve_in_thread
+
+from facade.protocol import HttpProtocol
+
+BIG = b"x" * 1_000_000
+MEDIUM = bytes(range(256)) * 256
+HEAD_SEEN = threading.Event()
+"""Set by a client once the head of a streamed answer reached it."""
+
+
+async def app(scope: Any, receive: Any, send: Any) -> None:
+    """One answer of each kind, chosen by the path."""
+    if scope["type"] != "http":
+        return
+    path = scope["path"]
+    if path == "/echo":
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await _answer(send, 200, body)
+    elif path == "/plain":
+        await _answer(send, 200, b"hello")
+    elif path == "/big":
+        await _answer(send, 200, BIG)
+    elif path == "/medium":
+        await _answer(send, 200, MEDIUM)
+    elif path == "/empty":
+        await _answer(send, 200, b"")
+    elif path == "/no-content":
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/not-modified":
+        await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", b'"t"')]})
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/chunks":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"one", "more_body": True})
+        await send({"type": "http.response.body", "body": b"two"})
+    elif path == "/stream":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(500):  # the body waits until the client has the head (5 s at most)
+            if HEAD_SEEN.is_set():
+                break
+            await asyncio.sleep(0.01)
+        await send({"type": "http.response.body", "body": b"late"})
+    elif path == "/split":
+        await send({"type": "http.response.start", "status": 200, "headers": _length(6)})
+        await send({"type": "http.response.body", "body": b"abc", "more_body": True})
+        await asyncio.sleep(0.01)
+        await send({"type": "http.response.body", "body": b"def"})
+    elif path == "/close":
+        headers = [*_length(2), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+    elif path == "/fails-after-start":
+        await send({"type": "http.response.start", "status": 200, "headers": _length(5)})
+        raise RuntimeError("the app failed after its start")
+    elif path == "/returns-after-start":
+        await send({"type": "http.response.start", "status": 200, "headers": _length(5)})
+
+
+def _length(size: int) -> list[tuple[bytes, bytes]]:
+    return [(b"content-length", str(size).encode()), (b"content-type", b"text/plain")]
+
+
+async def _answer(send: Any, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _length(len(body))})
+    await send({"type": "http.response.body", "body": body})
+
+
+REQUESTS = {
+    "plain": b"GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "big": b"GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "head": b"HEAD /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "empty": b"GET /empty HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "no content": b"GET /no-content HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "not modified": b"GET /not-modified HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "chunks": b"GET /chunks HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "split body": b"GET /split HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "app closes": b"GET /close HTTP/1.1\r\nHost: t\r\n\r\n",
+    "http/1.0": b"GET /plain HTTP/1.0\r\n\r\n",
+    "fails after start": b"GET /fails-after-start HTTP/1.1\r\nHost: t\r\n\r\n",
+    "returns after start": b"GET /returns-after-start HTTP/1.1\r\nHost: t\r\n\r\n",
+    "pipelined": (
+        b"GET /plain HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"HEAD /plain HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET /empty HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    ),
+    "body": b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping",
+    "unknown length": b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+    b"Connection: close\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+}
+DATE = re.compile(rb"date: [^\r]*\r\n")
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[str, str]]:
+    with serve_in_thread(app) as stock, serve_in_thread(app, http=HttpProtocol) as ours:
+        yield stock, ours
+
+
+def _exchange(base: str, request: bytes) -> bytes:
+    """Everything the server sends for `request` until it closes the connection."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(1 << 16):
+            received += chunk
+    return DATE.sub(b"", received)
+
+
+@pytest.mark.parametrize("kind", list(REQUESTS))
+def test_every_kind_of_answer_goes_out_as_stock_uvicorn_sends_it(
+    servers: tuple[str, str], kind: str
+) -> None:
+    stock, ours = servers
+    sent = _exchange(ours, REQUESTS[kind])
+    assert sent == _exchange(stock, REQUESTS[kind])
+    assert sent.startswith(b"HTTP/1.1 ") or (kind.startswith(("fails", "returns")) and sent)
+
+
+def test_expect_continue_is_answered_before_the_body_is_sent(servers: tuple[str, str]) -> None:
+    stock, ours = servers
+    for base in (stock, ours):
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+                b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+            )
+            assert sock.recv(1 << 16).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+            sock.sendall(b"hi")
+            received = b""
+            while chunk := sock.recv(1 << 16):
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(b"\r\n\r\nhi")
+
+
+@pytest.mark.parametrize("path", ["/stream", "/no-content", "/not-modified", "/empty"])
+def test_a_head_with_no_body_of_known_length_behind_it_is_sent_at_once(path: str) -> None:
+    """A streamed answer's head reaches the client before its first chunk exists."""
+    HEAD_SEEN.clear()
+    with serve_in_thread(app, http=HttpProtocol) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+            first = sock.recv(1 << 16)
+            HEAD_SEEN.set()
+            while chunk := sock.recv(1 << 16):
+                first += b"" if b"\r\n\r\n" in first else chunk
+    assert b"\r\n\r\n" in first
+    assert b"late" not in first
+
+
+class _CountingProtocol(HttpProtocol):
+    """Counts the transport's writes per connection."""
+
+    writes: list[int] = []
+
+    def connection_made(self, transport: Any) -> None:
+        counted = _CountingTransport(transport, self.writes)
+        super().connection_made(counted)
+
+
+class _CountingTransport:
+    def __init__(self, transport: Any, writes: list[int]) -> None:
+        self._transport = transport
+        self._writes = writes
+
+    def write(self, data: bytes) -> None:
+        self._writes.append(1)
+        self._transport.write(data)
+
+    def writelines(self, data: Any) -> None:
+        self._writes.append(1)
+        self._transport.writelines(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def test_a_head_and_its_body_leave_in_one_write() -> None:
+    with serve_in_thread(app, http=_CountingProtocol) as base:
+        answer = _exchange(base, REQUESTS["plain"])
+        deadline = time.monotonic() + 5
+        while not _CountingProtocol.writes and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert answer.endswith(b"\r\n\r\nhello")
+    assert _CountingProtocol.writes == [1]
+
+
+async def _burst(base: str, clients: int) -> collections.Counter[str]:
+    """`clients` callers at once, each on its own kept-alive connection, each asking for
+    a small answer, a HEAD, a 64 KiB answer and an empty one; counts what came back."""
+    seen: collections.Counter[str] = collections.Counter()
+
+    async def caller(client: Any) -> None:
+        for method, path, expected in (
+            ("GET", "/plain", b"hello"),
+            ("HEAD", "/plain", b""),
+            ("GET", "/medium", MEDIUM),
+            ("GET", "/empty", b""),
+        ):
+            answer = await client.request(method, path)
+            length = answer.headers["content-length"]
+            good = answer.status_code == 200 and answer.content == expected
+            good = good and length == str(len(b"hello" if method == "HEAD" else expected))
+            seen["right" if good else f"{method} {path}: {answer.status_code}"] += 1
+
+    async with burst_client(base, connections=clients) as client:
+        await asyncio.gather(*(caller(client) for _ in range(clients)))
+    return seen
+
+
+def test_a_burst_of_a_thousand_clients_gets_every_answer_whole() -> None:
+    clients = _clients_allowed(1000)  # each holds two descriptors here: its end and the server's
+    with serve_in_thread(app, http=HttpProtocol) as base:
+        seen = asyncio.run(_burst(base, clients))
+    assert seen == {"right": 4 * clients}
+
+
+def _clients_allowed(wanted: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2 * wanted + 100 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2 * wanted + 100, hard))
+        soft = 2 * wanted + 100
+    return min(wanted, (soft - 100) // 2)
