@@ -13,7 +13,6 @@ configuration finishes on it while the next one sees the new.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,43 +46,79 @@ class Configuration:
     generation: int = 1
     """1 at start, one more per successful reload."""
     matcher: PathMatcher = field(init=False, repr=False, compare=False)
-    """The routes' paths as one pattern, compiled with the configuration (in a reload's
-    thread, never by the first request after it)."""
+    """The routes filed by their paths' literal start, built with the configuration (in a
+    reload's thread, never by the first request after it)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "matcher", PathMatcher(self.routes))
 
 
-_NAMED_GROUP = re.compile(r"\(\?P<[^>]+>")
-
-
 class PathMatcher:
-    """The first of `routes` whose path matches a request, found by one regular expression
-    made of all their patterns in order: trying each route's own pattern in turn costs
-    about half a microsecond per route tried (90 us a request at 200 paths)."""
+    """The first of `routes` whose path matches a request, as trying each route's own
+    pattern in order finds it, but trying only the routes that can match.
+
+    Each route is filed under the literal segments its path starts with (`/v1/customers/
+    {id}` under `v1`, `customers`). A request walks the same tree by its own segments and
+    collects the routes filed along the way: the only ones whose literal start equals its
+    own. These are tried in their order. Trying every route cost about half a
+    microsecond per route before the match (70 us a request at 200 mapping files, 400 at
+    1,000); the walk costs one dictionary lookup per segment.
+
+    One difference from trying every route, on purpose: a path that is literal to its end
+    (`/v1/customers/search`) does not match a request whose last segment has a trailing
+    newline (`/v1/customers/search%0A`), which Starlette's pattern (`$`) lets through.
+    """
 
     def __init__(self, routes: Sequence[Route]) -> None:
         self.routes = tuple(routes)
-        branches = (
-            f"(?P<_{index}>{_NAMED_GROUP.sub('(?:', route.path_regex.pattern)})"
-            for index, route in enumerate(self.routes)
-        )
-        self.pattern = re.compile("|".join(branches)) if self.routes else None
+        self._tree = _Branch()
+        for order, route in enumerate(self.routes):
+            branch = self._tree
+            for segment in _literal_start(route.path):
+                branch = branch.children.setdefault(segment, _Branch())
+            branch.routes.append(order)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """As trying each route's `matches` in order until one matches in full."""
-        if self.pattern is None or scope["type"] != "http":
+        if scope["type"] != "http":
             return Match.NONE, {}
-        found = self.pattern.match(get_route_path(scope))
-        if found is None or found.lastgroup is None:
-            return Match.NONE, {}
-        # the branch that matched is the first route whose own pattern matches; its
-        # `matches` converts the parameters (a route after it is tried only if it refuses)
-        for route in self.routes[int(found.lastgroup[1:]) :]:
-            match, child = route.matches(scope)
+        for order in self._candidates(get_route_path(scope)):
+            match, child = self.routes[order].matches(scope)
             if match is Match.FULL:
                 return match, child
         return Match.NONE, {}
+
+    def _candidates(self, path: str) -> list[int]:
+        """The routes whose literal start the path begins with, in their order."""
+        branch = self._tree
+        found = list(branch.routes)
+        for segment in path.split("/")[1:]:
+            next_branch = branch.children.get(segment)
+            if next_branch is None:
+                break
+            branch = next_branch
+            found += branch.routes
+        if len(found) > 1:
+            found.sort()
+        return found
+
+
+@dataclass
+class _Branch:
+    """The routes whose literal start ends here, and the branches one segment further."""
+
+    routes: list[int] = field(default_factory=list)
+    children: dict[str, _Branch] = field(default_factory=dict)
+
+
+def _literal_start(path: str) -> list[str]:
+    """The segments of a route path before the first one with a parameter in it."""
+    start = []
+    for segment in path.split("/")[1:]:
+        if "{" in segment:
+            break
+        start.append(segment)
+    return start
 
 
 class Current:
