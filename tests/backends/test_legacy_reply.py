@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from large_replies import CRM, ORDERS, indented, order, orders_xml
 from lxml import etree
 from wsdls import SOAP11_ENV, envelope
 
@@ -29,49 +30,13 @@ from facade.soap.registry import WsdlRegistry
 from facade.translate.xml import parse_xml_streaming
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CRM = "http://example.com/crm"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XML = {"content-type": "text/xml; charset=utf-8"}
-ORDERS = 2_000
-
-
-def order(i: int, typed: bool = False) -> str:
-    kind = f' xmlns:x="{XSI}" x:type="c:OrderLine"' if typed else ""
-    lines = "".join(
-        f"<c:Line{kind}><c:Sku>sku-{j}</c:Sku><c:Quantity>{j + 1}</c:Quantity>"
-        f"<c:UnitPrice>{j}.25</c:UnitPrice></c:Line>"
-        for j in range(i % 3)
-    )
-    shipped = (
-        f"<c:ShippedAt>2024-02-{1 + i % 28:02d}T10:00:00Z</c:ShippedAt>"
-        if i % 2
-        else f'<c:ShippedAt xmlns:xsi="{XSI}" xsi:nil="true"/>'
-    )
-    return (
-        f"<c:Order><c:Id>{100_000 + i}</c:Id><c:CustomerId>1</c:CustomerId>"
-        f"<c:OrderDate>2024-01-{1 + i % 28:02d}</c:OrderDate><c:Status>open</c:Status>"
-        f"{shipped}<c:Lines>{lines}</c:Lines><c:Total>{i / 100:.2f}</c:Total></c:Order>"
-    )
-
-
-def orders_xml(count: int = ORDERS, typed_at: int | None = None) -> str:
-    records = "".join(order(i, typed=i == typed_at) for i in range(count))
-    return envelope(
-        f'<c:ListOrdersResponse xmlns:c="{CRM}"><c:Orders>{records}</c:Orders>'
-        "</c:ListOrdersResponse>"
-    )
 
 
 def big(text: str, encoding: str = "utf-8") -> Reply:
     content = text.encode(encoding)
     assert len(content) >= STREAMING_BYTES
     return Reply(200, XML, content)
-
-
-def indented(text: str) -> str:
-    root = etree.fromstring(text.encode())
-    etree.indent(root, space="    ")
-    return etree.tostring(root, encoding="unicode")
 
 
 @pytest.fixture(scope="module")

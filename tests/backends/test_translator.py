@@ -342,9 +342,7 @@ def child_niceness(settings: Settings) -> int:
 
 
 @pytest.mark.parametrize("nice", [0, 7])
-def test_the_child_runs_at_a_lower_priority_than_its_server(
-    settings: Settings, nice: int
-) -> None:
+def test_the_child_runs_at_a_lower_priority_than_its_server(settings: Settings, nice: int) -> None:
     """The server's loop gets the CPU first; large replies take what it leaves."""
     assert os.getpriority(os.PRIO_PROCESS, 0) + nice <= 19  # room below this process
     assert child_niceness(replace(settings, translator_nice=nice)) == nice
