@@ -59,7 +59,10 @@ def parse_xml(content: bytes) -> etree._Element:
 
 
 def parse_xml_streaming(
-    content: bytes, tags: Collection[str], finished: Callable[[etree._Element], None]
+    content: bytes,
+    tags: Collection[str],
+    finished: Callable[[etree._Element], None],
+    chunk: int = STREAM_CHUNK,
 ) -> etree._Element:
     """`parse_xml` that calls `finished` on each element of one of `tags` as soon as the
     parser has it whole (inner ones first), so that it can be read and emptied while the rest
@@ -67,8 +70,8 @@ def parse_xml_streaming(
     hardened options and errors as `parse_xml`; what `finished` raises ends the parse."""
     parser = etree.XMLPullParser(events=("end",), tag=tags, **_HARDENED)
     events = parser.read_events()
-    for start in range(0, len(content), STREAM_CHUNK):
-        parser.feed(content[start : start + STREAM_CHUNK])
+    for start in range(0, len(content), chunk):
+        parser.feed(content[start : start + chunk])
         for _event, element in events:
             finished(element)
     root: etree._Element = parser.close()
