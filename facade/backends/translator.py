@@ -18,7 +18,10 @@ The child runs at a lower scheduling priority than the server (`translator_nice`
 default): where the cores are fewer than the busy processes, the loop's small requests
 then go first and large replies take the CPU time left, rather than the two sharing it
 evenly. It also hands blocks of 128 KiB and more back to the system as soon as they are
-freed (glibc), so a reply's copies do not stay in its heap after the translation.
+freed (glibc), so a reply's copies do not stay in its heap after the translation, and it
+freezes the heap it loaded out of the garbage collector's sweeps, as the server does: a
+large reply's thousands of new objects would otherwise set off full collections that walk
+every schema object of every route, tens of milliseconds each.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Protocol
 
+from facade import heap
 from facade.backends.legacy_reply import translate_reply
 from facade.errors import ConfigError
 from facade.net.seam import Deadline, Reply
@@ -186,7 +190,7 @@ class ProcessTranslator:
         # spawn, not fork: the server process has threads by now
         context = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(
-            max_workers=1, mp_context=context, initializer=_load, initargs=(self.settings,)
+            max_workers=1, mp_context=context, initializer=_start, initargs=(self.settings,)
         )
 
 
@@ -196,14 +200,21 @@ _routes: dict[RouteName, CompiledRoute] = {}
 _version: list[str | None] = [None]
 
 
+def _start(settings: Settings) -> None:
+    """The child's start: tied to its server, yielding the CPU to it, then the routes
+    loaded and frozen out of the collector's sweeps."""
+    _exit_with_parent()
+    _yield_to_the_server(settings.translator_nice)
+    _large_blocks_to_the_system()
+    _load(settings)
+    heap.keep_settled()
+
+
 def _load(settings: Settings) -> None:
     """Compile the legacy side of every route; new sides are left out, so the child never
     imports the handlers' modules (their import-time effects belong to the server). The
     files are fingerprinted before and after: if they changed meanwhile, the version stays
     unknown and the server translates on its loop until a child loads a settled set."""
-    _exit_with_parent()
-    _yield_to_the_server(settings.translator_nice)
-    _large_blocks_to_the_system()
     from facade.mapping.loader import MigrationPolicy, load_mappings
     from facade.routetable import build_route_table
     from facade.soap.registry import WsdlRegistry

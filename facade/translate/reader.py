@@ -66,9 +66,9 @@ class Declined(Exception):
     """This reply has something the reader does not read as zeep would."""
 
 
-EarlyReads = dict[etree._Element, tuple["_ElementReader", JSON]]
-"""Elements read while the reply was still being parsed, then emptied: each with the
-member that read it and its JSON (`ReplyReader.read_early`)."""
+EarlyReads = dict[etree._Element, JSON]
+"""Elements read while the reply was still being parsed, then emptied, with their JSON
+(`ReplyReader.read_early`)."""
 
 
 class ReplyReader:
@@ -78,8 +78,10 @@ class ReplyReader:
         self.tag = tag
         self.element = element
         self.early_tags = early_tags
-        """The tags of the repeated complex members, each read by one member type wherever
-        it appears: these can be read as soon as the parser has them whole."""
+        """The tags of repeated complex members whose every member of that tag has the same
+        type: an element of such a tag is read the same by whichever member meets it (a
+        member meets only elements of its own tag), so it can be read as soon as the
+        parser has it whole."""
 
     def read_body(self, body: etree._Element, early: EarlyReads | None = None) -> JSON:
         """The JSON of the reply's soap:Body (zeep reads its first child), or Declined.
@@ -103,16 +105,14 @@ class ReplyReader:
         """Read an element of `early_tags` the parser has just finished, note its JSON in
         `early` and empty it: the reply's tree then never holds all its records at once.
 
-        Its member reads it exactly as when it meets it in the tree; `read_body` uses the
-        value only where that same member type meets this element (elsewhere: Declined).
-        The caller checks the element for xsi:type first, which `read_body` no longer sees
-        once it is emptied. Declined when the element cannot be read."""
-        field = self.early_tags[node.tag]
+        It is read exactly as any member that meets it in the tree would read it, and
+        `read_body` takes the value where one does. The caller checks the element for
+        xsi:type first, which `read_body` no longer sees once it is emptied. Declined when
+        the element cannot be read."""
         try:
-            value = field.read(node, early)
+            early[node] = self.early_tags[node.tag].read(node, early)
         except _UNREADABLE as exc:
             raise Declined(f"unreadable value: {type(exc).__name__}") from exc
-        early[node] = (field, value)
         node.clear(keep_tail=False)  # no reader reads a tail: whitespace between records
 
 
@@ -135,6 +135,7 @@ class _XsiTypeFinder(threading.local):
 
 
 _NO_EARLY: EarlyReads = {}  # only ever looked into
+_NOT_EARLY: Any = object()
 _XSI = {"xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 _xsi_type_finders = _XsiTypeFinder()
 _UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
@@ -224,11 +225,9 @@ class _ElementReader:
         if convert is not None:
             return self.text(node, convert)
         if early:
-            found = early.pop(node, None)
-            if found is not None:
-                if found[0].type is not self.type:
-                    raise Declined(f"{self.name} was read early as another type")
-                return found[1]
+            found = early.pop(node, _NOT_EARLY)
+            if found is not _NOT_EARLY:
+                return found  # read as the parser finished it, by this same type
         value = self.type.read(node, True, early)
         return self.type.empty() if value is None else value
 

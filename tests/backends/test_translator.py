@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import platform
 import signal
@@ -339,6 +340,23 @@ def child_niceness(settings: Settings) -> int:
             await translator.aclose()
 
     return asyncio.run(run())
+
+
+def test_the_child_freezes_the_routes_it_loaded(settings: Settings) -> None:
+    """Out of the collector's sweeps: a large reply's new objects would otherwise set off
+    full collections that walk every schema object the child loaded."""
+
+    async def run() -> int:
+        translator = ProcessTranslator(settings)
+        await translator.start()
+        try:
+            assert translator._pool is not None
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(translator._pool, gc.get_freeze_count)
+        finally:
+            await translator.aclose()
+
+    assert asyncio.run(run()) > 10_000
 
 
 @pytest.mark.parametrize("nice", [0, 7])
