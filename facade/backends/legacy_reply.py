@@ -14,6 +14,7 @@ reader declines) is then translated again the ordinary way, which answers it exa
 from __future__ import annotations
 
 import codecs
+from functools import partial
 
 from lxml import etree
 
@@ -94,11 +95,12 @@ def read_streaming(
     early: EarlyReads = {}
     typed_attributes = b":type" in reply.content
 
-    def finished(element: etree._Element) -> None:
-        if typed_attributes and has_xsi_type(element):
+    def checked(element: etree._Element) -> None:
+        if has_xsi_type(element):
             raise _NotStreamed()
         reader.read_early(element, early)
 
+    finished = checked if typed_attributes else partial(reader.read_early, early=early)
     parsed: list[etree._Element] = []
 
     def parse(content: bytes) -> etree._Element:

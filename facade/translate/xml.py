@@ -27,10 +27,10 @@ _HARDENED = {
     "remove_comments": True,
     "remove_pis": True,
 }
-STREAM_CHUNK = 16 * 1024
+STREAM_CHUNK = 8 * 1024
 """Bytes handed to the parser at a time by `parse_xml_streaming`: the elements finished in
-each chunk are handed on before the next is parsed (larger chunks only keep more of them
-waiting, and measured slower)."""
+each chunk are handed on before the next is parsed, while they are still in the CPU's
+cache (16 and 32 KiB measured a few per cent slower, 64 KiB more)."""
 
 
 def hardened_parser() -> etree.XMLParser:
