@@ -74,7 +74,9 @@ EarlyReads = dict[etree._Element, JSON]
 class ReplyReader:
     """Reads one operation's reply body into the JSON of the zeep path."""
 
-    def __init__(self, tag: str, element: _ElementReader, early_tags: dict[str, _ElementReader]):
+    def __init__(
+        self, tag: str, element: _ElementReader, early_tags: dict[str, _ElementReader]
+    ) -> None:
         self.tag = tag
         self.element = element
         self.early_tags = early_tags
