@@ -228,8 +228,10 @@ def facade_process(
     env: Mapping[str, str] | None = None,
     folder: Path | None = None,
     options: tuple[str, ...] = (),
+    root: Path = ROOT,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """As `facade`, and yields the process too (to profile it or read its memory)."""
+    """As `facade`, and yields the process too (to profile it or read its memory);
+    `root`: the checkout whose code serves (another one's, to compare two versions)."""
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="bench-facade-") as name:
@@ -243,10 +245,10 @@ def facade_process(
         args = [sys.executable, "-m", "facade", "serve", "--mappings", str(folder)]
         args += ["--wsdl", str(WSDL_DIR), "--port", str(port), "--workers", str(workers)]
         args += ["--log-level", "warning", *options]
-        env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                args, cwd=ROOT, env=env, stdout=out, stderr=out, preexec_fn=_raise_child_nofile
+                args, cwd=root, env=env, stdout=out, stderr=out, preexec_fn=_raise_child_nofile
             )
         base = f"http://127.0.0.1:{port}"
         try:

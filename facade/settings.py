@@ -16,6 +16,7 @@ FACADE_IDEMPOTENCY_TTL=86400  FACADE_IDEMPOTENCY_ENTRIES=10000
 FACADE_IDEMPOTENCY_BYTES=16777216  FACADE_SHUTDOWN_SECONDS=20  FACADE_SHADOW_DRAIN_SECONDS=2
 FACADE_CONFIG=facade.yaml  (unset: no settings file; see facade/config/)
 FACADE_COMPRESS_MIN_BYTES=1024  FACADE_COMPRESS=zstd,br,gzip  (empty: never compress)
+FACADE_TRANSLATOR_NICE=10  (0: the translator process runs at the server's priority)
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 """A request body over 1 MiB is refused with 413 before it is parsed."""
 DEFAULT_SHUTDOWN_SECONDS = 20.0
 """On SIGTERM, requests in flight (and then shadow calls) get 20 s to finish."""
+DEFAULT_TRANSLATOR_NICE = 10
+"""How much lower the translator process's scheduling priority is than its server's:
+with fewer cores than busy processes, the kernel then runs the server's event loop first,
+and large replies are translated with the CPU time it leaves."""
 SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -112,6 +117,8 @@ class Settings:
     """On SIGTERM: how long requests in flight may still run (`facade serve`)."""
     shadow_drain_seconds: float = SHADOW_DRAIN_SECONDS
     """Then how long queued shadow calls may still run; the rest are counted as dropped."""
+    translator_nice: int = DEFAULT_TRANSLATOR_NICE
+    """Niceness the translator process adds to its server's (0-19; 0: the same priority)."""
 
     @property
     def resilience(self) -> Resilience:
@@ -163,6 +170,7 @@ class Settings:
             shadow_drain_seconds=float(
                 env.get("FACADE_SHADOW_DRAIN_SECONDS", SHADOW_DRAIN_SECONDS)
             ),
+            translator_nice=int(env.get("FACADE_TRANSLATOR_NICE", DEFAULT_TRANSLATOR_NICE)),
             config_file=Path(env["FACADE_CONFIG"]) if env.get("FACADE_CONFIG") else None,
         )
 
@@ -197,6 +205,8 @@ class Settings:
                 raise ValueError(f"FACADE_{name.upper()} must be more than 0 seconds")
         if not self.shadow_drain_seconds >= 0:
             raise ValueError("FACADE_SHADOW_DRAIN_SECONDS must be 0 or more seconds")
+        if not 0 <= self.translator_nice <= 19:
+            raise ValueError("FACADE_TRANSLATOR_NICE must be between 0 and 19")
         if not 0 <= self.retry_budget <= 1:
             raise ValueError("FACADE_RETRY_BUDGET must be a share between 0 and 1")
         for url, limit in self.backend_limits.items():
@@ -242,6 +252,7 @@ class Settings:
             "FACADE_IDEMPOTENCY_BYTES": str(self.idempotency_bytes),
             "FACADE_SHUTDOWN_SECONDS": str(self.shutdown_seconds),
             "FACADE_SHADOW_DRAIN_SECONDS": str(self.shadow_drain_seconds),
+            "FACADE_TRANSLATOR_NICE": str(self.translator_nice),
         }
 
 

@@ -107,3 +107,16 @@ def test_the_settings_file_is_named_by_facade_config_and_passed_to_workers() -> 
     assert Settings.from_env(settings.to_env()) == settings
     assert Settings.from_env({}).config_file is None
     assert "FACADE_CONFIG" not in Settings().to_env()
+
+
+def test_the_translator_niceness_comes_from_the_environment_and_goes_to_workers() -> None:
+    assert Settings.from_env({}).translator_nice == 10
+    settings = Settings.from_env({"FACADE_TRANSLATOR_NICE": "0"})
+    assert settings.translator_nice == 0
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+@pytest.mark.parametrize("value", ["-1", "20"])
+def test_a_translator_niceness_outside_0_to_19_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="FACADE_TRANSLATOR_NICE must be between 0 and 19"):
+        Settings.from_env({"FACADE_TRANSLATOR_NICE": value})

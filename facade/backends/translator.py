@@ -13,11 +13,21 @@ unpickle than the bytes to send), or the FacadeError.
     await translator.start()
     encoded = await translator.translate(route, reply, deadline, version)   # JSON bytes
     translator.reconfigure(newer_version)          # after a reload
+
+The child runs at a lower scheduling priority than the server (`translator_nice`, 10 by
+default): where the cores are fewer than the busy processes, the loop's small requests
+then go first and large replies take the CPU time left, rather than the two sharing it
+evenly. It also hands blocks of 128 KiB and more back to the system as soon as they are
+freed (glibc), so a reply's copies do not stay in its heap after the translation, and it
+freezes the heap it loaded out of the garbage collector's sweeps, as the server does: a
+large reply's thousands of new objects would otherwise set off full collections that walk
+every schema object of every route, tens of milliseconds each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -28,6 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Protocol
 
+from facade import heap
 from facade.backends.legacy_reply import translate_reply
 from facade.errors import ConfigError
 from facade.net.seam import Deadline, Reply
@@ -179,7 +190,7 @@ class ProcessTranslator:
         # spawn, not fork: the server process has threads by now
         context = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(
-            max_workers=1, mp_context=context, initializer=_load, initargs=(self.settings,)
+            max_workers=1, mp_context=context, initializer=_start, initargs=(self.settings,)
         )
 
 
@@ -189,12 +200,21 @@ _routes: dict[RouteName, CompiledRoute] = {}
 _version: list[str | None] = [None]
 
 
+def _start(settings: Settings) -> None:
+    """The child's start: tied to its server, yielding the CPU to it, then the routes
+    loaded and frozen out of the collector's sweeps."""
+    _exit_with_parent()
+    _yield_to_the_server(settings.translator_nice)
+    _large_blocks_to_the_system()
+    _load(settings)
+    heap.keep_settled()
+
+
 def _load(settings: Settings) -> None:
     """Compile the legacy side of every route; new sides are left out, so the child never
     imports the handlers' modules (their import-time effects belong to the server). The
     files are fingerprinted before and after: if they changed meanwhile, the version stays
     unknown and the server translates on its loop until a child loads a settled set."""
-    _exit_with_parent()
     from facade.mapping.loader import MigrationPolicy, load_mappings
     from facade.routetable import build_route_table
     from facade.soap.registry import WsdlRegistry
@@ -223,6 +243,29 @@ def _exit_with_parent() -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _yield_to_the_server(nice: int) -> None:
+    """Lower this process's scheduling priority by `nice` below the server's."""
+    if nice:
+        os.nice(nice)
+
+
+LARGE_BLOCK_BYTES = 128 * 1024
+"""glibc's own starting threshold for serving an allocation by mmap."""
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+
+
+def _large_blocks_to_the_system() -> bool:
+    """Serve allocations from LARGE_BLOCK_BYTES on by mmap, whatever was freed before:
+    glibc otherwise raises that threshold to the largest block freed (the reply's bytes,
+    their pickle), after which such blocks come from the heap, and freeing them leaves
+    the heap as large as the largest translation made it. False where libc is not glibc."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES))
 
 
 def _ready() -> str | None:

@@ -8,7 +8,7 @@ them, so that each way a legacy backend misbehaves gets its own problem type.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -118,10 +118,16 @@ def read_reply(operation: SoapOperation, reply: Reply) -> Any:
     return deserialize_reply_body(operation, body, reply.status)
 
 
-def reply_body(operation: SoapOperation, reply: Reply) -> etree._Element | None:
+Parse = Callable[[bytes], etree._Element]
+
+
+def reply_body(
+    operation: SoapOperation, reply: Reply, parse: Parse = parse_xml
+) -> etree._Element | None:
     """The `soap:Body` of a reply that is neither a fault nor an error, or a BackendError,
-    or FaultReply; None when the reply or the operation has no body."""
-    envelope, env_ns = _envelope(reply)
+    or FaultReply; None when the reply or the operation has no body. `parse` is
+    `parse_xml`, or one with its errors that reads parts of the reply as it parses."""
+    envelope, env_ns = _envelope(reply, parse)
     body = envelope_body(envelope, env_ns)  # looked up once, for the fault and the answer
     if body is not None:
         fault = fault_in_body(body, env_ns, _declared_element_reader(operation))
@@ -186,22 +192,36 @@ def _declared_element_reader(operation: SoapOperation) -> ElementReader:
     return read
 
 
-def _envelope(reply: Reply) -> tuple[etree._Element, str]:
+def _envelope(reply: Reply, parse: Parse) -> tuple[etree._Element, str]:
     """The parsed `soap:Envelope` and its namespace, or the BackendError the bytes are."""
-    content = reply.content.strip()
+    content = _stripped(reply.content)
     if not content:
         raise BackendEmptyResponse(http_status=reply.status)
     content_type = reply.headers.get("content-type", "").lower()
     if "html" in content_type or content[:100].lower().startswith((b"<!doctype html", b"<html")):
         raise BackendHtmlResponse(http_status=reply.status)
     try:
-        root = parse_xml(content)
+        root = parse(content)
     except (etree.XMLSyntaxError, UnsafeXml) as exc:
         raise BackendMalformedXml(http_status=reply.status) from exc
     env_ns = _ENVELOPE_TAGS.get(root.tag)
     if env_ns is None:
         raise BackendNotSoap(http_status=reply.status)
     return root, env_ns
+
+
+_XML_SPACE = frozenset(b" \t\r\n")
+
+
+def _stripped(content: bytes) -> bytes:
+    """`content.strip()`, without copying a reply that only ends in XML whitespace (a last
+    newline, usually), which the parser skips anyway: a megabyte reply is not held twice."""
+    end = len(content)
+    while end and content[end - 1] in _XML_SPACE:
+        end -= 1
+    if end == 0 or content[:1].isspace() or content[end - 1 : end].isspace():
+        return content.strip()  # leading space, or a form feed or vertical tab at the end
+    return content
 
 
 def _zeep_message(exc: Exception) -> str:

@@ -66,26 +66,61 @@ class Declined(Exception):
     """This reply has something the reader does not read as zeep would."""
 
 
+EarlyReads = dict[etree._Element, JSON]
+"""Elements read while the reply was still being parsed, then emptied, with their JSON
+(`ReplyReader.read_early`)."""
+
+
 class ReplyReader:
     """Reads one operation's reply body into the JSON of the zeep path."""
 
-    def __init__(self, tag: str, element: _ElementReader) -> None:
+    def __init__(
+        self, tag: str, element: _ElementReader, early_tags: dict[str, _ElementReader]
+    ) -> None:
         self.tag = tag
         self.element = element
+        self.early_tags = early_tags
+        """The tags of repeated complex members whose every member of that tag has the same
+        type: an element of such a tag is read the same by whichever member meets it (a
+        member meets only elements of its own tag), so it can be read as soon as the
+        parser has it whole."""
 
-    def read_body(self, body: etree._Element) -> JSON:
-        """The JSON of the reply's soap:Body (zeep reads its first child), or Declined."""
+    def read_body(self, body: etree._Element, early: EarlyReads | None = None) -> JSON:
+        """The JSON of the reply's soap:Body (zeep reads its first child), or Declined.
+        `early`: the elements `read_early` read and emptied during the parse."""
         if not len(body):
             raise Declined("empty body")
         first = body[0]
         if first.tag != self.tag:
             raise Declined(f"body element {first.tag!r}")
+        early = _NO_EARLY if early is None else early
+        if first in early:
+            raise Declined("the body element was read as a member")
         if _has_xsi_type(first):
             raise Declined("xsi:type")  # zeep reads the element by the type it names
         try:
-            return self.element.read_top(first)
+            return self.element.read_top(first, early)
         except _UNREADABLE as exc:
             raise Declined(f"unreadable value: {type(exc).__name__}") from exc
+
+    def read_early(self, node: etree._Element, early: EarlyReads) -> None:
+        """Read an element of `early_tags` the parser has just finished, note its JSON in
+        `early` and empty it: the reply's tree then never holds all its records at once.
+
+        It is read exactly as any member that meets it in the tree would read it, and
+        `read_body` takes the value where one does. The caller checks the element for
+        xsi:type first, which `read_body` no longer sees once it is emptied. Declined when
+        the element cannot be read."""
+        try:
+            early[node] = self.early_tags[node.tag].read(node, early)
+        except _UNREADABLE as exc:
+            raise Declined(f"unreadable value: {type(exc).__name__}") from exc
+        node.clear(keep_tail=False)  # no reader reads a tail: whitespace between records
+
+
+def has_xsi_type(node: etree._Element) -> bool:
+    """Whether `node` or an element below it carries xsi:type, which the reader declines."""
+    return _has_xsi_type(node)
 
 
 def _has_xsi_type(node: etree._Element) -> bool:
@@ -101,6 +136,8 @@ class _XsiTypeFinder(threading.local):
         self.find = etree.XPath("boolean(descendant-or-self::*/@xsi:type)", namespaces=_XSI)
 
 
+_NO_EARLY: EarlyReads = {}  # only ever looked into
+_NOT_EARLY: Any = object()
 _XSI = {"xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 _xsi_type_finders = _XsiTypeFinder()
 _UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
@@ -114,7 +151,8 @@ def compile_reader(operation: SoapOperation, decimals: DecimalStyle) -> ReplyRea
     if not isinstance(body, Element):
         raise Unsupported("the reply body is not an element")
     compiler = _Compiler(decimals)
-    return ReplyReader(body.qname.text, compiler.element(body))
+    top = compiler.element(body)
+    return ReplyReader(body.qname.text, top, compiler.early_tags())
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -131,7 +169,7 @@ class _TypeReader(abc.ABC):
     """Reads an element's content by its type; `empty()` is the JSON of zeep's None."""
 
     @abc.abstractmethod
-    def read(self, node: etree._Element, allow_none: bool) -> JSON: ...
+    def read(self, node: etree._Element, allow_none: bool, early: EarlyReads) -> JSON: ...
 
     def empty(self) -> JSON:
         return None
@@ -143,7 +181,7 @@ class _SimpleReader(_TypeReader):
     def __init__(self, convert: Convert) -> None:
         self.convert = convert
 
-    def read(self, node: etree._Element, allow_none: bool) -> JSON:
+    def read(self, node: etree._Element, allow_none: bool, early: EarlyReads) -> JSON:
         text = node.text
         return None if text is None else self.convert(text)
 
@@ -184,16 +222,20 @@ class _ElementReader:
             raise Declined(f"{self.name} is empty")
         return None
 
-    def read(self, node: etree._Element) -> JSON:
+    def read(self, node: etree._Element, early: EarlyReads) -> JSON:
         convert = self.convert
         if convert is not None:
             return self.text(node, convert)
-        value = self.type.read(node, True)
+        if early:
+            found = early.pop(node, _NOT_EARLY)
+            if found is not _NOT_EARLY:
+                return found  # read as the parser finished it, by this same type
+        value = self.type.read(node, True, early)
         return self.type.empty() if value is None else value
 
-    def read_top(self, node: etree._Element) -> JSON:
+    def read_top(self, node: etree._Element, early: EarlyReads) -> JSON:
         """The body element: zeep reads it with allow_none=False."""
-        value = self.type.read(node, False)
+        value = self.type.read(node, False, early)
         return self.type.empty() if value is None else value
 
     def absent(self) -> JSON:
@@ -237,11 +279,11 @@ class _ComplexReader(_TypeReader):
     def empty(self) -> JSON:
         return {self.wrapped: []} if self.wrapped else None
 
-    def read(self, node: etree._Element, allow_none: bool) -> JSON:
+    def read(self, node: etree._Element, allow_none: bool, early: EarlyReads) -> JSON:
         if self.nothing:
             return None
         if self.content is not None:
-            value = self.content.read(node, True)
+            value = self.content.read(node, True, early)
             if value is None:  # empty simple content: "" or a 502 on zeep's path, by type
                 raise Declined(f"{self.content_name} is empty")
             result = {self.content_name: value}
@@ -252,9 +294,9 @@ class _ComplexReader(_TypeReader):
                     return None
                 result = {f.name: f.absent() for f in self.fields}
             elif self.ordered:
-                result = self._sequence(children)
+                result = self._sequence(children, early)
             else:
-                result = self._all(children)
+                result = self._all(children, early)
         if self.attributes:
             self._attributes(node, result)
         return result
@@ -265,7 +307,7 @@ class _ComplexReader(_TypeReader):
             text = get(attribute.key)
             result[attribute.name] = attribute.default if text is None else attribute.convert(text)
 
-    def _sequence(self, children: list[etree._Element]) -> dict[str, JSON]:
+    def _sequence(self, children: list[etree._Element], early: EarlyReads) -> dict[str, JSON]:
         result: dict[str, JSON] = {}
         count = len(children)
         i = 0
@@ -274,7 +316,7 @@ class _ComplexReader(_TypeReader):
             if field.multiple:
                 items = []
                 while i < count and children[i].tag == tag:
-                    items.append(field.read(children[i]))
+                    items.append(field.read(children[i], early))
                     i += 1
                 if len(items) < field.min or (field.max is not None and len(items) > field.max):
                     raise Declined(f"{field.name}: {len(items)} occurrences")
@@ -282,7 +324,7 @@ class _ComplexReader(_TypeReader):
             elif i < count and children[i].tag == tag:
                 convert = field.convert  # a simple value, read here: the common case
                 if convert is None:
-                    result[field.name] = field.read(children[i])
+                    result[field.name] = field.read(children[i], early)
                 else:
                     text = children[i].text
                     if text is None:
@@ -299,7 +341,7 @@ class _ComplexReader(_TypeReader):
             raise Declined(f"unexpected element {children[i].tag!r}")
         return result  # the rest are elements zeep sets aside (strict=False), unread
 
-    def _all(self, children: list[etree._Element]) -> dict[str, JSON]:
+    def _all(self, children: list[etree._Element], early: EarlyReads) -> dict[str, JSON]:
         found: dict[str, etree._Element] = {}
         for child in children:
             if child.tag in found:
@@ -310,7 +352,7 @@ class _ComplexReader(_TypeReader):
         for field in self.fields:
             child = found.get(field.tag)
             if child is not None:
-                result[field.name] = field.read(child)
+                result[field.name] = field.read(child, early)
             elif field.required:
                 raise Declined(f"{field.name} is missing")
             else:
@@ -325,6 +367,22 @@ class _Compiler:
     def __init__(self, decimals: DecimalStyle) -> None:
         self.decimals = decimals
         self.complex: dict[int, _ComplexReader] = {}
+
+    def early_tags(self) -> dict[str, _ElementReader]:
+        """The tags that may be read early: those of repeated complex members whose every
+        member of that tag, in every type, is read by the same complex type's reader (so an
+        element of that tag is read the same whichever member meets it)."""
+        members: dict[str, list[_ElementReader]] = {}
+        for reader in self.complex.values():
+            for field in reader.fields:
+                members.setdefault(field.tag, []).append(field)
+        early = {}
+        for tag, fields in members.items():
+            first = fields[0]
+            alike = all(f.convert is None and f.type is first.type for f in fields)
+            if alike and any(f.multiple for f in fields) and _holds_members(first.type):
+                early[tag] = first
+        return early
 
     def element(self, element: Any, name: str | None = None) -> _ElementReader:
         if not isinstance(element, Element) or isinstance(element, Attribute):
@@ -397,6 +455,11 @@ class _Compiler:
             convert = simple_converter(attribute.type, self.decimals, typed=False)
             readers.append(_AttributeReader(name, attribute, convert, self.decimals))
         return readers
+
+
+def _holds_members(reader: _TypeReader) -> bool:
+    """A complex type with member elements: a tree worth emptying once read."""
+    return isinstance(reader, _ComplexReader) and bool(reader.fields)
 
 
 def _all_elements(particle: Any) -> list[tuple[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,23 @@ class UnsafeXml(ValueError):
     """The document carries a DTD, which could declare entities; it is refused whole."""
 
 
+_HARDENED = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+STREAM_CHUNK = 8 * 1024
+"""Bytes handed to the parser at a time by `parse_xml_streaming`: the elements finished in
+each chunk are handed on before the next is parsed, while they are still in the CPU's
+cache (16 and 32 KiB measured a few per cent slower, 64 KiB more)."""
+
+
 def hardened_parser() -> etree.XMLParser:
     """The parser for every XML the facade reads itself: no entities, no network, no DTD."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.XMLParser(**_HARDENED)
 
 
 class _ThreadParser(threading.local):
@@ -45,6 +53,30 @@ _parsers = _ThreadParser()
 def parse_xml(content: bytes) -> etree._Element:
     """Parse untrusted bytes; raise etree.XMLSyntaxError or UnsafeXml."""
     root = etree.fromstring(content, parser=_parsers.parser)
+    if root.getroottree().docinfo.doctype:
+        raise UnsafeXml("document has a DOCTYPE")
+    return root
+
+
+def parse_xml_streaming(
+    content: bytes,
+    tags: Collection[str],
+    finished: Callable[[etree._Element], None],
+    chunk: int = STREAM_CHUNK,
+) -> etree._Element:
+    """`parse_xml` that calls `finished` on each element of one of `tags` as soon as the
+    parser has it whole (inner ones first), so that it can be read and emptied while the rest
+    is parsed: a large reply's tree then never holds all its records at once. The same
+    hardened options and errors as `parse_xml`; what `finished` raises ends the parse."""
+    parser = etree.XMLPullParser(events=("end",), tag=tags, **_HARDENED)
+    events = parser.read_events()
+    for start in range(0, len(content), chunk):
+        parser.feed(content[start : start + chunk])
+        for _event, element in events:
+            finished(element)
+    root: etree._Element = parser.close()
+    for _event, element in events:  # what the parser held back until the end
+        finished(element)
     if root.getroottree().docinfo.doctype:
         raise UnsafeXml("document has a DOCTYPE")
     return root

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -322,3 +324,58 @@ def test_the_child_compiles_the_readers_too(settings: Settings) -> None:
         assert [r.reader is not None for r in translator_process._routes.values()] == [True]
     finally:
         translator_process._routes.clear()
+
+
+def child_niceness(settings: Settings) -> int:
+    """How much nicer than this process the child a ProcessTranslator starts runs."""
+
+    async def run() -> int:
+        translator = ProcessTranslator(settings)
+        await translator.start()
+        try:
+            assert translator._pool is not None
+            [pid] = translator._pool._processes or {}
+            return os.getpriority(os.PRIO_PROCESS, pid) - os.getpriority(os.PRIO_PROCESS, 0)
+        finally:
+            await translator.aclose()
+
+    return asyncio.run(run())
+
+
+def test_the_child_freezes_the_routes_it_loaded(settings: Settings) -> None:
+    """Out of the collector's sweeps: a large reply's new objects would otherwise set off
+    full collections that walk every schema object the child loaded."""
+
+    async def run() -> int:
+        translator = ProcessTranslator(settings)
+        await translator.start()
+        try:
+            assert translator._pool is not None
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(translator._pool, gc.get_freeze_count)
+        finally:
+            await translator.aclose()
+
+    assert asyncio.run(run()) > 10_000
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+def test_the_child_runs_at_a_lower_priority_than_its_server(settings: Settings, nice: int) -> None:
+    """The server's loop gets the CPU first; large replies take what it leaves."""
+    assert os.getpriority(os.PRIO_PROCESS, 0) + nice <= 19  # room below this process
+    assert child_niceness(replace(settings, translator_nice=nice)) == nice
+
+
+def test_by_default_the_child_is_ten_steps_nicer(settings: Settings) -> None:
+    assert settings.translator_nice == 10
+    assert child_niceness(settings) == min(10, 19 - os.getpriority(os.PRIO_PROCESS, 0))
+
+
+def test_the_child_hands_large_freed_blocks_back_where_libc_allows() -> None:
+    """glibc takes the fixed threshold; elsewhere the call answers False, never raises.
+    Run in a process of its own: it changes how that process allocates."""
+    code = "from facade.backends import translator; print(translator._large_blocks_to_the_system())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert done == str(platform.libc_ver()[0] == "glibc")

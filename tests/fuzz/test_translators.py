@@ -38,7 +38,7 @@ from facade.soap.message import build_request, read_reply
 from facade.soap.registry import WsdlRegistry
 from facade.translate.request import build_arguments
 from facade.translate.response import encode_json, to_json
-from facade.translate.xml import UnsafeXml, parse_xml
+from facade.translate.xml import UnsafeXml, parse_xml, parse_xml_streaming
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -157,6 +157,32 @@ def test_the_parse_only_raises_its_own_errors(content: bytes) -> None:
     except (etree.XMLSyntaxError, UnsafeXml):
         return
     assert isinstance(root.tag, str)
+
+
+def _parsed(parse: Any) -> Any:
+    """The parsed document's bytes, or the kind of error the parse raised."""
+    try:
+        return etree.tostring(parse().getroottree())
+    except (etree.XMLSyntaxError, UnsafeXml) as exc:
+        return type(exc)
+
+
+@given(
+    content=st.one_of(replies(), st.binary(max_size=200)),
+    chunk=st.sampled_from([1, 3, 64, 16 * 1024]),
+)
+@FUZZ
+def test_the_streaming_parse_accepts_and_builds_what_the_parse_does(
+    content: bytes, chunk: int
+) -> None:
+    """Fed in chunks (split anywhere, inside a character or a tag), the parse that hands
+    on finished elements accepts the same documents, builds the same tree and raises the
+    same errors as the parse of the whole bytes."""
+    finished: list[Any] = []
+    tags = ["{http://example.com/crm}Customer", "{http://example.com/crm}Address"]
+    streamed = _parsed(lambda: parse_xml_streaming(content, tags, finished.append, chunk))
+    assert streamed == _parsed(lambda: parse_xml(content))
+    note("parsed" if isinstance(streamed, bytes) else "refused")
 
 
 @pytest.mark.parametrize("status", [200, 500])

@@ -7,6 +7,7 @@ it answers, is byte for byte the zeep path's, and it never answers a reply zeep 
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -21,10 +22,13 @@ from reply_gen import reply_body
 from wsdls import TNS, load_operation, write_wsdl, wsdl
 
 from facade import routetable
+from facade.backends.legacy_reply import read_streaming
 from facade.errors import BackendError, ConfigError
+from facade.net.seam import Reply
 from facade.soap.facets import FacetIndex
 from facade.soap.loader import load_wsdl
 from facade.soap.message import deserialize_reply_body
+from facade.soap.message import reply_body as parsed_reply_body
 from facade.soap.operations import SoapOperation, resolve_operation, soap_operations
 from facade.translate.reader import Declined, ReplyReader, Unsupported, compile_reader
 from facade.translate.response import DecimalStyle, to_json
@@ -65,6 +69,27 @@ def assert_same(
     return True
 
 
+def assert_streamed_same(
+    operation: SoapOperation, reader: ReplyReader, body: etree._Element, indented: bool
+) -> bool:
+    """The reply read as it is parsed answers as the reader on its whole tree, or leaves
+    it to the ordinary path (None); True when it answered."""
+    envelope = copy.deepcopy(body.getparent())
+    if indented:
+        etree.indent(envelope)
+    content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    reply = Reply(200, {}, content)
+    whole = parsed_reply_body(operation, reply)
+    assert whole is not None
+    expected = reader_answer(reader, whole)
+    streamed = read_streaming(operation, reader, reply)
+    if streamed is None:
+        return False
+    assert expected is not None, content.decode()  # never answers what the reader declines
+    assert exact(streamed[0]) == expected, content.decode()
+    return True
+
+
 def operations(path: Path) -> tuple[list[SoapOperation], Any]:
     loaded = load_wsdl(path)
     facets = FacetIndex.from_documents(loaded.documents)
@@ -101,7 +126,7 @@ def test_reader_answers_as_zeep_for_every_operation(path: Path) -> None:
                 continue  # zeep reads this operation's replies
             compiled += 1
             element = operation.zeep_operation.output.body
-            answered += _compare(operation, reader, element, enumerations, decimals)
+            answered += _compare(operation, reader, element, enumerations, decimals)[0]
     assert answered or not compiled, "the reader declined every generated reply"
 
 
@@ -112,11 +137,13 @@ def _compare(
     enumerations: Any,
     decimals: DecimalStyle,
     examples: int = 12,
-) -> int:
-    """How many generated replies the reader answered (all of them as zeep did). A dozen
+) -> tuple[int, int]:
+    """How many generated replies the reader answered (all of them as zeep did), and how
+    many it answered as they were parsed (as on their whole tree). A dozen
     replies per operation: the corpus run is for breadth (every operation, both decimal
     styles); depth is the kitchen WSDL's, 200 replies over every construct."""
     answers = []
+    streamed = []
 
     @settings(
         max_examples=examples,
@@ -128,9 +155,11 @@ def _compare(
     def check(data: st.DataObject) -> None:
         body = data.draw(reply_body(element, enumerations))
         answers.append(assert_same(operation, reader, body, decimals))
+        indented = data.draw(st.booleans())
+        streamed.append(assert_streamed_same(operation, reader, body, indented))
 
     check()
-    return sum(answers)
+    return sum(answers), sum(streamed)
 
 
 KITCHEN_TYPES = """
@@ -192,7 +221,10 @@ def test_reader_answers_as_zeep_on_every_construct_it_reads(tmp_path: Path, form
     element = operation.zeep_operation.output.body
     for decimals in ("string", "number"):
         reader = compile_reader(operation, decimals)
-        assert _compare(operation, reader, element, enumerations, decimals, examples=200) > 0
+        assert {etree.QName(tag).localname for tag in reader.early_tags} == {"Child", "Thing"}
+        answered, streamed = _compare(operation, reader, element, enumerations, decimals, 200)
+        assert answered > 0
+        assert streamed > 0
 
 
 def test_the_demo_operations_are_all_read_by_the_reader() -> None:
