@@ -77,8 +77,10 @@ def test_the_quick_verdict_is_jsonschemas(path: Path) -> None:
             assert quick == validator.explained_valid(instance), instance
             verdicts.append(quick)
 
-    if schemas:
+    for _ in range(3 if schemas else 0):  # 40 draws may, rarely, all land on one side
         check()
+        if set(verdicts) == {True, False}:
+            break
     if schemas:  # both sides of the contract were tried
         assert set(verdicts) == {True, False}, verdicts
 
