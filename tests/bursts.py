@@ -10,13 +10,16 @@ cost was most of the run. Answers are read whole into plain values.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import resource
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import pytest
 from multidict import CIMultiDictProxy
 
 DEFAULT_CONNECTIONS = 100
@@ -79,3 +82,36 @@ async def burst_client(
         base_url, connector=limits, timeout=steps, auto_decompress=decompress
     ) as session:
         yield BurstClient(session)
+
+
+def open_files(needed: int) -> None:
+    """Raise this process's open-file limit for a burst that holds `needed` descriptors at
+    once (at least 8,192 where the hard limit allows); skip the test where it cannot."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(8192, needed))
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if wanted < needed:
+        pytest.skip(f"needs {needed} open files, the limit here is {hard}")
+
+
+@asynccontextmanager
+async def health_probe(base_url: str) -> AsyncIterator[list[int]]:
+    """/healthz polled every 50 ms on a connection of its own while the block runs; yields
+    the statuses seen (the list grows until the block ends)."""
+    statuses: list[int] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        async with aiohttp.ClientSession() as session:
+            while not done.is_set():
+                async with session.get(f"{base_url}/healthz") as response:
+                    statuses.append(response.status)
+                await asyncio.sleep(0.05)
+
+    prober = asyncio.create_task(probe())
+    try:
+        yield statuses
+    finally:
+        done.set()
+        await prober

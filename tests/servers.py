@@ -62,6 +62,16 @@ REPLY = (
 )
 
 
+async def request_body(receive: Any) -> bytes:
+    """The whole body of an ASGI request, however many messages it came in."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 async def canned_soap(scope: Any, receive: Any, send: Any) -> None:
     """A backend that answers every POST with the same GetCustomer reply, at once."""
     if scope["type"] != "http":

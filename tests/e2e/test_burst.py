@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import resource
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import yaml
+from bursts import health_probe, open_files
 from processes import free_port, process
 from servers import canned_soap, serve_in_thread
 
@@ -27,12 +27,7 @@ CLIENTS = 1000
 
 @pytest.fixture(autouse=True)
 def _enough_file_descriptors() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, 8192)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    if wanted < 3 * CLIENTS:
-        pytest.skip(f"needs {3 * CLIENTS} open files, the limit here is {hard}")
+    open_files(3 * CLIENTS)
 
 
 def facade_for(address: str, tmp_path: Path) -> Any:
@@ -50,8 +45,6 @@ def facade_for(address: str, tmp_path: Path) -> Any:
 async def burst(base: str, clients: int) -> tuple[collections.Counter[Any], list[int]]:
     """`clients` GETs at once, one connection each, while a probe polls /healthz."""
     statuses: collections.Counter[Any] = collections.Counter()
-    health: list[int] = []
-    done = asyncio.Event()
 
     async def one(session: aiohttp.ClientSession) -> None:
         try:
@@ -61,20 +54,11 @@ async def burst(base: str, clients: int) -> tuple[collections.Counter[Any], list
         except aiohttp.ClientError as exc:
             statuses[type(exc).__name__] += 1
 
-    async def probe() -> None:
-        async with aiohttp.ClientSession() as session:
-            while not done.is_set():
-                async with session.get(f"{base}/healthz") as response:
-                    health.append(response.status)
-                await asyncio.sleep(0.05)
-
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    prober = asyncio.create_task(probe())
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        await asyncio.gather(*(one(session) for _ in range(clients)))
-    done.set()
-    await prober
+    async with health_probe(base) as health:
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            await asyncio.gather(*(one(session) for _ in range(clients)))
     return statuses, health
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,9 +20,10 @@ import aiohttp
 import orjson
 import pytest
 import yaml
+from bursts import health_probe, open_files
 from large_replies import indented, orders_xml
 from processes import free_port, process
-from servers import REPLY, serve_in_thread
+from servers import REPLY, request_body, serve_in_thread
 
 from facade.backends.legacy_reply import STREAMING_BYTES, translate_reply
 from facade.mapping.loader import load_mappings
@@ -42,24 +42,14 @@ LARGE_REPLY = indented(orders_xml(ORDERS)).encode()
 
 @pytest.fixture(autouse=True)
 def _enough_file_descriptors() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, 8192)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    if wanted < 4 * (SMALL + LARGE):
-        pytest.skip(f"needs {4 * (SMALL + LARGE)} open files, the limit here is {hard}")
+    open_files(4 * (SMALL + LARGE))
 
 
 async def crm(scope: Any, receive: Any, send: Any) -> None:
     """ListOrders gets the large reply, every other call the GetCustomer one."""
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await request_body(receive)
     reply = LARGE_REPLY if b"ListOrders" in body else REPLY
     await send({"type": "http.response.start", "status": 200, "headers": XML})
     await send({"type": "http.response.body", "body": reply})
@@ -93,8 +83,6 @@ async def burst(base: str) -> tuple[collections.Counter[Any], list[int]]:
     """SMALL and LARGE GETs at once, one connection each, while a probe polls /healthz;
     counts each answer as right or wrong."""
     seen: collections.Counter[Any] = collections.Counter()
-    health: list[int] = []
-    done = asyncio.Event()
     orders = expected_orders()
 
     async def one(session: aiohttp.ClientSession, path: str) -> None:
@@ -112,21 +100,12 @@ async def burst(base: str) -> tuple[collections.Counter[Any], list[int]]:
             right = orjson.loads(content)["Name"] == "Ada Lovelace"
             seen["customer right" if right else "customer wrong"] += 1
 
-    async def probe() -> None:
-        async with aiohttp.ClientSession() as session:
-            while not done.is_set():
-                async with session.get(f"{base}/healthz") as response:
-                    health.append(response.status)
-                await asyncio.sleep(0.05)
-
     timeout = aiohttp.ClientTimeout(total=600)
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     paths = ["/v1/customers/1"] * SMALL + ["/v1/customers/1/orders"] * LARGE
-    prober = asyncio.create_task(probe())
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        await asyncio.gather(*(one(session, path) for path in paths))
-    done.set()
-    await prober
+    async with health_probe(base) as health:
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            await asyncio.gather(*(one(session, path) for path in paths))
     return seen, health
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import resource
 import signal
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from bursts import open_files
 from processes import Running, free_port, process
 from servers import canned_soap, serve_in_thread
 
@@ -26,12 +26,7 @@ NEW = {"name": "Ada Lovelace"}
 
 @pytest.fixture(autouse=True)
 def _enough_file_descriptors() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, 8192)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    if wanted < 3 * CLIENTS:
-        pytest.skip(f"needs {3 * CLIENTS} open files, the limit here is {hard}")
+    open_files(3 * CLIENTS)
 
 
 def mapping(address: str, response: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import resource
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import identity
 import orjson
 import pytest
 import yaml
+from bursts import open_files
 from facades import legacy
 from processes import free_port, process
 
@@ -32,12 +32,7 @@ BURST = 5
 
 @pytest.fixture(autouse=True)
 def _enough_file_descriptors() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, 8192)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    if wanted < 3 * PRINCIPALS * EACH:
-        pytest.skip(f"needs {3 * PRINCIPALS * EACH} open files, the limit here is {hard}")
+    open_files(3 * PRINCIPALS * EACH)
 
 
 def write_facade(tmp_path: Path) -> tuple[Path, Path]:
