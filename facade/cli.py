@@ -239,6 +239,9 @@ def serve(
         "access_log": False,
         "server_header": False,  # names no server software to clients, and is one header less
         "http": HttpProtocol,  # a head leaves in one write with its body (facade/protocol.py)
+        # the caller is the connection's peer: X-Forwarded-For is never read, not even from
+        # the loopback address uvicorn would otherwise trust as a proxy
+        "proxy_headers": False,
         # on SIGTERM, requests in flight get this long; then shadows drain (app lifespan)
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_seconds),
         # h11's own bound on a request head; the facade counts fields and bytes itself

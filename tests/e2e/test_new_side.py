@@ -17,6 +17,9 @@ pytestmark = pytest.mark.e2e
 HANDLER = """
 async def get_customer(context):
     return {"id": int(context.path["id"]), "name": "From the rewrite", "balance": "0.00"}
+
+async def caller(context):
+    return {"id": int(context.path["id"]), "name": context.client.get("ip"), "balance": "0.00"}
 """
 LEGACY = {
     "wsdl": "crm.wsdl",
@@ -49,6 +52,7 @@ def base_url(
         ),
         "by-service": route("/v1/served/{id}", {"url": "${NEW_URL}/customers/{path.id}"}, "new"),
         "still-legacy": route("/v1/legacy/{id}", {"url": "${NEW_URL}/unused"}, "legacy"),
+        "caller": route("/v1/caller/{id}", {"handler": "rewrite_customers:caller"}, "new"),
     }
     for name, document in documents.items():
         (mappings / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
@@ -86,3 +90,13 @@ def test_a_route_in_mode_legacy_still_calls_legacy(base_url: str, httpserver: HT
     assert response.status_code == 502  # the legacy address is a closed port
     assert response.headers["x-facade-backend"] == "legacy"
     assert httpserver.log == []
+
+
+@pytest.mark.parametrize("forwarded", ["10.9.8.7", "127.0.0.2, 10.9.8.7"])
+def test_the_caller_is_the_connection_s_peer_whatever_x_forwarded_for_says(
+    base_url: str, forwarded: str
+) -> None:
+    """Even from the loopback address, which uvicorn trusts as a proxy by default."""
+    response = httpx.get(f"{base_url}/v1/caller/1", headers={"X-Forwarded-For": forwarded})
+    assert response.status_code == 200
+    assert response.json()["name"] == "127.0.0.1"
