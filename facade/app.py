@@ -140,7 +140,11 @@ def create_app(
         store if store is not None else MemoryStore(settings.cache_bytes), metrics
     )
     compressor = Compressor(
-        settings.compress_min_bytes, settings.compress, store=cache.store, codecs=codecs
+        settings.compress_min_bytes,
+        settings.compress,
+        store=cache.store,
+        codecs=codecs,
+        nice=settings.compress_nice,
     )
     flags = _flag_control(table, settings)
     flags.listeners.append(cache.purge)  # a flipped route's cached answers are the old side's

@@ -6,7 +6,9 @@ An answer of at least `min_bytes` is sent compressed with the best coding the cl
 `If-None-Match` still gives a 304). HEAD, 204 and 304 answers are never compressed.
 
 A body larger than the loop's work budget is compressed in a thread: zlib, brotli and
-zstd release the GIL while they work, so the event loop goes on serving meanwhile.
+zstd release the GIL while they work, so the event loop goes on serving meanwhile. Those
+threads run at a lower scheduling priority than the loop (`nice`, on Linux): where busy
+threads outnumber the cores, the kernel serves the loop's small requests first.
 A cached answer (it has an ETag) is compressed once per coding, the first time a client
 asks for it, and kept in the cache's own store, where its bytes count and age out with
 the rest; every later request gets the kept bytes.
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -147,6 +151,16 @@ class Representation:
     body: bytes
 
 
+def lower_priority(nice: int) -> None:
+    """Lower the calling thread's scheduling priority by `nice` steps (Linux, where each
+    thread has its own; elsewhere the whole process would move, so nothing is done)."""
+    if nice and sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice)
+        )
+
+
 @dataclass(frozen=True)
 class Kept:
     """Where a cached answer's compressed forms are kept: by the ETag of its JSON (the
@@ -176,6 +190,7 @@ class Compressor:
         store: CacheStore | None = None,
         codecs: Mapping[str, Codec] = CODECS,
         clock: Callable[[], float] = time.monotonic,
+        nice: int = 0,
     ) -> None:
         unknown = [coding for coding in codings if coding not in codecs]
         if unknown:
@@ -187,7 +202,12 @@ class Compressor:
         self.store = store
         self.codecs = codecs
         self.clock = clock
-        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="facade-compress")
+        self._threads = ThreadPoolExecutor(
+            THREADS,
+            thread_name_prefix="facade-compress",
+            initializer=lower_priority,
+            initargs=(nice,),
+        )
         self._running: dict[str, asyncio.Future[bytes]] = {}
 
     def varies(self, method: str, status: int, size: int) -> bool:

@@ -17,6 +17,7 @@ FACADE_IDEMPOTENCY_BYTES=16777216  FACADE_SHUTDOWN_SECONDS=20  FACADE_SHADOW_DRA
 FACADE_CONFIG=facade.yaml  (unset: no settings file; see facade/config/)
 FACADE_COMPRESS_MIN_BYTES=1024  FACADE_COMPRESS=zstd,br,gzip  (empty: never compress)
 FACADE_TRANSLATOR_NICE=10  (0: the translator process runs at the server's priority)
+FACADE_COMPRESS_NICE=10  (0: the threads compressing large answers run at the server's)
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ DEFAULT_TRANSLATOR_NICE = 10
 """How much lower the translator process's scheduling priority is than its server's:
 with fewer cores than busy processes, the kernel then runs the server's event loop first,
 and large replies are translated with the CPU time it leaves."""
+DEFAULT_COMPRESS_NICE = 10
+"""How much lower the priority of the threads compressing large answers is than the event
+loop's, for the same reason."""
 SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -119,6 +123,8 @@ class Settings:
     """Then how long queued shadow calls may still run; the rest are counted as dropped."""
     translator_nice: int = DEFAULT_TRANSLATOR_NICE
     """Niceness the translator process adds to its server's (0-19; 0: the same priority)."""
+    compress_nice: int = DEFAULT_COMPRESS_NICE
+    """Niceness the threads compressing large answers add to the loop's (0-19)."""
 
     @property
     def resilience(self) -> Resilience:
@@ -171,6 +177,7 @@ class Settings:
                 env.get("FACADE_SHADOW_DRAIN_SECONDS", SHADOW_DRAIN_SECONDS)
             ),
             translator_nice=int(env.get("FACADE_TRANSLATOR_NICE", DEFAULT_TRANSLATOR_NICE)),
+            compress_nice=int(env.get("FACADE_COMPRESS_NICE", DEFAULT_COMPRESS_NICE)),
             config_file=Path(env["FACADE_CONFIG"]) if env.get("FACADE_CONFIG") else None,
         )
 
@@ -207,6 +214,8 @@ class Settings:
             raise ValueError("FACADE_SHADOW_DRAIN_SECONDS must be 0 or more seconds")
         if not 0 <= self.translator_nice <= 19:
             raise ValueError("FACADE_TRANSLATOR_NICE must be between 0 and 19")
+        if not 0 <= self.compress_nice <= 19:
+            raise ValueError("FACADE_COMPRESS_NICE must be between 0 and 19")
         if not 0 <= self.retry_budget <= 1:
             raise ValueError("FACADE_RETRY_BUDGET must be a share between 0 and 1")
         for url, limit in self.backend_limits.items():
@@ -253,6 +262,7 @@ class Settings:
             "FACADE_SHUTDOWN_SECONDS": str(self.shutdown_seconds),
             "FACADE_SHADOW_DRAIN_SECONDS": str(self.shadow_drain_seconds),
             "FACADE_TRANSLATOR_NICE": str(self.translator_nice),
+            "FACADE_COMPRESS_NICE": str(self.compress_nice),
         }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import sys
 import threading
 
 import brotli
@@ -14,6 +16,7 @@ import zstandard
 from facade.cache.store import MemoryStore
 from facade.compression import (
     CODECS,
+    THREAD_BYTES,
     Compressor,
     Kept,
     Representation,
@@ -279,3 +282,25 @@ def test_represent_gives_each_client_its_form_of_one_answer() -> None:
     assert unchanged.status == 304 and unchanged.body == b""
     assert "content-encoding" not in unchanged.headers
     assert head == Representation(200, headers, BODY)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+@pytest.mark.parametrize("nice", [0, 4])
+def test_large_answers_are_compressed_by_threads_nicer_than_the_loop(nice: int) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def gzip_noting_its_thread(body: bytes) -> bytes:
+        thread = threading.get_native_id()
+        seen.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, thread)))
+        return gzip.compress(body)
+
+    compressor = Compressor(codecs={"gzip": gzip_noting_its_thread}, codings=("gzip",), nice=nice)
+    large = b"x" * (THREAD_BYTES + 1)
+    try:
+        assert gzip.decompress(asyncio.run(compressor.compress(large, "gzip"))) == large
+    finally:
+        compressor.close()
+    loop_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    [(name, priority)] = seen
+    assert name.startswith("facade-compress")
+    assert priority == min(19, loop_priority + nice)

@@ -120,3 +120,16 @@ def test_the_translator_niceness_comes_from_the_environment_and_goes_to_workers(
 def test_a_translator_niceness_outside_0_to_19_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="FACADE_TRANSLATOR_NICE must be between 0 and 19"):
         Settings.from_env({"FACADE_TRANSLATOR_NICE": value})
+
+
+def test_the_compression_threads_niceness_comes_from_the_environment_and_goes_to_workers() -> None:
+    assert Settings.from_env({}).compress_nice == 10
+    settings = Settings.from_env({"FACADE_COMPRESS_NICE": "3"})
+    assert settings.compress_nice == 3
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+@pytest.mark.parametrize("value", ["-1", "20"])
+def test_a_compression_niceness_outside_0_to_19_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="FACADE_COMPRESS_NICE must be between 0 and 19"):
+        Settings.from_env({"FACADE_COMPRESS_NICE": value})
