@@ -20,6 +20,21 @@ sys.path.insert(0, str(TESTS))
 # the suite does not start twice the processes it needs
 os.environ.setdefault("FACADE_WORKERS", "1")
 
+
+def wsdl_files() -> list[Path]:
+    """The demo's WSDLs and, where the shared corpus is beside the repository, its WSDLs:
+    what the property tests of the compiled pieces run over."""
+    files = sorted((ROOT / "wsdl").glob("*.wsdl"))
+    if CORPUS.is_dir():
+        files += sorted(CORPUS.rglob("*.wsdl"))
+    return files
+
+
+def wsdl_label(path: Path) -> str:
+    """A WSDL's test id: its path in the corpus, or its file name."""
+    return str(path.relative_to(CORPUS)) if path.is_relative_to(CORPUS) else path.name
+
+
 _real_connect = socket.socket.connect
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import wsdl_files, wsdl_label
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -37,17 +37,6 @@ URL = "http://127.0.0.1:9/svc"
 PREFIX = "#/components/schemas/"
 EXAMPLES = 30
 REFUSED = "refused"
-
-
-def wsdl_files() -> list[Path]:
-    files = sorted((ROOT / "wsdl").glob("*.wsdl"))
-    if CORPUS.is_dir():
-        files += sorted(CORPUS.rglob("*.wsdl"))
-    return files
-
-
-def _label(path: Path) -> str:
-    return str(path.relative_to(CORPUS)) if path.is_relative_to(CORPUS) else path.name
 
 
 def zeep_bytes(operation: SoapOperation, arguments: dict[str, Any]) -> Any:
@@ -87,7 +76,7 @@ def ports(path: Path) -> tuple[list[tuple[SoapOperation, RequestWriter, Any]], A
     return found, builder.defs
 
 
-@pytest.mark.parametrize("path", wsdl_files(), ids=_label)
+@pytest.mark.parametrize("path", wsdl_files(), ids=wsdl_label)
 def test_the_writer_writes_zeeps_bytes_for_every_operation(path: Path) -> None:
     try:
         found, components = ports(path)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import ROOT, wsdl_files, wsdl_label
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -100,18 +100,7 @@ def operations(path: Path) -> tuple[list[SoapOperation], Any]:
     return found, lambda xsd_type: facets.for_type(xsd_type).enumeration
 
 
-def wsdl_files() -> list[Path]:
-    files = sorted((ROOT / "wsdl").glob("*.wsdl"))
-    if CORPUS.is_dir():
-        files += sorted(CORPUS.rglob("*.wsdl"))
-    return files
-
-
-def _label(path: Path) -> str:
-    return str(path.relative_to(CORPUS)) if path.is_relative_to(CORPUS) else path.name
-
-
-@pytest.mark.parametrize("path", wsdl_files(), ids=_label)
+@pytest.mark.parametrize("path", wsdl_files(), ids=wsdl_label)
 def test_reader_answers_as_zeep_for_every_operation(path: Path) -> None:
     try:
         found, enumerations = operations(path)

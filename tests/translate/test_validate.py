@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import wsdl_files, wsdl_label
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schema_gen import near
@@ -29,18 +29,7 @@ PREFIX = "#/components/schemas/"
 EXAMPLES = 40
 
 
-def wsdl_files() -> list[Path]:
-    files = sorted((ROOT / "wsdl").glob("*.wsdl"))
-    if CORPUS.is_dir():
-        files += sorted(CORPUS.rglob("*.wsdl"))
-    return files
-
-
-def _label(path: Path) -> str:
-    return str(path.relative_to(CORPUS)) if path.is_relative_to(CORPUS) else path.name
-
-
-@pytest.mark.parametrize("path", wsdl_files(), ids=_label)
+@pytest.mark.parametrize("path", wsdl_files(), ids=wsdl_label)
 def test_the_quick_verdict_is_jsonschemas(path: Path) -> None:
     try:
         loaded = load_wsdl(path)
