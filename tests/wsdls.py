@@ -97,6 +97,21 @@ def load_operation(path: Path, name: str) -> SoapOperation:
     return resolve_operation(load_wsdl(path).client, name)
 
 
+def two_part_operation(folder: Path) -> SoapOperation:
+    """Operation `Pair` whose input message has two parts (`Left`, `Right`), not one
+    wrapping element: what the compiled pieces leave to zeep."""
+    text = wsdl({"Pair": ("", "")}).replace(
+        '<wsdl:part name="parameters" element="tns:Pair"/>',
+        '<wsdl:part name="left" element="tns:Left"/><wsdl:part name="right" element="tns:Right"/>',
+    )
+    text = text.replace(
+        "</xs:schema>",
+        '<xs:element name="Left" type="xs:int"/><xs:element name="Right" type="xs:int"/>'
+        "</xs:schema>",
+    )
+    return load_operation(write_wsdl(folder, "pair.wsdl", text), "Pair")
+
+
 def envelope(body: str, version: str = "1.1") -> str:
     namespace = SOAP11_ENV if version == "1.1" else SOAP12_ENV
     return f'<s:Envelope xmlns:s="{namespace}"><s:Body>{body}</s:Body></s:Envelope>'

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from schema_gen import near
-from wsdls import SOAP11_ENV, SOAP12_ENV, load_operation, write_wsdl, wsdl
+from wsdls import SOAP11_ENV, SOAP12_ENV, load_operation, two_part_operation, write_wsdl, wsdl
 from zeep.xsd.const import Nil
 
 from facade import routetable
@@ -357,16 +357,7 @@ def test_writes_simple_content_attributes_and_bytes_as_zeep(shapes: SoapOperatio
 
 
 def test_refuses_operations_it_does_not_write(tmp_path: Path) -> None:
-    two_parts = wsdl({"Pair": ("", "")}).replace(
-        '<wsdl:part name="parameters" element="tns:Pair"/>',
-        '<wsdl:part name="left" element="tns:Left"/><wsdl:part name="right" element="tns:Right"/>',
-    )
-    two_parts = two_parts.replace(
-        "</xs:schema>",
-        '<xs:element name="Left" type="xs:int"/><xs:element name="Right" type="xs:int"/>'
-        "</xs:schema>",
-    )
-    pair = load_operation(write_wsdl(tmp_path, "pair.wsdl", two_parts), "Pair")
+    pair = two_part_operation(tmp_path)
     with pytest.raises(Unsupported, match="several parts"):
         compile_writer(pair)
     addressed = wsdl({"Get": ("", "")}).replace(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from lxml import etree
-from wsdls import SOAP11_ENV, TNS, envelope, load_operation, write_wsdl, wsdl
+from wsdls import SOAP11_ENV, TNS, envelope, load_operation, two_part_operation, write_wsdl, wsdl
 from zeep.xsd import Choice, ComplexType, Element, Sequence
 
 from facade.soap import zeep_private
@@ -72,16 +72,7 @@ def test_deserialize_body(get_customer: SoapOperation) -> None:
 
 
 def test_is_body_wrapped(tmp_path: Path, get_customer: SoapOperation) -> None:
-    two_parts = wsdl({"Pair": ("", "")}).replace(
-        '<wsdl:part name="parameters" element="tns:Pair"/>',
-        '<wsdl:part name="left" element="tns:Left"/><wsdl:part name="right" element="tns:Right"/>',
-    )
-    two_parts = two_parts.replace(
-        "</xs:schema>",
-        '<xs:element name="Left" type="xs:int"/><xs:element name="Right" type="xs:int"/>'
-        "</xs:schema>",
-    )
-    pair = load_operation(write_wsdl(tmp_path, "pair.wsdl", two_parts), "Pair")
+    pair = two_part_operation(tmp_path)
     assert zeep_private.is_body_wrapped(pair.zeep_operation.input) is True
     assert zeep_private.is_body_wrapped(get_customer.zeep_operation.input) is False
 
