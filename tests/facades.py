@@ -58,6 +58,19 @@ def legacy(operation: str, request: dict[str, str], **more: Any) -> dict[str, An
     }
 
 
+def whoami_route(path: str, **more: Any) -> dict[str, Any]:
+    """A mapping of `GET {path}/{id}` served in mode new by `new_handlers:whoami`, which
+    answers with the principal the gate let through; `more` adds sections (auth,
+    rate_limit)."""
+    return {
+        "route": {"method": "GET", "path": path + "/{id}"},
+        "legacy": legacy("GetCustomer", {"CustomerId": "path.id"}),
+        "new": {"handler": "new_handlers:whoami"},
+        "migration": {"mode": "new", "fallback": False},
+        **more,
+    }
+
+
 ONE_CALL_EACH = Settings(retry_attempts=1, breaker=False)
 """For tests that count backend calls per request, or share one facade across tests that
 make a backend fail on purpose: no retries, and no breaker carrying failures over."""

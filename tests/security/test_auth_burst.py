@@ -19,7 +19,7 @@ import orjson
 import pytest
 import yaml
 from bursts import open_files
-from facades import legacy
+from facades import whoami_route
 from processes import free_port, process
 
 pytestmark = pytest.mark.e2e
@@ -38,13 +38,7 @@ def _enough_file_descriptors() -> None:
 def write_facade(tmp_path: Path) -> tuple[Path, Path]:
     mappings = tmp_path / "mappings"
     mappings.mkdir()
-    mapping = {
-        "route": {"method": "GET", "path": "/v1/whoami/{id}"},
-        "legacy": legacy("GetCustomer", {"CustomerId": "path.id"}),
-        "new": {"handler": "new_handlers:whoami"},
-        "migration": {"mode": "new", "fallback": False},
-        "auth": {"scopes": ["customers:read"]},
-    }
+    mapping = whoami_route("/v1/whoami", auth={"scopes": ["customers:read"]})
     (mappings / "whoami.yaml").write_text(yaml.safe_dump(mapping), encoding="utf-8")
     (tmp_path / "jwks.json").write_bytes(orjson.dumps(identity.jwks("k1")))
     config = {

@@ -14,27 +14,17 @@ import httpx
 import identity
 import orjson
 import pytest
-from facades import facade_for, legacy
+from facades import facade_for, whoami_route
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 API_KEY = "k-" + "7" * 40
 
 
-def route(path: str, **more: Any) -> dict[str, Any]:
-    return {
-        "route": {"method": "GET", "path": path + "/{id}"},
-        "legacy": legacy("GetCustomer", {"CustomerId": "path.id"}),
-        "new": {"handler": "new_handlers:whoami"},
-        "migration": {"mode": "new", "fallback": False},
-        **more,
-    }
-
-
 MAPPINGS = {
-    "whoami": route("/v1/whoami"),
-    "writer": route("/v1/writer", auth={"scopes": ["customers:write"]}),
-    "open": route("/v1/open", auth="public"),
+    "whoami": whoami_route("/v1/whoami"),
+    "writer": whoami_route("/v1/writer", auth={"scopes": ["customers:write"]}),
+    "open": whoami_route("/v1/open", auth="public"),
 }
 
 

@@ -15,7 +15,7 @@ import identity
 import orjson
 import pytest
 import schemathesis
-from facades import facade_for, legacy
+from facades import facade_for, whoami_route
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -36,21 +36,11 @@ REFUSAL_CHECKS = [
 ]
 
 
-def route(path: str, **more: Any) -> dict[str, Any]:
-    return {
-        "route": {"method": "GET", "path": path + "/{id}"},
-        "legacy": legacy("GetCustomer", {"CustomerId": "path.id"}),
-        "new": {"handler": "new_handlers:whoami"},
-        "migration": {"mode": "new", "fallback": False},
-        **more,
-    }
-
-
 MAPPINGS = {
-    "writer": route("/v1/writer", auth={"scopes": ["customers:write"]}),
-    "reader": route("/v1/reader"),  # the default: customers:read
-    "open": route("/v1/open", auth="public"),
-    "limited": route("/v1/limited", auth="public", rate_limit={"rate": 0.01, "burst": 2}),
+    "writer": whoami_route("/v1/writer", auth={"scopes": ["customers:write"]}),
+    "reader": whoami_route("/v1/reader"),  # the default: customers:read
+    "open": whoami_route("/v1/open", auth="public"),
+    "limited": whoami_route("/v1/limited", auth="public", rate_limit={"rate": 0.01, "burst": 2}),
 }
 
 

@@ -6,33 +6,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import identity
 import pytest
-from facades import facade_for, legacy
+from facades import facade_for, whoami_route
 
 KEYS = {name: f"key-{name}-" + "9" * 32 for name in ("alice", "bob")}
 
 
-def route(path: str, **more: Any) -> dict[str, Any]:
-    return {
-        "route": {"method": "GET", "path": path + "/{id}"},
-        "legacy": legacy("GetCustomer", {"CustomerId": "path.id"}),
-        "new": {"handler": "new_handlers:whoami"},
-        "migration": {"mode": "new", "fallback": False},
-        **more,
-    }
-
-
 MAPPINGS = {
-    "slow": route("/v1/slow"),  # facade.yaml's default: 2 at once, one per 100 s
-    "quick": route("/v1/quick", rate_limit={"rate": 2, "burst": 1}),
-    "tuned": route("/v1/tuned", rate_limit={"rate": 2, "burst": 1}),  # facade.yaml wins
-    "free": route("/v1/free", rate_limit="off", auth="public"),
-    "anonymous": route("/v1/anonymous", auth="public"),
-    "guarded": route("/v1/guarded"),
+    "slow": whoami_route("/v1/slow"),  # facade.yaml's default: 2 at once, one per 100 s
+    "quick": whoami_route("/v1/quick", rate_limit={"rate": 2, "burst": 1}),
+    "tuned": whoami_route("/v1/tuned", rate_limit={"rate": 2, "burst": 1}),  # facade.yaml wins
+    "free": whoami_route("/v1/free", rate_limit="off", auth="public"),
+    "anonymous": whoami_route("/v1/anonymous", auth="public"),
+    "guarded": whoami_route("/v1/guarded"),
 }
 
 
@@ -123,7 +112,7 @@ def test_refused_credentials_spend_their_addresses_bucket(base: str) -> None:
 def test_a_mappings_own_rate_limit_applies_without_a_settings_file(tmp_path: Path) -> None:
     folder = tmp_path / "mappings"
     folder.mkdir()
-    mappings = {"own": route("/v1/own", rate_limit={"rate": 0.01, "burst": 2})}
+    mappings = {"own": whoami_route("/v1/own", rate_limit={"rate": 0.01, "burst": 2})}
     with facade_for(folder, mappings, {}) as url:
         statuses = [httpx.get(url + "/v1/own/1").status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
