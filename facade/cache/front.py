@@ -74,7 +74,10 @@ class CacheFront:
                 scope["state"]["request_id"] = request_id
                 token = request_id_var.set(request_id)
                 try:
-                    status = await self._answer(send, scope["method"], *found, request_id)
+                    reply, asked = found
+                    status = await self._answer(
+                        send, scope["method"], route, reply, asked, request_id
+                    )
                     record(self.metrics, scope, status, time.perf_counter() - started, request_id)
                 finally:
                     request_id_var.reset(token)
@@ -113,8 +116,8 @@ class CacheFront:
 
     def _hit(
         self, scope: Scope, route: ServedRoute
-    ) -> tuple[ServedRoute, BackendReply, Mapping[str, str]] | None:
-        """The route, the fresh hit and the request's headers (lower-case names), or None."""
+    ) -> tuple[BackendReply, Mapping[str, str]] | None:
+        """The fresh hit and the request's headers (lower-case names), or None."""
         if has_body(scope):
             return None
         # the request id is no part of a key: the lookup goes without one
@@ -124,7 +127,7 @@ class CacheFront:
             return None
         state = scope.setdefault("state", {})
         state["route"], state["side"] = route.name, reply.side
-        return route, reply, context.headers
+        return reply, context.headers
 
 
 async def _send(
