@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -33,6 +34,18 @@ def wsdl_files() -> list[Path]:
 def wsdl_label(path: Path) -> str:
     """A WSDL's test id: its path in the corpus, or its file name."""
     return str(path.relative_to(CORPUS)) if path.is_relative_to(CORPUS) else path.name
+
+
+def drawn(examples: int) -> settings:
+    """Hypothesis settings of the property tests over generated documents: `examples`
+    draws, no deadline (the machine is shared), no example database (each run explores
+    afresh), and no health check (their strategies are slow and filter on purpose)."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 _real_connect = socket.socket.connect

@@ -21,7 +21,8 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from conftest import drawn
+from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from jsonschema import Draft202012Validator
@@ -46,9 +47,7 @@ REPLIES = [path.read_bytes() for path in sorted((CORPUS / "replies").glob("*.xml
 REQUESTS = [
     orjson.loads(path.read_bytes()) for path in sorted((CORPUS / "requests").glob("*.json"))
 ]
-FUZZ = settings(
-    max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-)
+FUZZ = drawn(150)
 
 
 @functools.cache

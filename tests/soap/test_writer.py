@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wsdl_files, wsdl_label
-from hypothesis import HealthCheck, given, settings
+from conftest import drawn, wsdl_files, wsdl_label
+from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from schema_gen import near
@@ -89,12 +89,7 @@ def test_the_writer_writes_zeeps_bytes_for_every_operation(path: Path) -> None:
     def resolve(ref: str) -> dict[str, Any]:
         return dict(components[ref.removeprefix(PREFIX)])
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @drawn(EXAMPLES)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         index = data.draw(st.integers(0, len(found) - 1), label="operation")
@@ -161,12 +156,7 @@ def _compare_all(path: Path, examples: int) -> None:
     found, components = ports(path)
     written = []
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @drawn(examples)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         operation, writer, schema = found[0]

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, wsdl_files, wsdl_label
-from hypothesis import HealthCheck, given, settings
+from conftest import ROOT, drawn, wsdl_files, wsdl_label
+from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from reply_gen import reply_body
@@ -134,12 +134,7 @@ def _compare(
     answers = []
     streamed = []
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @drawn(examples)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         body = data.draw(reply_body(element, enumerations))

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wsdl_files, wsdl_label
-from hypothesis import HealthCheck, given, settings
+from conftest import drawn, wsdl_files, wsdl_label
+from hypothesis import given
 from hypothesis import strategies as st
 from schema_gen import near
 
@@ -48,12 +48,7 @@ def test_the_quick_verdict_is_jsonschemas(path: Path) -> None:
     validators: dict[int, ArgumentValidator] = {}
     verdicts: list[bool] = []
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @drawn(EXAMPLES)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         index = data.draw(st.integers(0, len(schemas) - 1), label="operation")
