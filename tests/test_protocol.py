@@ -109,7 +109,7 @@ DATE = re.compile(rb"date: [^\r]*\r\n")
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, str]]:
-    with serve_in_thread(app) as stock, serve_in_thread(app, http=HttpProtocol) as ours:
+    with serve_in_thread(app, http="httptools") as stock, serve_in_thread(app) as ours:
         yield stock, ours
 
 
