@@ -28,6 +28,7 @@ that changes them fails there.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,8 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from facade.types import ReadyAnswer
+
+log = logging.getLogger("facade.protocol")
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -73,7 +76,7 @@ class HttpProtocol(HttpToolsProtocol):
         try:
             ready = self.answer_now(cycle.scope)  # type: ignore[misc, arg-type]
         except Exception:  # the app still answers, the usual way
-            self.logger.exception("an answer made at once failed; the app answers")
+            log.exception("an answer made at once failed; the app answers")
             return False
         if ready is None:
             return False
@@ -87,7 +90,7 @@ class HttpProtocol(HttpToolsProtocol):
         head = b"".join(lines)
         breaks = len(lines) - 3 * (len(cycle.default_headers) + len(headers))  # one per line
         if head.count(b"\n") != breaks or head.count(b"\r") != breaks:
-            self.logger.error("an answer made at once has a line break in a header; not sent")
+            log.error("an answer made at once has a line break in a header; the app answers")
             return False
         cycle.response_started = cycle.response_complete = True
         self.transport.writelines((head, body) if cycle.scope["method"] != "HEAD" else (head,))
