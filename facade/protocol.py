@@ -16,8 +16,8 @@ stock uvicorn's in every case.
 An app may also answer a request at once, without being called: when it has an
 `answer_now(scope)` (the facade's has: a fresh cache hit, facade/cache/front.py), the
 protocol asks it before starting the request's task, and writes a whole answer it gets in
-one write. The task, the app's layers and the two sends an answer costs are then skipped,
-which is most of what a hit costs. Anything it does not answer (None) goes to the app.
+one write. The request's task, the app's layers and the two ASGI sends are then skipped.
+Anything it does not answer (None) goes to the app.
 
 This leans on how uvicorn's httptools protocol writes (one `write` per head, lower-case
 header names, `on_response_complete` at the end of each response); tests/test_protocol.py
