@@ -77,11 +77,21 @@ from facade.routetable import CompiledNew, CompiledRoute, RouteTable, tls_contex
 from facade.settings import Settings
 from facade.soap.registry import WsdlRegistry
 from facade.sources import Built, build_from_folders
+from facade.types import ReadyAnswer
 
 log = logging.getLogger("facade.app")
 
 TITLE = "Strangler facade"
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+class FacadeApp(FastAPI):
+    """The facade's ASGI app. A server may also ask it for an answer it makes at once,
+    without being called (facade/protocol.py): a fresh cache hit of a mapped route."""
+
+    def answer_now(self, scope: Scope) -> ReadyAnswer | None:
+        front = self.middleware_stack  # built at the first call: the lifespan's
+        return front.answer_now(scope) if isinstance(front, MappedFront) else None
 
 
 def create_app(
@@ -95,7 +105,7 @@ def create_app(
     store: CacheStore | None = None,
     config: FacadeConfig | None = None,
     codecs: Mapping[str, Codec] = CODECS,
-) -> FastAPI:
+) -> FacadeApp:
     """The facade for a compiled route table.
 
     table = build_route_table(load_mappings(Path("mappings")), registry)
@@ -241,7 +251,7 @@ def create_app(
             threads.shutdown(wait=False, cancel_futures=True)
             compressor.close()
 
-    app = FastAPI(
+    app = FacadeApp(
         title=TITLE,
         version=__version__,
         lifespan=lifespan,
@@ -363,7 +373,7 @@ async def _ramp_loop(flags: FlagControl) -> None:
             log.exception("ramp step failed")
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> FacadeApp:
     """Factory for `uvicorn --factory` and worker processes: settings from the environment."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the lifespan listens: never fatal
     settings = Settings.from_env()

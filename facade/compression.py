@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import brotli
 import zstandard
@@ -237,25 +237,56 @@ class Compressor:
         answer's ETag, else the body in the coding it accepts (as it is otherwise), with
         the headers that go with it. Every way an answer leaves the facade goes through
         here, so all of them compress alike."""
+        sent, coding = self._choice(method, status, encoded, headers, request_headers)
+        if coding is None:
+            return sent
+        return replace(sent, body=await self.compress(encoded, coding, kept))
+
+    def represent_now(
+        self,
+        method: str,
+        status: int,
+        encoded: bytes,
+        headers: Mapping[str, str],
+        request_headers: Mapping[str, str],
+        kept: Kept | None = None,
+    ) -> Representation | None:
+        """As `represent`, when nothing is left to compress: no coding, a 304, or a coding
+        whose form of this kept answer is already kept. None when a compression must run
+        (`represent` then makes it)."""
+        sent, coding = self._choice(method, status, encoded, headers, request_headers)
+        if coding is None:
+            return sent
+        body = self._kept_form(coding, kept)
+        return None if body is None else replace(sent, body=body)
+
+    def _choice(
+        self,
+        method: str,
+        status: int,
+        encoded: bytes,
+        headers: Mapping[str, str],
+        request_headers: Mapping[str, str],
+    ) -> tuple[Representation, str | None]:
+        """The answer as sent, and the coding its body is still to be put in (None: the
+        body is final, `encoded` or a 304's nothing)."""
         size = len(encoded)
         coding = self.choose(request_headers.get("accept-encoding"), method, status, size)
         sent = representation_headers(headers, coding, self.varies(method, status, size))
         if not_modified(request_headers.get("if-none-match"), headers.get("etag")):
             sent.pop("content-encoding", None)
-            return Representation(304, sent, b"")
-        if coding is None:
-            return Representation(status, sent, encoded)
-        return Representation(status, sent, await self.compress(encoded, coding, kept))
+            return Representation(304, sent, b""), None
+        return Representation(status, sent, encoded), coding
 
     async def compress(self, body: bytes, coding: str, kept: Kept | None = None) -> bytes:
         """`body` in `coding`; a kept answer's compressed form is made once and reused
         (concurrent first requests share the one compression)."""
         if kept is None or self.store is None:
             return await self._run(coding, body)
+        found = self._kept_form(coding, kept)
+        if found is not None:
+            return found
         key = kept.key(coding)
-        entry = self.store.get(key)
-        if entry is not None and entry.expires > self.clock():
-            return entry.encoded
         running = self._running.get(key)
         if running is not None:
             try:
@@ -265,6 +296,15 @@ class Compressor:
                     raise
             # the first request went away before its compression ended: do it here
         return await self._keep(self.store, key, body, coding, kept)
+
+    def _kept_form(self, coding: str, kept: Kept | None) -> bytes | None:
+        """The kept answer's form in `coding`, when it is kept and still fresh."""
+        if kept is None or self.store is None:
+            return None
+        entry = self.store.get(kept.key(coding))
+        if entry is not None and entry.expires > self.clock():
+            return entry.encoded
+        return None
 
     async def _keep(
         self, store: CacheStore, key: str, body: bytes, coding: str, kept: Kept

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from facade.configuration import MappedRoutes
+from facade.types import ReadyAnswer
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,20 @@ class MappedFront:
         self.mapped = mapped
         self.own = own
         self.endpoint = wrap(_matched_endpoint)
+        self._now: Callable[[Scope], ReadyAnswer | None] | None = getattr(
+            self.endpoint, "answer_now", None
+        )
+
+    def answer_now(self, scope: Scope) -> ReadyAnswer | None:
+        """The answer to a mapped request that the wrapped endpoint makes without being
+        awaited (a fresh cache hit), or None: the request then comes through `__call__`."""
+        if self._now is None or scope["type"] != "http" or scope["path"] in self.own:
+            return None
+        match, child = self.mapped.matches(scope)
+        if match is not Match.FULL:
+            return None
+        scope.update(child)  # as `__call__` does, which does it again if this gives None
+        return self._now(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in self.own:

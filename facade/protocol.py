@@ -13,6 +13,12 @@ stock uvicorn's in every case.
 
     uvicorn.run(app, http=HttpProtocol)
 
+An app may also answer a request at once, without being called: when it has an
+`answer_now(scope)` (the facade's has: a fresh cache hit, facade/cache/front.py), the
+protocol asks it before starting the request's task, and writes a whole answer it gets in
+one write. The request's task, the app's layers and the two ASGI sends are then skipped.
+Anything it does not answer (None) goes to the app.
+
 This leans on how uvicorn's httptools protocol writes (one `write` per head, lower-case
 header names, `on_response_complete` at the end of each response); tests/test_protocol.py
 compares the bytes it sends with stock uvicorn's for every kind of answer, so an upgrade
@@ -22,13 +28,32 @@ that changes them fails there.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import Scope
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
+
+from facade.types import ReadyAnswer
+
+log = logging.getLogger("facade.protocol")
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol writing through a `HeadHolding` transport."""
+    """uvicorn's httptools protocol writing through a `HeadHolding` transport, and sending
+    the answers its app makes at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answer_now: Callable[[Scope], ReadyAnswer | None] | None = getattr(
+            self.app, "answer_now", None
+        )
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(HeadHolding(transport))  # type: ignore[arg-type]
@@ -37,6 +62,42 @@ class HttpProtocol(HttpToolsProtocol):
         if isinstance(self.transport, HeadHolding):
             self.transport.response_complete()
         super().on_response_complete()
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        if self.answer_now is None or app is not self.app or not self._answered_now(cycle):
+            super()._start_asgi_task(cycle, app)
+
+    def _answered_now(self, cycle: RequestResponseCycle) -> bool:
+        """Sends the answer the app makes at once to the cycle's request, if it makes one.
+        Not while the client is slow to read (the app's way waits for it), nor when
+        uvicorn writes an access log of its own, nor to a client waiting for 100 Continue."""
+        if cycle.waiting_for_100_continue or cycle.access_log or self.flow.write_paused:
+            return False
+        try:
+            ready = self.answer_now(cycle.scope)  # type: ignore[misc, arg-type]
+        except Exception:  # the app still answers, the usual way
+            log.exception("an answer made at once failed; the app answers")
+            return False
+        if ready is None:
+            return False
+        status, headers, body = ready
+        lines = [STATUS_LINE[status]]
+        for name, value in (*cycle.default_headers, *headers):
+            lines += (name, b": ", value, b"\r\n")
+        if not cycle.keep_alive:
+            lines.append(b"connection: close\r\n")
+        lines.append(b"\r\n")
+        head = b"".join(lines)
+        breaks = len(lines) - 3 * (len(cycle.default_headers) + len(headers))  # one per line
+        if head.count(b"\n") != breaks or head.count(b"\r") != breaks:
+            log.error("an answer made at once has a line break in a header; the app answers")
+            return False
+        cycle.response_started = cycle.response_complete = True
+        self.transport.writelines((head, body) if cycle.scope["method"] != "HEAD" else (head,))
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+        return True
 
 
 class HeadHolding:

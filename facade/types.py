@@ -13,3 +13,6 @@ JSON: TypeAlias = Any
 Principal: TypeAlias = dict[str, Any] | None
 """Who made the request, once authentication exists; None for anonymous."""
 Headers: TypeAlias = dict[str, str]
+ReadyAnswer: TypeAlias = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""A whole answer made without awaiting anything: status, header lines (lower-case names,
+Content-Length included) and body (sent even to a HEAD, which the server drops)."""

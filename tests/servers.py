@@ -1,4 +1,6 @@
-"""Real servers on loopback for tests: an ASGI app under uvicorn, in a background thread.
+"""Real servers on loopback for tests: an ASGI app under uvicorn, in a background thread,
+with the server settings `facade serve` uses (the facade's own protocol, no uvicorn access
+log), so that what the tests see is what clients of the facade see.
 
 with serve_in_thread(app) as base_url:
     httpx.get(base_url + "/health")
@@ -15,13 +17,15 @@ from typing import Any
 
 import uvicorn
 
+from facade.protocol import HttpProtocol
+
 STARTUP_TIMEOUT = 10.0  # seconds for uvicorn to start listening
 
 
 @contextmanager
 def serve_in_thread(app: Any, *, timeout: float = STARTUP_TIMEOUT, **options: Any) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 on a free port; yield its base URL; stop it on exit.
-    `options` go to uvicorn's Config (`http=...` for another protocol).
+    `options` go to uvicorn's Config (`http="httptools"` for stock uvicorn's protocol).
 
     The socket is bound here, before the thread starts, so the port is known and cannot be
     taken by another process in between.
@@ -31,9 +35,15 @@ def serve_in_thread(app: Any, *, timeout: float = STARTUP_TIMEOUT, **options: An
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         host, port = sock.getsockname()
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", ws="none", **options
-        )
+        served = {
+            "log_level": "warning",
+            "ws": "none",
+            "http": HttpProtocol,
+            "access_log": False,
+            "server_header": False,
+            "proxy_headers": False,
+        }
+        config = uvicorn.Config(app, host=host, port=port, **{**served, **options})
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

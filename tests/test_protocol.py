@@ -109,7 +109,7 @@ DATE = re.compile(rb"date: [^\r]*\r\n")
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, str]]:
-    with serve_in_thread(app) as stock, serve_in_thread(app, http=HttpProtocol) as ours:
+    with serve_in_thread(app, http="httptools") as stock, serve_in_thread(app) as ours:
         yield stock, ours
 
 
@@ -232,3 +232,114 @@ def test_a_burst_of_a_thousand_clients_gets_every_answer_whole() -> None:
     with serve_in_thread(app, http=HttpProtocol) as base:
         seen = asyncio.run(_burst(base, 1000))
     assert seen == {"right": 4000}
+
+
+# -- answers an app makes at once --------------------------------------------------------
+
+NOW = b"made at once"
+
+
+class ReadyApp:
+    """`app`, which also makes the answer to /now... at once, as the facade makes a fresh
+    hit's; called, it gives the very same answer."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/now"):
+            await _answer(send, 200, NOW)
+        else:
+            await app(scope, receive, send)
+
+    def answer_now(self, scope: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        path = scope["path"]
+        if path == "/now-fails":
+            raise RuntimeError("no answer at once")
+        if path == "/now-breaks-a-line":
+            return 200, [(b"x-note", b"a\r\nset-cookie: stolen"), *_length(len(NOW))], NOW
+        if not path.startswith("/now"):
+            return None
+        self.made += 1
+        return 200, _length(len(NOW)), NOW
+
+
+AT_ONCE = {  # a request, and how many of its answers are made at once
+    "get": (b"GET /now HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1),
+    "head": (b"HEAD /now HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1),
+    "http/1.0": (b"GET /now HTTP/1.0\r\n\r\n", 1),
+    "pipelined": (
+        b"GET /now HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"HEAD /now HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET /plain HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET /now HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        3,
+    ),
+    "behind a slower answer": (
+        b"GET /split HTTP/1.1\r\nHost: t\r\n\r\nGET /now HTTP/1.1\r\nHost: t\r\n"
+        b"Connection: close\r\n\r\n",
+        1,
+    ),
+    "waiting for 100 continue": (
+        b"GET /now HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        0,
+    ),
+    "failing": (b"GET /now-fails HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0),
+    "with a line break in a header": (
+        b"GET /now-breaks-a-line HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        0,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(AT_ONCE))
+def test_an_answer_made_at_once_goes_out_as_the_app_would_send_it(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request, made = AT_ONCE[kind]
+    ready = ReadyApp()
+    with serve_in_thread(ready, http="httptools") as stock, serve_in_thread(ready) as ours:
+        expected = _exchange(stock, request)
+        assert ready.made == 0  # stock uvicorn never asks
+        sent = _exchange(ours, request)
+    assert sent == expected
+    assert ready.made == made
+    assert b"stolen" not in sent
+    if kind in ("failing", "with a line break in a header"):
+        assert [r for r in caplog.records if r.name == "facade.protocol"]
+
+
+def test_no_answer_is_made_at_once_while_uvicorn_writes_its_own_access_log() -> None:
+    ready = ReadyApp()
+    with serve_in_thread(ready, access_log=True) as ours:
+        sent = _exchange(ours, AT_ONCE["get"][0])
+    assert sent.endswith(b"\r\n\r\n" + NOW)
+    assert ready.made == 0
+
+
+def test_a_burst_of_a_thousand_clients_gets_answers_made_at_once_whole() -> None:
+    open_files(3 * 1000)
+    ready = ReadyApp()
+
+    async def callers(base: str) -> collections.Counter[str]:
+        seen: collections.Counter[str] = collections.Counter()
+
+        async def caller(client: Any) -> None:
+            for method, path, expected in (
+                ("GET", "/now", NOW),
+                ("HEAD", "/now", b""),
+                ("GET", "/plain", b"hello"),
+                ("GET", "/now", NOW),
+            ):
+                answer = await client.request(method, path)
+                good = answer.status_code == 200 and answer.content == expected
+                seen["right" if good else f"{method} {path}: {answer.status_code}"] += 1
+
+        async with burst_client(base, connections=1000) as client:
+            await asyncio.gather(*(caller(client) for _ in range(1000)))
+        return seen
+
+    with serve_in_thread(ready) as base:
+        seen = asyncio.run(callers(base))
+    assert seen == {"right": 4000}
+    assert ready.made == 3000

@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterable, Mapping
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from facade.backends.base import BackendReply
-from facade.compression import Compressor, Kept, Representation
+from facade.compression import Compressor, Kept
 from facade.context import REQUEST_ID_HEADER
 from facade.guard import has_body, scope_context
 from facade.mapping.loader import RouteMapping
 from facade.observability import UNMATCHED, Metrics, record, request_id_for, request_id_var
 from facade.pipeline import ServedRoute, early_hit
 from facade.responses import BACKEND_HEADER
+from facade.types import ReadyAnswer
 
 JSON_TYPE = (b"content-type", b"application/json")
 REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.lower().encode()
@@ -51,7 +52,8 @@ def _caches(route: ServedRoute) -> bool:
 
 class CacheFront:
     """Pure ASGI middleware answering fresh hits of cached GET routes itself; the matched
-    endpoint (in the scope) names its route through `front_route`."""
+    endpoint (in the scope) names its route through `front_route`. A server that can send
+    an answer without the app asks `answer_now` first (facade/protocol.py)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, compressor: Compressor) -> None:
         self.app = app
@@ -60,15 +62,38 @@ class CacheFront:
         """Hits leave as every answer does: in the coding the client accepts, compressed
         once per entry and coding (facade.compression)."""
 
+    def answer_now(self, scope: Scope) -> ReadyAnswer | None:
+        """The whole answer to a fresh hit when nothing is left to await (it goes as it is
+        kept, as a 304, or in a coding already kept), counted and logged. None otherwise:
+        the request then goes through the app, and what the lookup found here (a hit, or
+        nothing) waits for it in the scope's state, so that it is neither looked up nor
+        counted twice."""
+        route = _front_route(scope)
+        if route is None:
+            return None
+        started = time.perf_counter()
+        found = self._found(scope, route)
+        sent = None if found is None else self._sent_now(scope["method"], route, *found)
+        if sent is None:  # a miss, or a compression to run: the app's way awaits it
+            scope.setdefault("state", {})[_FOUND] = found
+            return None
+        request_id = request_id_for(scope)
+        scope["state"]["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            status, headers, body = sent
+            answer = (status, _head(status, headers, body, request_id), body)
+            record(self.metrics, scope, status, time.perf_counter() - started, request_id)
+        finally:
+            request_id_var.reset(token)
+        return answer
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = getattr(scope.get("endpoint"), "front_route", None)
-        if route is not None and scope["method"] in ("GET", "HEAD"):
+        route = _front_route(scope)
+        if route is not None:
             started = time.perf_counter()
-            try:
-                found = self._hit(scope, route)
-            except Exception:  # the whole way still answers, and reports the failure
-                log.exception("cache front failed; the request goes the whole way")
-                found = None
+            state = scope.get("state", {})
+            found = state.pop(_FOUND) if _FOUND in state else self._found(scope, route)
             if found is not None:
                 request_id = request_id_for(scope)  # made only for a hit: the app makes its own
                 scope["state"]["request_id"] = request_id
@@ -93,31 +118,45 @@ class CacheFront:
         asked: Mapping[str, str],
         request_id: str,
     ) -> int:
-        """Sends the hit as `_PathEndpoint.answer` in facade.app would; returns the status.
-        Most hits are sent as they are kept (no coding to choose, no validator to compare):
-        their headers go out without a representation being made."""
-        size = len(reply.encoded)
-        if "if-none-match" in asked or self.compressor.varies(method, reply.status, size):
-            sent = await self._represent(method, route, reply, asked)
-            return await _send(send, sent.status, sent.headers.items(), sent.body, request_id)
-        headers = (*reply.headers.items(), (BACKEND_HEADER, reply.side))
-        return await _send(send, reply.status, headers, reply.encoded, request_id)
+        """Sends the hit as `_PathEndpoint.answer` in facade.app would; returns the status."""
+        sent = self._sent_now(method, route, reply, asked)
+        if sent is None:
+            representation = await self.compressor.represent(
+                method, reply.status, reply.encoded, _headers(reply), asked, _kept(route, reply)
+            )
+            sent = representation.status, representation.headers.items(), representation.body
+        status, headers, body = sent
+        head = _head(status, headers, body, request_id)
+        await send({"type": "http.response.start", "status": status, "headers": head})
+        await send({"type": "http.response.body", "body": body})
+        return status
 
-    async def _represent(
+    def _sent_now(
         self, method: str, route: ServedRoute, reply: BackendReply, asked: Mapping[str, str]
-    ) -> Representation:
-        """The hit in the coding the client accepts, or a 304."""
-        tag, ttl = reply.headers.get("etag"), route.compiled.mapping.cache.ttl
-        kept = Kept(tag, route.name, reply.side, ttl) if tag and ttl else None
-        headers = {**reply.headers, BACKEND_HEADER: reply.side}
-        return await self.compressor.represent(
-            method, reply.status, reply.encoded, headers, asked, kept
+    ) -> _Sent | None:
+        """The hit as this client gets it, when no compression has to run. Most hits go
+        as they are kept (no coding to choose, no validator to compare): their headers go
+        out without a representation being made."""
+        if "if-none-match" not in asked and not self.compressor.varies(
+            method, reply.status, len(reply.encoded)
+        ):
+            headers = (*reply.headers.items(), (BACKEND_HEADER, reply.side))
+            return reply.status, headers, reply.encoded
+        sent = self.compressor.represent_now(
+            method, reply.status, reply.encoded, _headers(reply), asked, _kept(route, reply)
         )
+        return None if sent is None else (sent.status, sent.headers.items(), sent.body)
 
-    def _hit(
-        self, scope: Scope, route: ServedRoute
-    ) -> tuple[BackendReply, Mapping[str, str]] | None:
-        """The fresh hit and the request's headers (lower-case names), or None."""
+    def _found(self, scope: Scope, route: ServedRoute) -> _Found | None:
+        """The fresh hit and the request's headers (lower-case names), or None; a lookup
+        that fails is reported and the request goes the whole way."""
+        try:
+            return self._hit(scope, route)
+        except Exception:  # the whole way still answers, and reports the failure
+            log.exception("cache front failed; the request goes the whole way")
+            return None
+
+    def _hit(self, scope: Scope, route: ServedRoute) -> _Found | None:
         if has_body(scope):
             return None
         # the request id is no part of a key: the lookup goes without one
@@ -130,15 +169,39 @@ class CacheFront:
         return reply, context.headers
 
 
-async def _send(
-    send: Send, status: int, headers: Iterable[tuple[str, str]], body: bytes, request_id: str
-) -> int:
-    """The answer with the request id, as the observability middleware would send it;
-    returns the status sent."""
+_Found = tuple[BackendReply, Mapping[str, str]]
+"""A fresh hit and the request's headers."""
+_Sent = tuple[int, Iterable[tuple[str, str]], bytes]
+"""Status, headers and body of an answer as it leaves."""
+_FOUND = "facade.front_lookup"
+"""Where `answer_now` leaves what its lookup found (None for nothing) for the app's way."""
+
+
+def _front_route(scope: Scope) -> ServedRoute | None:
+    """The route of a GET or HEAD whose fresh hits are answered in front, or None."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return None
+    route: ServedRoute | None = getattr(scope.get("endpoint"), "front_route", None)
+    return route
+
+
+def _headers(reply: BackendReply) -> dict[str, str]:
+    return {**reply.headers, BACKEND_HEADER: reply.side}
+
+
+def _kept(route: ServedRoute, reply: BackendReply) -> Kept | None:
+    """Where the hit's compressed forms are kept: by its ETag, for the route's ttl."""
+    tag, ttl = reply.headers.get("etag"), route.compiled.mapping.cache.ttl
+    return Kept(tag, route.name, reply.side, ttl) if tag and ttl else None
+
+
+def _head(
+    status: int, headers: Iterable[tuple[str, str]], body: bytes, request_id: str
+) -> list[tuple[bytes, bytes]]:
+    """The answer's header lines with the request id, as the observability middleware
+    would send them."""
     head = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
     head.append((REQUEST_ID_HEADER_BYTES, request_id.encode()))
     if status != 304:
         head += [(b"content-length", str(len(body)).encode()), JSON_TYPE]
-    await send({"type": "http.response.start", "status": status, "headers": head})
-    await send({"type": "http.response.body", "body": body})
-    return status
+    return head
