@@ -2,6 +2,7 @@
 miss, in one run.
 
     PYTHONPATH=. .venv/bin/python bench/cache_hit.py [--rounds 3] [--seconds 5] [--connections 64]
+    PYTHONPATH=. .venv/bin/python bench/cache_hit.py --root ../before --root .
 
 nginx answers the demo WSDL's GetCustomer with a canned SOAP reply made by the project's own
 mock. The facade runs as a real process (`python -m facade serve`) over two copies of
@@ -18,6 +19,9 @@ round of each, and the ratios to the bare endpoint. Besides req/s, the server pr
 own CPU time per answered request (user + system, from /proc) is measured each round: on
 a machine shared with other work, req/s swings with the neighbours, while the CPU a request
 costs the server stays put, and on an idle machine the two ratios meet.
+
+`--root DIR` (repeatable) serves the hit from the facade of each checkout given, side by
+side in the same rounds, to compare two versions (the miss is measured on the first).
 """
 
 from __future__ import annotations
@@ -171,6 +175,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--root", type=Path, action="append", default=[], help="checkout to run (repeatable)"
+    )
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -185,41 +192,55 @@ def main() -> None:
         source = h.mapping_with_address("customers/get-customer.yaml", backend.url("/crm"))
         fresh = source.replace("path: /v1/customers/{id}", "path: /v1/fresh/{id}")
         mappings = {"get-customer.yaml": source + CACHE, "fresh-customer.yaml": fresh + CACHE}
-        with h.facade(mappings) as facade, tempfile.TemporaryDirectory() as tmp:
+        roots = [root.resolve() for root in args.root] or [h.ROOT]
+        with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
             import httpx
 
-            hit_url = f"{facade}/v1/customers/1"
-            warmed = httpx.get(hit_url)
-            assert httpx.get(hit_url).headers["x-facade-cache"] == "hit"  # noqa: S101
+            hits = {}
+            for root in roots:
+                facade, _ = stack.enter_context(h.facade_process(mappings, root=root))
+                hits[_label(root, roots)] = facade
+            facade = next(iter(hits.values()))
+            warmed = httpx.get(f"{facade}/v1/customers/1")
+            for base in hits.values():
+                httpx.get(f"{base}/v1/customers/1")
+                assert httpx.get(f"{base}/v1/customers/1").headers["x-facade-cache"] == "hit"  # noqa: S101
             script = Path(tmp) / "miss.lua"
             script.write_text(MISS_SCRIPT)
             with bare(warmed.content) as bare_base:
                 assert httpx.get(f"{bare_base}/v1/customers/1").content == warmed.content  # noqa: S101
-                pids = {
-                    "bare": server_pid(int(bare_base.rsplit(":", 1)[1])),
-                    "facade": server_pid(int(facade.rsplit(":", 1)[1])),
-                }
-                bare_url = f"{bare_base}/v1/customers/1"
-                results = rounds(args, pids, bare_url, hit_url, facade, script)
+                servers = {"bare": (server_pid(_port(bare_base)), f"{bare_base}/v1/customers/1")}
+                for name, base in hits.items():
+                    servers[name] = (server_pid(_port(base)), f"{base}/v1/customers/1")
+                results = rounds(args, servers, facade, script)
     report(results, args, len(warmed.content))
+
+
+def _label(root: Path, roots: list[Path]) -> str:
+    return "hit" if len(roots) == 1 else f"hit ({root})"
+
+
+def _port(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
 
 
 def rounds(
     args: argparse.Namespace,
-    pids: dict[str, int],
-    bare_url: str,
-    hit_url: str,
+    servers: dict[str, tuple[int, str]],
     facade: str,
     script: Path,
 ) -> dict[str, list[Run]]:
-    results: dict[str, list[Run]] = {"bare": [], "hit": [], "miss": []}
+    """`servers`: each target's server process and URL, the bare endpoint first and then
+    the hits; the miss goes to `facade`, the first hit's server."""
+    results: dict[str, list[Run]] = {name: [] for name in [*servers, "miss"]}
     seconds, connections = args.seconds, args.connections
+    facade_pid = list(servers.values())[1][0]
     for index in range(args.rounds):
         print(f"round {index + 1}/{args.rounds}", file=sys.stderr, flush=True)
-        results["bare"].append(measured(pids["bare"], bare_url, seconds, connections, None))
-        results["hit"].append(measured(pids["facade"], hit_url, seconds, connections, None))
+        for name, (pid, url) in servers.items():
+            results[name].append(measured(pid, url, seconds, connections, None))
         offset = str((index + 1) * 10_000_000)
-        miss = measured(pids["facade"], facade, seconds, connections, script, offset)
+        miss = measured(facade_pid, facade, seconds, connections, script, offset)
         results["miss"].append(miss)
     return results
 
@@ -260,14 +281,15 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace, size: int) -
         "errors",
     ]
     print(h.markdown_table(header, rows))
-    hits = [r.requests_per_second for r in results["hit"]]
-    bares = [r.requests_per_second for r in results["bare"]]
-    per_round = [hit / bare for hit, bare in zip(hits, bares, strict=True)]
-    print(f"\nhit/bare per round: {', '.join(f'{r:.2f}' for r in per_round)}")
-    print(f"median: {statistics.median(per_round):.2f}")
-    cpu = [b.cpu_us / h_.cpu_us for b, h_ in zip(results["bare"], results["hit"], strict=True)]
-    print(f"bare CPU / hit CPU per round: {', '.join(f'{r:.2f}' for r in cpu)}")
-    print(f"median: {statistics.median(cpu):.2f}")
+    for name in (n for n in results if n.startswith("hit")):
+        per_round = [
+            (hit.requests_per_second / bare.requests_per_second, bare.cpu_us / hit.cpu_us)
+            for hit, bare in zip(results[name], results["bare"], strict=True)
+        ]
+        print(f"\n{name}/bare per round: {', '.join(f'{r:.2f}' for r, _ in per_round)}")
+        print(f"median: {statistics.median(r for r, _ in per_round):.2f}")
+        print(f"bare CPU / {name} CPU per round: {', '.join(f'{c:.2f}' for _, c in per_round)}")
+        print(f"median: {statistics.median(c for _, c in per_round):.2f}")
 
 
 if __name__ == "__main__":
