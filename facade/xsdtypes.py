@@ -10,6 +10,8 @@ zeep marks a built-in is in `facade.soap.zeep_private`):
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from facade.soap.zeep_private import builtin_qname
 
 ANY_SIMPLE_TYPE = "anySimpleType"
@@ -47,5 +49,14 @@ def builtin_name(xsd_type: object) -> str:
     zeep models a restriction as a subclass of the built-in's class, so the nearest
     class of zeep's builtins module that declares a name is the answer.
     """
-    qname = builtin_qname(xsd_type)
-    return ANY_SIMPLE_TYPE if qname is None else str(qname.localname)
+    cls = type(xsd_type)  # which alone decides the answer: it is worked out once per class
+    name = _names.get(cls)
+    if name is None:
+        qname = builtin_qname(xsd_type)
+        name = _names[cls] = ANY_SIMPLE_TYPE if qname is None else str(qname.localname)
+    return name
+
+
+_names: WeakKeyDictionary[type, str] = WeakKeyDictionary()
+"""The answer per zeep type class, asked on every request (each argument is coerced by
+it); weak, so a reload's replaced classes go with their schema."""

@@ -15,14 +15,26 @@ from facade import heap
 @pytest.fixture
 def unfrozen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(heap, "_on", False)
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()  # this test process builds many apps: it must not keep a frozen heap
+    gc.set_threshold(*thresholds)
 
 
 def test_settling_does_nothing_until_a_serving_process_asks(unfrozen: None) -> None:
+    thresholds = gc.get_threshold()
     heap.settle()
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
+
+
+def test_a_serving_process_collects_its_youngest_generation_less_often(unfrozen: None) -> None:
+    _, older, oldest = gc.get_threshold()
+    heap.keep_settled()
+    assert gc.get_threshold() == (heap.YOUNG_GENERATION_THRESHOLD, older, oldest)
+    heap.settle()  # a reload keeps it
+    assert gc.get_threshold() == (heap.YOUNG_GENERATION_THRESHOLD, older, oldest)
 
 
 def test_a_serving_process_freezes_what_survives_and_frees_cycles_a_reload_left(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,16 @@ def test_the_module_depends_only_on_the_zeep_seam() -> None:
     imports = [line for line in source.splitlines() if "facade" in line and "import" in line]
     assert imports == ["from facade.soap.zeep_private import builtin_qname"]
     assert ANY_SIMPLE_TYPE == "anySimpleType"
+
+
+def test_the_name_is_remembered_per_class_and_forgotten_with_it() -> None:
+    """Asked on every request, answered once per zeep class; a reload's replaced classes
+    are not kept alive by it."""
+    restricted = type("Restricted", (builtins.UnsignedShort,), {})
+    assert builtin_name(restricted()) == "unsignedShort"
+    assert builtin_name(restricted()) == "unsignedShort"
+    assert builtin_name(builtins.Short()) == "short"
+    gone = weakref.ref(restricted)
+    del restricted
+    gc.collect()
+    assert gone() is None

@@ -85,8 +85,11 @@ class HttpTransport:
         max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> Reply:
         pool = self._pool(url)
-        async with pool.limit.turn(deadline):  # BackendBusy: the backend never saw the call
+        await pool.limit.acquire(deadline)  # BackendBusy: the backend never saw the call
+        try:
             return await self._send(pool, method, url, content, headers, deadline, max_bytes)
+        finally:
+            pool.limit.release()
 
     async def _send(
         self,
@@ -105,7 +108,7 @@ class HttpTransport:
                     method,
                     as_sent(url),
                     data=content,
-                    headers=dict(headers),
+                    headers=headers,
                     allow_redirects=False,
                 ) as response:
                     body = await _read_capped(response, max_bytes)

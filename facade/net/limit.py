@@ -51,13 +51,16 @@ class CallLimit:
     @asynccontextmanager
     async def turn(self, deadline: Deadline) -> AsyncIterator[None]:
         """Hold one of the limit's places for the block; BackendBusy when none comes."""
-        await self._acquire(deadline)
+        await self.acquire(deadline)
         try:
             yield
         finally:
-            self._release()
+            self.release()
 
-    async def _acquire(self, deadline: Deadline) -> None:
+    async def acquire(self, deadline: Deadline) -> None:
+        """Take a place, waiting in line for one; BackendBusy when none comes. Whoever
+        takes one calls `release()` once, whatever happens (`turn` does it for a block;
+        the transport calls them directly, sparing each call a generator)."""
         if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
             return
@@ -67,13 +70,13 @@ class CallLimit:
         self._waiters.append(waiter)
         try:
             async with asyncio.timeout(self._wait(deadline)):
-                await waiter  # _release hands its place over: in_flight stays counted
+                await waiter  # release hands its place over: in_flight stays counted
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                self._release()  # the place was handed over just as the caller left
+                self.release()  # the place was handed over just as the caller left
             else:
                 waiter.cancel()  # cancelling the task may have cancelled it already, and
-                with contextlib.suppress(ValueError):  # _release may have dropped it then
+                with contextlib.suppress(ValueError):  # release may have dropped it then
                     self._waiters.remove(waiter)
             if isinstance(exc, TimeoutError):
                 raise BackendBusy("No turn to call this backend came in time") from None
@@ -84,7 +87,7 @@ class CallLimit:
             return deadline.remaining()
         return min(self.queue_timeout, deadline.remaining())
 
-    def _release(self) -> None:
+    def release(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from jmespath.parser import ParsedResult
+from jmespath.visitor import TreeInterpreter
 
 
 def field_path(expression: ParsedResult) -> tuple[str, ...] | None:
@@ -31,3 +32,21 @@ def node_field_path(node: dict[str, Any]) -> tuple[str, ...] | None:
             return None
         names += found
     return names
+
+
+class SharedInterpreter(ParsedResult):  # type: ignore[misc]
+    """A parsed expression searched by one interpreter shared by all searches.
+
+    jmespath makes an interpreter for every search, and its method cache holds the
+    interpreter's own bound methods: a reference cycle, left for the garbage collector,
+    for every argument of every request. The interpreter keeps no state of a search (only
+    that cache, the same for all), so one serves every search with the same answers.
+    """
+
+    def search(self, value: Any, options: Any = None) -> Any:
+        if options is not None:
+            return super().search(value, options)
+        return _INTERPRETER.visit(self.parsed, value)
+
+
+_INTERPRETER = TreeInterpreter()

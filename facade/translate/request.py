@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jmespath
@@ -21,7 +22,7 @@ from zeep.xsd.const import Nil
 from facade.errors import FieldProblem, InvalidRequest
 from facade.soap.zeep_private import SIMPLE_CONTENT_KEY, nested_particles
 from facade.translate.coerce import CoercionError, coerce_simple
-from facade.translate.expression import field_path
+from facade.translate.expression import SharedInterpreter, field_path
 from facade.translate.validate import ArgumentValidator
 from facade.xsdtypes import builtin_name
 
@@ -34,13 +35,14 @@ class ArgumentSource:
     expression: ParsedResult
     element: Element
 
-    @property
+    @cached_property
     def field(self) -> str:
-        """The client-side place to name in errors: `path.id`, or the argument's name."""
+        """The client-side place to name in errors: `path.id`, or the argument's name
+        (read for every request: worked out once)."""
         path = field_path(self.expression)
         return ".".join(path) if path is not None else self.name
 
-    @property
+    @cached_property
     def reads_body(self) -> bool:
         """True when the argument is a plain path into the JSON body (`body`, `body.a.b`):
         its value already has JSON types, which the contract checks as they are."""
@@ -50,7 +52,8 @@ class ArgumentSource:
 
 def compile_expression(text: str) -> ParsedResult:
     """Compile a JMESPath expression (raises jmespath.exceptions.ParseError)."""
-    return jmespath.compile(text)
+    parsed = jmespath.compile(text)
+    return SharedInterpreter(parsed.expression, parsed.parsed)
 
 
 def build_arguments(

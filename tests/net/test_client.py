@@ -230,6 +230,44 @@ def test_burst_against_a_refusing_backend_fails_every_call_fast() -> None:
     assert time.monotonic() - started < 10.0
 
 
+def test_a_call_that_fails_times_out_or_is_cancelled_gives_its_place_back(raw_server) -> None:  # type: ignore[no-untyped-def]
+    """One call at a time to the origin: a timed-out call, a cancelled one and a failed one
+    each leave the place free, so the next call goes at once instead of queueing."""
+    answered = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        if not answered.is_set():  # the first two calls: no answer
+            time.sleep(2)
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Type: text/xml\r\n\r\n<x/>")
+
+    url = raw_server(serve)
+
+    async def run() -> tuple[BaseException | None, Reply]:
+        client = HttpTransport(limits={url: 1}, queue=5, queue_timeout=0.5)
+        try:
+            with pytest.raises(BackendTimeout):
+                await client.request("POST", url, b"", {}, Deadline.after(0.2))
+            call = asyncio.ensure_future(client.request("POST", url, b"", {}, Deadline.after(5)))
+            await asyncio.sleep(0.2)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            answered.set()
+            failed = None
+            try:
+                await client.request("POST", url, b"", {"X-Bad": "a\r\nb"}, Deadline.after(5))
+            except Exception as exc:  # noqa: BLE001 - whatever aiohttp says of the header
+                failed = exc
+            return failed, await client.request("POST", url, b"", {}, Deadline.after(5))
+        finally:
+            await client.aclose()
+
+    failed, reply = asyncio.run(run())
+    assert failed is not None
+    assert reply.content == b"<x/>"
+
+
 def test_backend_closing_mid_reply_is_a_backend_error(raw_server) -> None:  # type: ignore[no-untyped-def]
     def hang_up(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<partial")
