@@ -20,6 +20,7 @@ import pytest
 import yaml
 from facades import ROOT, facade_for, legacy
 from pytest_httpserver import HTTPServer
+from servers import PromptHTTPServer
 
 from facade.backends.legacy import LegacyBackend
 from facade.context import RequestContext
@@ -49,7 +50,7 @@ MAPPINGS = {
 
 @pytest.fixture(scope="module")
 def peer() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0)
+    server = PromptHTTPServer(host="127.0.0.1", port=0)
     server.expect_request("/echo/1").respond_with_json({"ok": True})
     server.start()
     try:
