@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -61,6 +61,24 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
         if not is_loopback:
             raise RuntimeError(f"tests may only connect to loopback, not {host}")
     return _real_connect(self, address)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that start whole processes run first, then those with property tests (slow
+    per test, and slower under coverage), then the rest: `scripts/test` spreads modules
+    over two pytest-xdist workers, and a long module handed out last would leave one worker
+    idle while the other finishes it. Each module stays in one piece and in its own order;
+    no test depends on the order of modules."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        if item.get_closest_marker("e2e") is not None:
+            weight = 0
+        elif getattr(getattr(item, "module", None), "given", None) is given:
+            weight = 1  # the module draws examples with Hypothesis
+        else:
+            weight = 2
+        rank[item.path] = min(rank.get(item.path, 2), weight)
+    items.sort(key=lambda item: rank[item.path])
 
 
 @pytest.fixture(autouse=True)

@@ -31,9 +31,11 @@ def facade_for(
     env: Mapping[str, str],
     settings: Settings | None = None,
     config: dict[str, Any] | None = None,
+    **server: Any,
 ) -> Iterator[str]:
     """`config` is the content of a facade.yaml, written beside the mappings folder; its
-    per-WSDL credentials apply to the routes as `facade serve` applies them."""
+    per-WSDL credentials apply to the routes as `facade serve` applies them. `server` goes
+    to uvicorn's Config (`timeout_keep_alive=1`)."""
     for name, document in mappings.items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     loaded = None
@@ -43,7 +45,8 @@ def facade_for(
     registry = WsdlRegistry(ROOT / "wsdl")
     routes = with_legacy_defaults(load_mappings(folder, env), loaded or FacadeConfig())
     table = build_route_table(routes, registry)
-    with serve_in_thread(create_app(table, registry, settings, config=loaded)) as url:
+    app = create_app(table, registry, settings, config=loaded)
+    with serve_in_thread(app, **server) as url:
         yield url
 
 

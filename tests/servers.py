@@ -16,10 +16,21 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from pytest_httpserver import HTTPServer
 
 from facade.protocol import HttpProtocol
 
 STARTUP_TIMEOUT = 10.0  # seconds for uvicorn to start listening
+SHUTDOWN_POLL = 0.05  # seconds between a stopping server's looks at its shutdown flag
+
+
+class PromptHTTPServer(HTTPServer):
+    """pytest-httpserver's server, stopped within SHUTDOWN_POLL: werkzeug's serve_forever
+    looks for a shutdown every 0.5 s, which a fixture per test pays at each teardown."""
+
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=SHUTDOWN_POLL)
 
 
 @contextmanager

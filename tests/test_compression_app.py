@@ -17,8 +17,7 @@ import pytest
 import yaml
 import zstandard
 from bursts import Answer, BurstClient, burst_client
-from pytest_httpserver import HTTPServer
-from servers import serve_in_thread
+from servers import PromptHTTPServer, serve_in_thread
 from werkzeug import Request, Response
 from wsdls import envelope
 
@@ -111,7 +110,7 @@ def recorder() -> Recorder:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, recorder: Recorder) -> Iterator[str]:
-    peer = HTTPServer(threaded=True)  # its own: the session's server is shared with others
+    peer = PromptHTTPServer(threaded=True)  # its own: the session's server is shared with others
     peer.expect_request("/crm").respond_with_handler(answer)
     peer.start()
     try:

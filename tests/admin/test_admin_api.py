@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from servers import serve_in_thread
+from servers import PromptHTTPServer, serve_in_thread
 from starlette.applications import Starlette
 from test_app import closed_port
 from typer.testing import CliRunner
@@ -78,7 +78,7 @@ def build(legacy: HTTPServer, new: HTTPServer, folder: Path, settings: Settings)
 
 @pytest.fixture(scope="module")
 def new_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server = PromptHTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()

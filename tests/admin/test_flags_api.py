@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from servers import serve_in_thread
+from servers import PromptHTTPServer, serve_in_thread
 from test_admin_api import LEGACY_BODY, legacy_answer
 from test_app import closed_port
 from typer.testing import CliRunner
@@ -68,7 +68,7 @@ MAPPINGS = {
 @pytest.fixture
 def peers(httpserver: HTTPServer, make_httpserver: HTTPServer) -> Iterator[HTTPServer]:
     """Legacy answers every call; the new side (returned) answers what each test says."""
-    new = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    new = PromptHTTPServer(host="127.0.0.1", port=0, threaded=True)
     new.start()
     httpserver.expect_request("/crm").respond_with_data(legacy_answer(), content_type="text/xml")
     yield new

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from bursts import Answer, burst_client
 from pytest_httpserver import HTTPServer
-from servers import serve_in_thread
+from servers import PromptHTTPServer, serve_in_thread
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 from werkzeug import Request, Response
@@ -161,7 +161,7 @@ class CountingStore(MemoryStore):
 
 @pytest.fixture(scope="module")
 def new_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server = PromptHTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()

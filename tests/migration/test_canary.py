@@ -13,6 +13,7 @@ import pytest
 from facades import ONE_CALL_EACH as ONE
 from facades import facade_for
 from pytest_httpserver import HTTPServer
+from servers import PromptHTTPServer
 from test_app import CUSTOMER, NEW_CUSTOMER, closed_port, wrapped
 from werkzeug import Request, Response
 from wsdls import envelope
@@ -92,7 +93,7 @@ def soap_reply(request: Request) -> Response:
 
 @pytest.fixture(scope="module")
 def legacy_peer() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1")
+    server = PromptHTTPServer(host="127.0.0.1")
     server.start()
     try:
         yield server

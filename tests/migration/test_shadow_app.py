@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from servers import serve_in_thread
+from servers import PromptHTTPServer, serve_in_thread
 from starlette.applications import Starlette
 from werkzeug import Request, Response
 from wsdls import envelope
@@ -104,7 +104,7 @@ NEW_CUSTOMER = {
 @pytest.fixture(scope="module")
 def new_server() -> Iterator[HTTPServer]:
     """The new REST service; threaded, so a slow answer does not hold up the next one."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server = PromptHTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()

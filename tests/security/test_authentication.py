@@ -16,6 +16,7 @@ import orjson
 import pytest
 from facades import facade_for, whoami_route
 from pytest_httpserver import HTTPServer
+from servers import PromptHTTPServer
 from werkzeug import Request, Response
 
 API_KEY = "k-" + "7" * 40
@@ -43,7 +44,7 @@ class Jwks:
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[tuple[HTTPServer, Jwks]]:
-    server = HTTPServer(host="127.0.0.1", port=0)
+    server = PromptHTTPServer(host="127.0.0.1", port=0)
     jwks = Jwks()
     server.expect_request("/jwks").respond_with_handler(jwks)
     server.start()
@@ -195,7 +196,7 @@ def test_an_unknown_kid_is_refused_and_a_rotated_key_is_fetched(
 
 
 def test_keys_are_never_fetched_from_the_tokens_jku(base: str) -> None:
-    attacker = HTTPServer(host="127.0.0.1", port=0)
+    attacker = PromptHTTPServer(host="127.0.0.1", port=0)
     attacker.expect_request("/keys").respond_with_json(identity.jwks("k2"))
     attacker.start()
     try:

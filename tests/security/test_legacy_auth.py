@@ -27,7 +27,7 @@ from lxml import etree
 from processes import free_port, process
 from pytest_httpserver import HTTPServer
 from reloading import wait_for
-from servers import serve_in_thread
+from servers import PromptHTTPServer, serve_in_thread
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 from wsdls import envelope
@@ -222,7 +222,7 @@ def tls_backend(tmp_path: Path) -> Iterator[tuple[HTTPServer, trustme.CA, Record
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
     ca.configure_trust(server_context)
     server_context.verify_mode = ssl.CERT_REQUIRED
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=server_context)
+    server = PromptHTTPServer(host="127.0.0.1", port=0, ssl_context=server_context)
     recording = Recorder()
     server.expect_request("/crm", method="POST").respond_with_handler(recording)
     server.start()
