@@ -229,9 +229,12 @@ def facade_process(
     folder: Path | None = None,
     options: tuple[str, ...] = (),
     root: Path = ROOT,
+    wrapper: tuple[str, ...] = (),
+    startup: float = STARTUP_SECONDS,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """As `facade`, and yields the process too (to profile it or read its memory);
-    `root`: the checkout whose code serves (another one's, to compare two versions)."""
+    `root`: the checkout whose code serves (another one's, to compare two versions);
+    `wrapper`: a command the server runs under (valgrind), given `startup` seconds."""
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="bench-facade-") as name:
@@ -242,7 +245,7 @@ def facade_process(
             (folder / file).write_text(text)
         port = free_port()
         log = tmp / "facade.log"
-        args = [sys.executable, "-m", "facade", "serve", "--mappings", str(folder)]
+        args = [*wrapper, sys.executable, "-m", "facade", "serve", "--mappings", str(folder)]
         args += ["--wsdl", str(WSDL_DIR), "--port", str(port), "--workers", str(workers)]
         args += ["--log-level", "warning", *options]
         env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
@@ -252,15 +255,15 @@ def facade_process(
             )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + STARTUP_SECONDS
+            deadline = time.monotonic() + startup
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"the facade exited with {proc.returncode}: {_tail(log)}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
+                    if httpx.get(f"{base}/readyz", timeout=5.0).status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the facade was not ready within {STARTUP_SECONDS:g} s")
+                    raise RuntimeError(f"the facade was not ready within {startup:g} s")
                 time.sleep(0.1)
             yield base, proc
         finally:
