@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 from bursts import burst_client, open_files
 from servers import request_body, serve_in_thread
+from uvicorn.server import ServerState
 
 from facade.protocol import HttpProtocol
 
@@ -343,3 +345,93 @@ def test_a_burst_of_a_thousand_clients_gets_answers_made_at_once_whole() -> None
         seen = asyncio.run(callers(base))
     assert seen == {"right": 4000}
     assert ready.made == 3000
+
+
+class _Transport(asyncio.Transport):
+    """A connection's transport in memory: what was written, and whether it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def write(self, data: Any) -> None:
+        self.written += bytes(data)
+
+    def writelines(self, lines: Any) -> None:
+        self.written += b"".join(lines)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8080)}.get(name, default)
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
+def _connected(app: Any) -> tuple[HttpProtocol, _Transport]:
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, proxy_headers=False, http=HttpProtocol
+    )
+    config.load()
+    protocol = HttpProtocol(config, ServerState(), {})
+    transport = _Transport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+def test_reads_of_one_round_are_answered_together_once_it_has_read_them_all() -> None:
+    async def scenario() -> tuple[int, int, list[bytes]]:
+        ready = ReadyApp()
+        connections = [_connected(ready) for _ in range(3)]
+        for protocol, _ in connections:
+            protocol.data_received(b"GET /now HTTP/1.1\r\nHost: t\r\n\r\n")
+        made_while_reading = ready.made
+        await asyncio.sleep(0.05)
+        return made_while_reading, ready.made, [transport.written for _, transport in connections]
+
+    made_while_reading, made, written = asyncio.run(scenario())
+    assert (made_while_reading, made) == (0, 3)
+    assert all(sent.endswith(b"\r\n\r\n" + NOW) for sent in written)
+
+
+def test_a_read_whose_client_left_before_its_round_ended_goes_to_the_app() -> None:
+    async def scenario() -> tuple[int, bytes]:
+        ready = ReadyApp()
+        protocol, transport = _connected(ready)
+        protocol.data_received(b"GET /now HTTP/1.1\r\nHost: t\r\n\r\n")
+        protocol.connection_lost(None)
+        await asyncio.sleep(0.05)
+        return ready.made, transport.written
+
+    made, written = asyncio.run(scenario())
+    assert (made, written) == (0, b"")  # the app's send finds the client gone
+
+
+def test_a_read_that_cannot_be_started_closes_its_connection_not_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken(ReadyApp):
+        def answer_now(self, scope: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+            if scope["path"] == "/now-unknown-status":
+                return 999, _length(len(NOW)), NOW  # no status line exists for it
+            return super().answer_now(scope)
+
+    async def scenario() -> list[tuple[bool, bytes]]:
+        ready = Broken()
+        connections = [_connected(ready) for _ in range(2)]
+        for (protocol, _), path in zip(connections, ("/now-unknown-status", "/now"), strict=True):
+            protocol.data_received(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        await asyncio.sleep(0.05)
+        return [(transport.closed, transport.written) for _, transport in connections]
+
+    (broken_closed, broken_sent), (other_closed, other_sent) = asyncio.run(scenario())
+    assert broken_closed and broken_sent == b""
+    assert not other_closed and other_sent.endswith(b"\r\n\r\n" + NOW)
+    assert [r for r in caplog.records if r.name == "facade.protocol"]
