@@ -89,8 +89,12 @@ class FacadeApp(FastAPI):
     """The facade's ASGI app. A server may also ask it for an answer it makes at once,
     without being called (facade/protocol.py): a fresh cache hit of a mapped route."""
 
-    def answer_now(self, scope: Scope) -> ReadyAnswer | None:
+    def may_answer_now(self, scope: Scope) -> bool:
         front = self.middleware_stack  # built at the first call: the lifespan's
+        return isinstance(front, MappedFront) and front.may_answer_now(scope)
+
+    def answer_now(self, scope: Scope) -> ReadyAnswer | None:
+        front = self.middleware_stack
         return front.answer_now(scope) if isinstance(front, MappedFront) else None
 
 

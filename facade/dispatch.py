@@ -69,17 +69,25 @@ class MappedFront:
         self._now: Callable[[Scope], ReadyAnswer | None] | None = getattr(
             self.endpoint, "answer_now", None
         )
+        self._may: Callable[[Scope], bool] | None = getattr(self.endpoint, "may_answer_now", None)
+
+    def may_answer_now(self, scope: Scope) -> bool:
+        """Whether the wrapped endpoint may answer this request without being awaited (the
+        request's route is matched here, once, for `answer_now`)."""
+        if self._now is None or scope["type"] != "http" or scope["path"] in self.own:
+            return False
+        match, child = self.mapped.matches(scope)
+        if match is not Match.FULL:
+            return False
+        scope.update(child)  # as `__call__` does, which does it again for the app's way
+        return self._may is None or self._may(scope)
 
     def answer_now(self, scope: Scope) -> ReadyAnswer | None:
         """The answer to a mapped request that the wrapped endpoint makes without being
         awaited (a fresh cache hit), or None: the request then comes through `__call__`."""
-        if self._now is None or scope["type"] != "http" or scope["path"] in self.own:
+        if "endpoint" not in scope and not self.may_answer_now(scope):
             return None
-        match, child = self.mapped.matches(scope)
-        if match is not Match.FULL:
-            return None
-        scope.update(child)  # as `__call__` does, which does it again if this gives None
-        return self._now(scope)
+        return self._now(scope) if self._now is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in self.own:

@@ -18,7 +18,8 @@ An app may also answer a request at once, without being called: when it has an
 protocol asks it where it would start the request's task, and writes a whole answer it gets
 in one write. The request's task, the app's layers and the two ASGI sends are then skipped.
 Anything it does not answer (None) goes to the app. The reads (GET, HEAD) of one round of
-the event loop are asked together at its end, when their tasks would have started (`Batch`).
+the event loop are asked together at its end, when their tasks would have started (`Batch`);
+an app's `may_answer_now(scope)`, when it has one, rules out at once those it never answers.
 
 This leans on how uvicorn's httptools protocol writes (one `write` per head, lower-case
 header names, `on_response_complete` at the end of each response); tests/test_protocol.py
@@ -56,6 +57,9 @@ class HttpProtocol(HttpToolsProtocol):
         self.answer_now: Callable[[Scope], ReadyAnswer | None] | None = getattr(
             self.app, "answer_now", None
         )
+        self.may_answer_now: Callable[[Scope], bool] | None = getattr(
+            self.app, "may_answer_now", None
+        )
         self.batch = _batches.get(self.loop) or _batches.setdefault(self.loop, Batch(self.loop))
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -67,10 +71,23 @@ class HttpProtocol(HttpToolsProtocol):
         super().on_response_complete()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        if self.answer_now is None or app is not self.app or cycle.scope["method"] not in _READS:
-            super()._start_asgi_task(cycle, app)
-        else:
+        if self._may_answer(cycle, app):
             self.batch.add(self, cycle, app)
+        else:
+            super()._start_asgi_task(cycle, app)
+
+    def _may_answer(self, cycle: RequestResponseCycle, app: ASGI3Application) -> bool:
+        """Whether the app may answer this request at once: a read it does not rule out
+        (the facade's: a read of a route whose fresh hits it answers in front). The others
+        start their task at once, as they would without this."""
+        if self.answer_now is None or app is not self.app or cycle.scope["method"] not in _READS:
+            return False
+        may = self.may_answer_now
+        try:
+            return may is None or may(cycle.scope)  # type: ignore[arg-type]
+        except Exception:  # the app still answers, the usual way
+            log.exception("the app could not tell whether it answers at once; it answers")
+            return False
 
     def answer_or_start(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         """Sends the answer the app makes at once, or starts the request's task."""

@@ -435,3 +435,21 @@ def test_a_read_that_cannot_be_started_closes_its_connection_not_the_others(
     assert broken_closed and broken_sent == b""
     assert not other_closed and other_sent.endswith(b"\r\n\r\n" + NOW)
     assert [r for r in caplog.records if r.name == "facade.protocol"]
+
+
+def test_a_read_the_app_never_answers_at_once_starts_its_task_as_it_is_parsed() -> None:
+    class Choosy(ReadyApp):
+        def may_answer_now(self, scope: Any) -> bool:
+            return bool(scope["path"].startswith("/now"))
+
+    async def scenario() -> list[tuple[int, int]]:
+        ready = Choosy()
+        seen = []
+        for path in ("/plain", "/now"):
+            protocol, _ = _connected(ready)
+            protocol.data_received(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            seen.append((len(protocol.tasks), len(protocol.batch.waiting)))
+        await asyncio.sleep(0.05)
+        return seen
+
+    assert asyncio.run(scenario()) == [(1, 0), (0, 1)]

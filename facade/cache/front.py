@@ -62,6 +62,10 @@ class CacheFront:
         """Hits leave as every answer does: in the coding the client accepts, compressed
         once per entry and coding (facade.compression)."""
 
+    def may_answer_now(self, scope: Scope) -> bool:
+        """A read of a route whose fresh hits are answered here (the endpoint is matched)."""
+        return _front_route(scope) is not None
+
     def answer_now(self, scope: Scope) -> ReadyAnswer | None:
         """The whole answer to a fresh hit when nothing is left to await (it goes as it is
         kept, as a 304, or in a coding already kept), counted and logged. None otherwise:

@@ -198,3 +198,25 @@ def test_a_burst_of_a_thousand_clients_on_a_fresh_entry_is_sent_at_once(
     assert got == [(200, expected.content)] * 1000
     assert CountingProtocol.sent_at_once == 1000
     assert len(httpserver.log) == 1
+
+
+def test_only_reads_of_routes_answered_in_front_wait_for_the_end_of_the_round(
+    tmp_path: Path,
+) -> None:
+    uncached = {**MAPPING, "route": {"method": "GET", "path": "/v1/plain/{name}"}}
+    del uncached["cache"]
+    (tmp_path / "search.yaml").write_text(yaml.safe_dump(MAPPING), encoding="utf-8")
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(uncached), encoding="utf-8")
+    registry = WsdlRegistry(ROOT / "wsdl")
+    table = build_route_table(load_mappings(tmp_path, {"CRM_URL": "http://127.0.0.1:9"}), registry)
+    app = create_app(table, registry)
+    app.middleware_stack = app.build_middleware_stack()
+
+    def may(method: str, path: str) -> bool:
+        scope = {"type": "http", "method": method, "path": path, "headers": [], "root_path": ""}
+        return app.may_answer_now(scope)
+
+    assert may("GET", "/v1/search/n1") and may("HEAD", "/v1/search/n1")
+    assert not may("GET", "/v1/plain/n1")  # caches nothing
+    assert not may("POST", "/v1/search/n1")
+    assert not may("GET", "/healthz") and not may("GET", "/v1/nowhere")
