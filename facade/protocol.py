@@ -60,7 +60,7 @@ class HttpProtocol(HttpToolsProtocol):
         self.may_answer_now: Callable[[Scope], bool] | None = getattr(
             self.app, "may_answer_now", None
         )
-        self.batch = _batches.get(self.loop) or _batches.setdefault(self.loop, Batch(self.loop))
+        self.batch = _batches.get(self.loop) or _batches.setdefault(self.loop, Batch())
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(HeadHolding(transport))  # type: ignore[arg-type]
@@ -146,17 +146,17 @@ class Batch:
     task it saves (bench/cache_hit.py: 71-80 us against 67-72); answered together, a hit
     costs 52-57 us, the bare endpoint 36-39."""
 
-    __slots__ = ("loop", "waiting")
+    __slots__ = ("waiting",)
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
         self.waiting: list[tuple[HttpProtocol, RequestResponseCycle, ASGI3Application]] = []
+        """(It holds no reference to its loop, the key it is kept under.)"""
 
     def add(
         self, protocol: HttpProtocol, cycle: RequestResponseCycle, app: ASGI3Application
     ) -> None:
         if not self.waiting:
-            self.loop.call_soon(self.run)
+            protocol.loop.call_soon(self.run)
         self.waiting.append((protocol, cycle, app))
 
     def run(self) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import re
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +20,7 @@ from bursts import burst_client, open_files
 from servers import request_body, serve_in_thread
 from uvicorn.server import ServerState
 
-from facade.protocol import HttpProtocol
+from facade.protocol import HttpProtocol, _batches
 
 BIG = b"x" * 1_000_000
 MEDIUM = bytes(range(256)) * 256
@@ -453,3 +455,18 @@ def test_a_read_the_app_never_answers_at_once_starts_its_task_as_it_is_parsed() 
         return seen
 
     assert asyncio.run(scenario()) == [(1, 0), (0, 1)]
+
+
+def test_a_loop_s_batch_goes_with_its_loop() -> None:
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def serve_one() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        protocol, _ = _connected(ReadyApp())
+        protocol.data_received(b"GET /now HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.sleep(0.01)
+        assert asyncio.get_running_loop() in _batches
+
+    asyncio.run(serve_one())
+    gc.collect()
+    assert loops[0]() is None  # nothing kept the loop, its batch went with it
