@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 from bursts import Answer, burst_client
+from facades import sample
 from pytest_httpserver import HTTPServer
 from servers import serve_in_thread
 from werkzeug import Request, Response
@@ -248,10 +249,7 @@ def test_an_expired_entry_is_refreshed_when_legacy_answers(
 
 
 def cache_count(base_url: str, route: str, result: str) -> float:
-    text = httpx.get(f"{base_url}/metrics").text
-    pattern = rf'^facade_cache_total\{{result="{result}",route="{route}"\}} (\S+)$'
-    match = re.search(pattern, text, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
+    return sample(base_url, "facade_cache_total", f'result="{result}",route="{route}"')
 
 
 def test_metrics_count_hits_misses_and_coalesced_waits(

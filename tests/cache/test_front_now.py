@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import yaml
 from bursts import burst_client, open_files
+from facades import facade_for, sample
 from pytest_httpserver import HTTPServer
-from servers import serve_in_thread
 from werkzeug import Request, Response
 from wsdls import envelope
 
@@ -72,24 +72,14 @@ def facade(
     """The facade for MAPPING under uvicorn, its legacy peer `httpserver`; `options` go to
     uvicorn (`http=...`)."""
     httpserver.expect_request("/crm").respond_with_handler(peer)
-    (folder / "search.yaml").write_text(yaml.safe_dump(MAPPING), encoding="utf-8")
-    registry = WsdlRegistry(ROOT / "wsdl")
-    table = build_route_table(
-        load_mappings(folder, {"CRM_URL": httpserver.url_for("/crm")}), registry
-    )
+    env = {"CRM_URL": httpserver.url_for("/crm")}
     settings = Settings(compress_min_bytes=1, retry_attempts=1, breaker=False)
-    with serve_in_thread(create_app(table, registry, settings, store=store), **options) as url:
+    with facade_for(folder, {"search": MAPPING}, env, settings, store=store, **options) as url:
         yield url
 
 
-def counted(base_url: str, name: str, labels: str) -> float:
-    text = httpx.get(f"{base_url}/metrics").text
-    match = re.search(rf"^{name}\{{{labels}\}} (\S+)$", text, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
-
-
 def hits(base_url: str) -> float:
-    return counted(base_url, "facade_cache_total", 'result="hit",route="search"')
+    return sample(base_url, "facade_cache_total", 'result="hit",route="search"')
 
 
 def test_fresh_hits_are_sent_at_once_and_counted_once(
@@ -107,8 +97,8 @@ def test_fresh_hits_are_sent_at_once_and_counted_once(
         assert CountingProtocol.sent_at_once == 5
         assert hits(url) == 5
         status = 'route="search",side="legacy",status="{}"'
-        assert counted(url, "facade_requests_total", status.format(200)) == 5
-        assert counted(url, "facade_requests_total", status.format(304)) == 1
+        assert sample(url, "facade_requests_total", status.format(200)) == 5
+        assert sample(url, "facade_requests_total", status.format(304)) == 1
     assert [r.content for r in got] == [miss.content] * 3 == [b'{"total":41,"name":"seen"}'] * 3
     assert all(r.headers["x-facade-cache"] == "hit" for r in [*got, head])
     assert head.content == b"" and head.headers["content-length"] == str(len(miss.content))

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import yaml
 from bursts import Answer, burst_client
+from facades import sample
 from pytest_httpserver import HTTPServer
 from servers import PromptHTTPServer, serve_in_thread
 from starlette.applications import Starlette
@@ -420,10 +421,8 @@ def test_a_shadow_comparison_never_reads_or_writes_the_cache(
 
 
 def request_count(base_url: str, route: str, side: str, status: str) -> float:
-    text = httpx.get(f"{base_url}/metrics").text
-    pattern = rf'^facade_requests_total\{{route="{route}",side="{side}",status="{status}"\}} (\S+)$'
-    match = re.search(pattern, text, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
+    labels = f'route="{route}",side="{side}",status="{status}"'
+    return sample(base_url, "facade_requests_total", labels)
 
 
 def test_hits_answered_in_front_carry_the_request_id_and_are_counted(
