@@ -110,7 +110,9 @@ def bare_main(port: int, body_file: str) -> None:
 
 
 @contextlib.contextmanager
-def bare(body: bytes) -> Iterator[str]:
+def bare(body: bytes, wrapper: tuple[str, ...] = ()) -> Iterator[str]:
+    """The bare endpoint answering `body`, started under `wrapper` (valgrind) if given;
+    yields its base URL."""
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as name:
         body_file = Path(name) / "body.json"
         body_file.write_bytes(body)
@@ -118,7 +120,7 @@ def bare(body: bytes) -> Iterator[str]:
         port = h.free_port()
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, __file__, "--bare", str(port), str(body_file)],
+                [*wrapper, sys.executable, __file__, "--bare", str(port), str(body_file)],
                 stdout=out,
                 stderr=out,
             )

@@ -26,17 +26,14 @@ Targets, each a server of its own on 127.0.0.1:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import _harness as h
-from cache_hit import CACHE, server_pid
+from cache_hit import CACHE, bare, server_pid
 
 VALGRIND = ("valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null")
 STARTUP_SECONDS = 600.0
@@ -71,18 +68,6 @@ def counted(pid: int, url: str, seconds: float, connections: int) -> tuple[int, 
     return requests, instructions
 
 
-@contextlib.contextmanager
-def bare(body: bytes) -> Iterator[tuple[int, str]]:
-    """The bare endpoint under callgrind; yields its process id and URL."""
-    with tempfile.TemporaryDirectory(prefix="bench-bare-") as name:
-        body_file = Path(name) / "body.json"
-        body_file.write_bytes(body)
-        port = h.free_port()
-        command = [*VALGRIND, sys.executable, str(h.ROOT / "bench" / "cache_hit.py")]
-        with h.server([*command, "--bare", str(port), str(body_file)], port, "bare") as proc:
-            yield proc.pid, f"http://127.0.0.1:{port}/v1/customers/1"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="wrk run per target")
@@ -107,7 +92,8 @@ def main() -> None:
             counts, hit_body = measure_facade(root, mappings, args, len(roots) > 1)
             rows += counts
             body = body or hit_body
-        with bare(body) as (pid, url):
+        with bare(body, wrapper=VALGRIND) as base:
+            pid, url = server_pid(int(base.rsplit(":", 1)[1])), f"{base}/v1/customers/1"
             rows.insert(0, ("bare", *counted(pid, url, args.seconds, args.connections)))
     report(rows, args)
 
