@@ -123,7 +123,7 @@ class CacheFront:
         request_id: str,
     ) -> int:
         """Sends the hit as `_PathEndpoint.answer` in facade.app would; returns the status."""
-        sent = self._sent_now(method, route, reply, asked)
+        sent = self._as_kept(method, reply, asked)
         if sent is None:
             representation = await self.compressor.represent(
                 method, reply.status, reply.encoded, _headers(reply), asked, _kept(route, reply)
@@ -138,18 +138,25 @@ class CacheFront:
     def _sent_now(
         self, method: str, route: ServedRoute, reply: BackendReply, asked: Mapping[str, str]
     ) -> _Sent | None:
-        """The hit as this client gets it, when no compression has to run. Most hits go
-        as they are kept (no coding to choose, no validator to compare): their headers go
-        out without a representation being made."""
-        if "if-none-match" not in asked and not self.compressor.varies(
-            method, reply.status, len(reply.encoded)
-        ):
-            headers = (*reply.headers.items(), (BACKEND_HEADER, reply.side))
-            return reply.status, headers, reply.encoded
-        sent = self.compressor.represent_now(
+        """The hit as this client gets it, when no compression has to run."""
+        sent = self._as_kept(method, reply, asked)
+        if sent is not None:
+            return sent
+        represented = self.compressor.represent_now(
             method, reply.status, reply.encoded, _headers(reply), asked, _kept(route, reply)
         )
-        return None if sent is None else (sent.status, sent.headers.items(), sent.body)
+        if represented is None:
+            return None
+        return represented.status, represented.headers.items(), represented.body
+
+    def _as_kept(self, method: str, reply: BackendReply, asked: Mapping[str, str]) -> _Sent | None:
+        """Most hits go as they are kept (no coding to choose, no validator to compare):
+        their headers go out without a representation being made. None for the others."""
+        if "if-none-match" in asked or self.compressor.varies(
+            method, reply.status, len(reply.encoded)
+        ):
+            return None
+        return reply.status, (*reply.headers.items(), (BACKEND_HEADER, reply.side)), reply.encoded
 
     def _found(self, scope: Scope, route: ServedRoute) -> _Found | None:
         """The fresh hit and the request's headers (lower-case names), or None; a lookup
