@@ -76,27 +76,32 @@ class MappedFront:
         request's route is matched here, once, for `answer_now`)."""
         if self._now is None or scope["type"] != "http" or scope["path"] in self.own:
             return False
-        match, child = self.mapped.matches(scope)
-        if match is not Match.FULL:
-            return False
-        scope.update(child)  # as `__call__` does, which does it again for the app's way
-        return self._may is None or self._may(scope)
+        return self._matched(scope) and (self._may is None or self._may(scope))
 
     def answer_now(self, scope: Scope) -> ReadyAnswer | None:
         """The answer to a mapped request that the wrapped endpoint makes without being
         awaited (a fresh cache hit), or None: the request then comes through `__call__`."""
-        if "endpoint" not in scope and not self.may_answer_now(scope):
+        if self._now is None or not self.may_answer_now(scope):
             return None
-        return self._now(scope) if self._now is not None else None
+        return self._now(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in self.own:
-            match, child = self.mapped.matches(scope)
-            if match is Match.FULL:
-                scope.update(child)  # the endpoint and path parameters, as the router sets them
-                await self.endpoint(scope, receive, send)
-                return
+        if scope["type"] == "http" and scope["path"] not in self.own and self._matched(scope):
+            await self.endpoint(scope, receive, send)
+            return
         await self.framework(scope, receive, send)
+
+    def _matched(self, scope: Scope) -> bool:
+        """Whether a mapped route matches in full; its endpoint and path parameters are
+        then in the scope, as the router sets them (already when `may_answer_now` matched
+        the request as the server read it)."""
+        if "endpoint" in scope:
+            return True
+        match, child = self.mapped.matches(scope)
+        if match is not Match.FULL:
+            return False
+        scope.update(child)
+        return True
 
 
 async def _matched_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
